@@ -1,0 +1,112 @@
+#include "waypoint/core/entry.hpp"
+
+#include <charconv>
+
+#include "waypoint/core/errors.hpp"
+
+namespace waypoint::core {
+namespace {
+
+struct KindName {
+  EntryKind kind;
+  const char* name;
+};
+constexpr KindName kKinds[] = {{EntryKind::kHubEvent, "event"},
+                               {EntryKind::kMessage, "message"},
+                               {EntryKind::kOnChainEvent, "onchain"},
+                               {EntryKind::kUserNameProof, "fname"},
+                               {EntryKind::kFidDone, "fid_done"}};
+
+struct SourceName {
+  EntrySource source;
+  const char* name;
+};
+constexpr SourceName kSources[] = {
+    {EntrySource::kLive, "live"}, {EntrySource::kRepair, "repair"}, {EntrySource::kBackfill, "backfill"}};
+
+template <typename T>
+T ParseNumber(const std::string& field, const std::string& value) {
+  T out{};
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+  if (ec != std::errc() || ptr != value.data() + value.size() || value.empty()) {
+    throw Error(ErrorClass::kDecode, "stream entry field '" + field + "' is not a number: '" + value + "'");
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* EntryKindName(EntryKind k) {
+  for (const auto& kn : kKinds)
+    if (kn.kind == k) return kn.name;
+  return "unknown";
+}
+
+const char* EntrySourceName(EntrySource s) {
+  for (const auto& sn : kSources)
+    if (sn.source == s) return sn.name;
+  return "unknown";
+}
+
+EntryFields EncodeEntry(const StreamEntry& e) {
+  return {{"v", std::to_string(StreamEntry::kVersion)},
+          {"k", EntryKindName(e.kind)},
+          {"sh", std::to_string(e.shard)},
+          {"id", std::to_string(e.event_id)},
+          {"fid", std::to_string(e.fid)},
+          {"src", EntrySourceName(e.source)},
+          {"job", e.job_id},
+          {"ts", std::to_string(e.written_at_ms)},
+          {"d", e.payload}};
+}
+
+StreamEntry DecodeEntry(const EntryFields& fields) {
+  StreamEntry e;
+  bool seen_v = false, seen_k = false, seen_d = false;
+  for (const auto& [name, value] : fields) {
+    if (name == "v") {
+      const int v = ParseNumber<int>(name, value);
+      if (v != StreamEntry::kVersion)
+        throw Error(ErrorClass::kDecode, "stream entry version " + value + " is not supported (expected " +
+                                             std::to_string(StreamEntry::kVersion) + ")");
+      seen_v = true;
+    } else if (name == "k") {
+      bool known = false;
+      for (const auto& kn : kKinds)
+        if (value == kn.name) {
+          e.kind = kn.kind;
+          known = true;
+        }
+      if (!known) throw Error(ErrorClass::kDecode, "stream entry kind '" + value + "' is unknown");
+      seen_k = true;
+    } else if (name == "sh") {
+      e.shard = ParseNumber<uint32_t>(name, value);
+    } else if (name == "id") {
+      e.event_id = ParseNumber<uint64_t>(name, value);
+    } else if (name == "fid") {
+      e.fid = ParseNumber<uint64_t>(name, value);
+    } else if (name == "src") {
+      bool known = false;
+      for (const auto& sn : kSources)
+        if (value == sn.name) {
+          e.source = sn.source;
+          known = true;
+        }
+      if (!known) throw Error(ErrorClass::kDecode, "stream entry source '" + value + "' is unknown");
+    } else if (name == "job") {
+      e.job_id = value;
+    } else if (name == "ts") {
+      e.written_at_ms = ParseNumber<int64_t>(name, value);
+    } else if (name == "d") {
+      e.payload = value;
+      seen_d = true;
+    }
+    // Unknown fields are ignored so a newer writer can add tracing fields.
+  }
+  if (!seen_v) throw Error(ErrorClass::kDecode, "stream entry has no version field 'v'");
+  if (!seen_k) throw Error(ErrorClass::kDecode, "stream entry has no kind field 'k'");
+  if (!seen_d) throw Error(ErrorClass::kDecode, "stream entry has no payload field 'd'");
+  return e;
+}
+
+}  // namespace waypoint::core
