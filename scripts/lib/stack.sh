@@ -1,0 +1,119 @@
+# Shared shell helpers that start and stop a private Waypoint stack on loopback:
+# a PostgreSQL 15 cluster with the extension preloaded, a Redis server, the test
+# Snapchain node and the sidecar. Used by `make run` (scripts/run.sh) and by the
+# end-to-end tests. Every server listens on 127.0.0.1, on a free port, and is stopped
+# by the pid recorded when it was started (never by name).
+#
+# Source it, set STACK_DIR to a scratch directory, then call the start_* functions.
+# stop_stack stops whatever was started, in reverse order.
+
+PG_BIN="${PG_BIN:-$(pg_config --bindir)}"
+STACK_PIDS=()
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# as_pg_user runs a command as the unprivileged user that owns the cluster:
+# PostgreSQL refuses to run as root.
+as_pg_user() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
+  local secs=$1 what=$2; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "timed out after ${secs}s waiting for $what" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+start_redis() {  # sets REDIS_PORT, REDIS_PID, REDIS_URL
+  REDIS_PORT=${REDIS_PORT:-$(free_port)}
+  mkdir -p "$STACK_DIR/redis"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STACK_DIR/redis" \
+    --appendonly yes --appendfsync everysec --save '' --maxmemory-policy noeviction \
+    --daemonize no --logfile "$STACK_DIR/redis/redis.log" &
+  REDIS_PID=$!
+  STACK_PIDS+=("$REDIS_PID")
+  REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+  wait_for 20 "redis on port $REDIS_PORT" redis-cli -p "$REDIS_PORT" ping
+}
+
+start_postgres() {  # sets PG_PORT, PG_PID, PG_DATA; needs REDIS_URL; extra GUC lines in PG_EXTRA_CONF
+  PG_PORT=${PG_PORT:-$(free_port)}
+  PG_DATA="$STACK_DIR/pg/data"
+  mkdir -p "$STACK_DIR/pg"
+  if [ "$(id -u)" -eq 0 ]; then chown -R postgres: "$STACK_DIR/pg"; fi
+  if [ ! -f "$PG_DATA/PG_VERSION" ]; then
+    as_pg_user "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --locale=C >"$STACK_DIR/pg/initdb.log" 2>&1
+  fi
+  cat >"$PG_DATA/waypoint.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$STACK_DIR/pg'
+shared_preload_libraries = 'waypoint'
+max_worker_processes = 32
+waypoint.redis_url = '$REDIS_URL'
+waypoint.database = 'postgres'
+${PG_EXTRA_CONF:-}
+CONF
+  grep -q "include 'waypoint.conf'" "$PG_DATA/postgresql.conf" || echo "include 'waypoint.conf'" >>"$PG_DATA/postgresql.conf"
+  if [ "$(id -u)" -eq 0 ]; then chown -R postgres: "$STACK_DIR/pg"; fi
+  as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$STACK_DIR/pg/postgres.log" -w -t 60 start >/dev/null
+  PG_PID=$(head -1 "$PG_DATA/postmaster.pid")
+  STACK_PIDS+=("$PG_PID")
+}
+
+psql_stack() {  # psql against the stack's cluster
+  psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres "$@"
+}
+
+start_node() {  # sets NODE_PORT, NODE_PID; args are passed to the test node
+  local bin=$1; shift
+  rm -f "$STACK_DIR/node.port"
+  "$bin" --port 0 --port-file "$STACK_DIR/node.port" "$@" 2>"$STACK_DIR/node.log" &
+  NODE_PID=$!
+  STACK_PIDS+=("$NODE_PID")
+  wait_for 60 "test node" test -s "$STACK_DIR/node.port"
+  NODE_PORT=$(cat "$STACK_DIR/node.port")
+}
+
+start_sidecar() {  # sets SIDECAR_PID; args are passed to the sidecar
+  local bin=$1; shift
+  "$bin" "$@" 2>>"$STACK_DIR/sidecar.log" &
+  SIDECAR_PID=$!
+  STACK_PIDS+=("$SIDECAR_PID")
+}
+
+stop_pid() {  # stop_pid PID [SECONDS] [SIGNAL]: signal (TERM), wait, then SIGKILL
+  local pid=$1 secs=${2:-30} sig=${3:-TERM}
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -"$sig" "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + secs))
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then kill -KILL "$pid" 2>/dev/null || true; break; fi
+    sleep 0.1
+  done
+}
+
+stop_stack() {
+  local i
+  for ((i = ${#STACK_PIDS[@]} - 1; i >= 0; i--)); do
+    # SIGINT is PostgreSQL's fast shutdown; SIGTERM (smart) would wait for clients.
+    if [ "${STACK_PIDS[$i]}" = "${PG_PID:-}" ]; then
+      stop_pid "${STACK_PIDS[$i]}" 60 INT
+    else
+      stop_pid "${STACK_PIDS[$i]}"
+    fi
+  done
+  STACK_PIDS=()
+}
