@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# End-to-end scenario: the test Snapchain node -> the sidecar -> Redis -> the extension,
+# all real processes on loopback. Passes when the database's state lines equal the
+# node's own (docs/state-lines.md), after whatever fault the scenario injects.
+#
+# usage: run_scenario.sh BUILD_DIR SCENARIO
+#   normal          plain live stream of the node's history
+#   sidecar-kill    SIGKILL the sidecar mid-stream, restart it
+#   drops           the node drops the stream every N events
+#   duplicates      the node sends some events twice
+#   stall           the node stops sending without closing (watchdog must reconnect)
+#   gaps            the node withholds events on the stream (gap detection + GetEvents repair)
+#   garbled         the node sends undecodable events (repair from GetEvent(s))
+#   backfill        no stream: a backfill of every fid enqueued from SQL
+#   backfill-kill   the same, with the sidecar SIGKILLed mid-backfill and restarted
+#   backfill-race   live stream and backfill of the same fids at once
+set -euo pipefail
+BUILD_DIR=$(cd "$1" && pwd)
+SCENARIO=$2
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$ROOT/scripts/lib/stack.sh"
+
+NODE_BIN="$BUILD_DIR/test/node/waypoint-test-node"
+SIDECAR_BIN="$BUILD_DIR/sidecar/waypoint-sidecar"
+STACK_DIR=$(mktemp -d /tmp/waypoint-e2e.XXXXXX)
+chmod 755 "$STACK_DIR"
+trap 'stop_stack; if [ "${KEEP:-0}" = 1 ]; then echo "kept $STACK_DIR"; else rm -rf "$STACK_DIR"; fi' EXIT
+
+FIDS=${FIDS:-60}
+NODE_ARGS=(--seed 7 --fids "$FIDS" --shards 2 --dump-state "$STACK_DIR/node.state")
+SIDECAR_MODE=stream
+case "$SCENARIO" in
+  normal|sidecar-kill) ;;
+  drops) NODE_ARGS+=(--drop-every 150) ;;
+  duplicates) NODE_ARGS+=(--duplicate-rate 0.05) ;;
+  stall) NODE_ARGS+=(--stall-after 300) ;;
+  gaps) NODE_ARGS+=(--withhold 0.03) ;;
+  garbled) NODE_ARGS+=(--garble-rate 0.02) ;;
+  backfill|backfill-kill) SIDECAR_MODE=backfill ;;
+  backfill-race) SIDECAR_MODE=both ;;
+  *) echo "unknown scenario $SCENARIO" >&2; exit 2 ;;
+esac
+
+start_redis
+start_postgres
+psql_stack -c "CREATE EXTENSION waypoint"
+start_node "$NODE_BIN" "${NODE_ARGS[@]}"
+wait_for 120 "node state dump" test -s "$STACK_DIR/node.state"
+
+SIDECAR_ARGS=(--mode "$SIDECAR_MODE" --node "127.0.0.1:$NODE_PORT" --redis-url "$REDIS_URL"
+              --metrics-listen "127.0.0.1:$(free_port)" --watchdog-ms 3000)
+start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
+
+case "$SCENARIO" in
+  backfill|backfill-kill|backfill-race)
+    psql_stack -c "SELECT waypoint.waypoint_enqueue_backfill_all()" ;;
+esac
+
+if [ "$SCENARIO" = sidecar-kill ] || [ "$SCENARIO" = backfill-kill ]; then
+  sleep 2
+  kill -KILL "$SIDECAR_PID"
+  wait "$SIDECAR_PID" 2>/dev/null || true
+  echo "killed the sidecar (pid $SIDECAR_PID); restarting"
+  start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
+fi
+
+# Converge: the database must reach exactly the node's state lines.
+LC_ALL=C sort "$STACK_DIR/node.state" >"$STACK_DIR/expected"
+deadline=$((SECONDS + ${TIMEOUT:-240}))
+while :; do
+  psql_stack -At -c "SELECT line FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/actual" || true
+  if cmp -s "$STACK_DIR/expected" "$STACK_DIR/actual"; then
+    echo "PASS $SCENARIO: $(wc -l <"$STACK_DIR/expected") state lines equal to the node's"
+    exit 0
+  fi
+  if [ $SECONDS -ge $deadline ]; then
+    echo "FAIL $SCENARIO: database differs from the node (expected $(wc -l <"$STACK_DIR/expected") lines, got $(wc -l <"$STACK_DIR/actual"))"
+    diff "$STACK_DIR/expected" "$STACK_DIR/actual" | head -40
+    echo "--- sidecar log (tail)"; tail -30 "$STACK_DIR/sidecar.log" || true
+    echo "--- postgres log (tail)"; tail -30 "$STACK_DIR/pg/postgres.log" || true
+    exit 1
+  fi
+  sleep 1
+done
