@@ -1,0 +1,288 @@
+-- Control surface of the background workers: the backfill outbox, dead letters, apply
+-- progress per shard, and the monitoring views. Vocabulary: a *job* is one backfill
+-- request (a set of fids, or every fid); the dispatcher worker moves committed jobs to
+-- the Redis job stream (the outbox pattern, architecture contract 8); the sidecar answers
+-- with one `fid_done` stream entry per fid, which the apply workers record in
+-- waypoint.backfill_fid_progress.
+
+-- Roles granted waypoint_operator may enqueue backfills and read the Redis-backed views.
+DO $do$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'waypoint_operator') THEN
+    CREATE ROLE waypoint_operator NOLOGIN;
+  END IF;
+END
+$do$;
+
+CREATE TABLE waypoint.backfill_jobs (
+  job_id          bigserial PRIMARY KEY,
+  fids            bigint[],                     -- NULL: every fid the node knows
+  types           text[] NOT NULL DEFAULT '{}', -- empty: every message type
+  requested_by    name NOT NULL DEFAULT session_user,
+  created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  dispatched_at   timestamptz,
+  stream_entry_id text,
+  CONSTRAINT backfill_jobs_fids_nonempty CHECK (fids IS NULL OR pg_catalog.cardinality(fids) > 0)
+);
+-- The dispatcher only ever looks for undispatched jobs; keep that lookup tiny.
+CREATE INDEX backfill_jobs_undispatched ON waypoint.backfill_jobs (job_id) WHERE dispatched_at IS NULL;
+COMMENT ON TABLE waypoint.backfill_jobs IS
+  'Backfill outbox: one row per waypoint_enqueue_backfill call, written in the caller''s transaction; the dispatcher worker copies committed rows to the Redis job stream and sets dispatched_at.';
+COMMENT ON COLUMN waypoint.backfill_jobs.fids IS 'Fids to backfill; NULL means every fid.';
+COMMENT ON COLUMN waypoint.backfill_jobs.types IS 'Store names to backfill (docs/state-lines.md); empty means every type.';
+COMMENT ON COLUMN waypoint.backfill_jobs.dispatched_at IS 'When the job reached the Redis job stream; NULL while still in the outbox.';
+COMMENT ON COLUMN waypoint.backfill_jobs.stream_entry_id IS 'Redis entry id of the job in the job stream.';
+
+CREATE TABLE waypoint.backfill_fid_progress (
+  job_id      bigint NOT NULL,
+  fid         bigint NOT NULL,
+  status      text NOT NULL CHECK (status IN ('ok', 'failed')),
+  messages    bigint NOT NULL DEFAULT 0,
+  error       text,
+  reported_at timestamptz NOT NULL,
+  recorded_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (job_id, fid)
+);
+COMMENT ON TABLE waypoint.backfill_fid_progress IS
+  'One row per fid of a backfill job the sidecar finished (fid_done stream entries); a later report for the same fid replaces an earlier one.';
+
+CREATE TABLE waypoint.shard_progress (
+  shard            integer NOT NULL,
+  partition        integer NOT NULL,
+  applied_event_id bigint NOT NULL,
+  applied_at       timestamptz NOT NULL,
+  PRIMARY KEY (shard, partition)
+);
+-- Keyed by partition too so that workers never contend for one row.
+COMMENT ON TABLE waypoint.shard_progress IS
+  'Highest Snapchain event id applied from live stream entries, per data shard and partition stream.';
+
+CREATE TABLE waypoint.dead_letters (
+  id         bigserial PRIMARY KEY,
+  stream     text NOT NULL,
+  entry_id   text NOT NULL,
+  reason     text NOT NULL,
+  kind       text,
+  fid        bigint,
+  fields     jsonb NOT NULL,
+  payload    bytea,
+  worker     integer,
+  failed_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  UNIQUE (stream, entry_id)
+);
+COMMENT ON TABLE waypoint.dead_letters IS
+  'Stream entries that could not be decoded or applied, with the reason; they are acknowledged so they never block their partition. Also copied to the Redis dead-letter stream.';
+COMMENT ON COLUMN waypoint.dead_letters.fields IS 'The entry''s fields other than the payload (non-UTF-8 values as \x-prefixed hex).';
+COMMENT ON COLUMN waypoint.dead_letters.payload IS 'The entry''s payload field d (node protobuf bytes), NULL if absent.';
+
+-- Store names a backfill may be restricted to (docs/state-lines.md), plus on-chain events
+-- and fname proofs.
+CREATE FUNCTION waypoint.backfill_type_names() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT ARRAY['cast', 'reaction', 'link', 'link_compact_state', 'verification', 'user_data',
+                   'username_proof', 'lend_storage', 'onchain', 'fname']::text[] $$;
+COMMENT ON FUNCTION waypoint.backfill_type_names() IS
+  'The names accepted in the types argument of waypoint_enqueue_backfill and waypoint_enqueue_backfill_all.';
+
+-- check_backfill_types validates and normalises a types argument (NULL = every type).
+CREATE FUNCTION waypoint.check_backfill_types(types text[]) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  bad text;
+BEGIN
+  IF types IS NULL OR cardinality(types) = 0 THEN
+    RETURN '{}'::text[];
+  END IF;
+  IF array_ndims(types) > 1 THEN
+    RAISE EXCEPTION 'types must be a one-dimensional array' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF array_position(types, NULL) IS NOT NULL THEN
+    RAISE EXCEPTION 'types must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT t INTO bad FROM unnest(types) AS t
+   WHERE NOT (t OPERATOR(pg_catalog.=) ANY (waypoint.backfill_type_names())) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'unknown backfill type "%"', bad USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'Valid types: ' || array_to_string(waypoint.backfill_type_names(), ', ') || '.';
+  END IF;
+  RETURN ARRAY(SELECT DISTINCT t FROM unnest(types) AS t ORDER BY t);
+END
+$$;
+COMMENT ON FUNCTION waypoint.check_backfill_types(text[]) IS
+  'Validates a backfill types argument and returns it sorted and deduplicated (empty = every type).';
+
+CREATE FUNCTION waypoint.waypoint_enqueue_backfill(fids bigint[], types text[] DEFAULT '{}')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  bad bigint;
+  clean_types text[];
+  job bigint;
+BEGIN
+  IF fids IS NULL THEN
+    RAISE EXCEPTION 'fids must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'To backfill every fid, call waypoint.waypoint_enqueue_backfill_all().';
+  END IF;
+  IF cardinality(fids) = 0 THEN
+    RAISE EXCEPTION 'fids must not be empty' USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'To backfill every fid, call waypoint.waypoint_enqueue_backfill_all().';
+  END IF;
+  IF array_ndims(fids) > 1 THEN
+    RAISE EXCEPTION 'fids must be a one-dimensional array' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF array_position(fids, NULL) IS NOT NULL THEN
+    RAISE EXCEPTION 'fids must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT f INTO bad FROM unnest(fids) AS f WHERE f OPERATOR(pg_catalog.<=) 0 LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'fid % is not valid', bad USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = 'Farcaster fids are positive integers.';
+  END IF;
+  clean_types := waypoint.check_backfill_types(types);
+  INSERT INTO waypoint.backfill_jobs (fids, types)
+  VALUES (ARRAY(SELECT DISTINCT f FROM unnest(fids) AS f ORDER BY f), clean_types)
+  RETURNING job_id INTO job;
+  RETURN job;
+END
+$$;
+COMMENT ON FUNCTION waypoint.waypoint_enqueue_backfill(bigint[], text[]) IS
+  'Queues a backfill of the given fids (deduplicated), optionally restricted to some types (see waypoint.backfill_type_names()), in the caller''s transaction; returns the job id. The job reaches the sidecar only if the transaction commits. Requires waypoint_operator.';
+
+CREATE FUNCTION waypoint.waypoint_enqueue_backfill_all(types text[] DEFAULT '{}')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  job bigint;
+BEGIN
+  INSERT INTO waypoint.backfill_jobs (fids, types)
+  VALUES (NULL, waypoint.check_backfill_types(types))
+  RETURNING job_id INTO job;
+  RETURN job;
+END
+$$;
+COMMENT ON FUNCTION waypoint.waypoint_enqueue_backfill_all(text[]) IS
+  'Queues a backfill of every fid the node knows, optionally restricted to some types, in the caller''s transaction; returns the job id. Requires waypoint_operator.';
+
+-- C functions over shared memory and Redis; the views below are the public face.
+CREATE FUNCTION waypoint.worker_stats(
+  OUT worker integer, OUT role text, OUT pid integer, OUT partitions integer[],
+  OUT redis_connected boolean, OUT entries_applied bigint, OUT batches bigint,
+  OUT dead_letters bigint, OUT errors bigint, OUT started_at timestamptz,
+  OUT last_batch_at timestamptz, OUT last_applied_at timestamptz,
+  OUT last_error_at timestamptz, OUT last_error text)
+RETURNS SETOF record
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'waypoint_worker_stats';
+COMMENT ON FUNCTION waypoint.worker_stats() IS
+  'Counters of the apply workers and the outbox dispatcher, from shared memory (one row per configured worker slot).';
+
+CREATE FUNCTION waypoint.redis_queue_depth(
+  OUT stream text, OUT partition integer, OUT group_name text, OUT length bigint,
+  OUT pending bigint, OUT lag bigint, OUT consumers integer, OUT last_delivered_id text,
+  OUT oldest_pending_id text, OUT oldest_pending_age interval)
+RETURNS SETOF record
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'waypoint_redis_queue_depth';
+COMMENT ON FUNCTION waypoint.redis_queue_depth() IS
+  'Reads every partition stream, the backfill job stream and the dead-letter stream from Redis (bounded by waypoint.redis_timeout_ms). Requires waypoint_operator.';
+
+CREATE FUNCTION waypoint.node_heads(OUT shard integer, OUT node_height bigint)
+RETURNS SETOF record
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'waypoint_node_heads';
+COMMENT ON FUNCTION waypoint.node_heads() IS
+  'Block height of each data shard''s node head as published by the sidecar in Redis keys <prefix>:node:shard:<n>:head (shards 1..64); empty when Redis is unreachable. Requires waypoint_operator.';
+
+CREATE VIEW waypoint.queue_depth AS
+  SELECT stream, partition, group_name, length, pending, lag, consumers, last_delivered_id,
+         oldest_pending_id, oldest_pending_age
+    FROM waypoint.redis_queue_depth();
+COMMENT ON VIEW waypoint.queue_depth IS
+  'Per Redis stream (each partition stream, the backfill job stream, the dead-letter stream) and consumer group: length, entries delivered but not acknowledged (pending), entries not yet delivered (lag), and age of the oldest pending entry. Read live from Redis.';
+
+CREATE VIEW waypoint.workers AS
+  SELECT w.worker, w.role, w.pid, w.partitions, w.redis_connected, w.entries_applied, w.batches,
+         w.dead_letters, w.errors, w.started_at, w.last_batch_at, w.last_applied_at,
+         w.last_error_at, w.last_error, a.backend_type, a.application_name, a.state,
+         a.wait_event_type, a.wait_event, a.backend_start
+    FROM waypoint.worker_stats() AS w
+    LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid OPERATOR(pg_catalog.=) w.pid;
+COMMENT ON VIEW waypoint.workers IS
+  'Apply workers and the outbox dispatcher: shared-memory counters joined with pg_stat_activity (pid is NULL while a worker is not running).';
+
+CREATE VIEW waypoint.sync_status AS
+  WITH applied AS (
+    SELECT sp.shard, max(sp.applied_event_id) AS applied_event_id, max(sp.applied_at) AS applied_at
+      FROM waypoint.shard_progress AS sp GROUP BY sp.shard
+  )
+  SELECT coalesce(a.shard, h.shard) AS shard,
+         a.applied_event_id,
+         a.applied_event_id OPERATOR(pg_catalog.>>) 14 AS applied_height,
+         a.applied_at,
+         h.node_height,
+         h.node_height OPERATOR(pg_catalog.-) (a.applied_event_id OPERATOR(pg_catalog.>>) 14) AS lag_blocks
+    FROM applied AS a
+    FULL JOIN waypoint.node_heads() AS h ON h.shard OPERATOR(pg_catalog.=) a.shard;
+COMMENT ON VIEW waypoint.sync_status IS
+  'Per data shard: highest event id (and block height) applied from the live stream, and the node head published by the sidecar, with the lag in blocks.';
+
+CREATE VIEW waypoint.backfill_progress AS
+  WITH p AS (
+    SELECT fp.job_id,
+           count(*) FILTER (WHERE fp.status OPERATOR(pg_catalog.=) 'ok') AS fids_done,
+           count(*) FILTER (WHERE fp.status OPERATOR(pg_catalog.=) 'failed') AS fids_failed,
+           sum(fp.messages) AS messages,
+           max(fp.reported_at) AS last_report_at
+      FROM waypoint.backfill_fid_progress AS fp GROUP BY fp.job_id
+  ), r AS (
+    SELECT j.*, coalesce(p.fids_done, 0) AS fids_done, coalesce(p.fids_failed, 0) AS fids_failed,
+           coalesce(p.messages, 0)::bigint AS messages, p.last_report_at,
+           extract(epoch FROM p.last_report_at OPERATOR(pg_catalog.-) j.dispatched_at) AS secs
+      FROM waypoint.backfill_jobs AS j LEFT JOIN p ON p.job_id OPERATOR(pg_catalog.=) j.job_id
+  )
+  SELECT r.job_id,
+         CASE WHEN r.dispatched_at IS NULL THEN 'queued'
+              WHEN r.fids IS NOT NULL
+               AND r.fids_done OPERATOR(pg_catalog.+) r.fids_failed OPERATOR(pg_catalog.>=) cardinality(r.fids) THEN
+                CASE WHEN r.fids_failed OPERATOR(pg_catalog.>) 0 THEN 'done_with_failures' ELSE 'done' END
+              ELSE 'running' END AS state,
+         r.fids IS NULL AS all_fids,
+         cardinality(r.fids)::bigint AS fids_queued,
+         r.fids_done, r.fids_failed, r.messages, r.types, r.requested_by, r.created_at,
+         r.dispatched_at, r.last_report_at,
+         CASE WHEN r.secs OPERATOR(pg_catalog.>) 0
+              THEN round(((r.fids_done OPERATOR(pg_catalog.+) r.fids_failed) OPERATOR(pg_catalog./) r.secs)::numeric, 2) END AS fids_per_second,
+         CASE WHEN r.secs OPERATOR(pg_catalog.>) 0
+              THEN round((r.messages OPERATOR(pg_catalog./) r.secs)::numeric, 1) END AS messages_per_second,
+         CASE WHEN r.fids IS NOT NULL AND r.secs OPERATOR(pg_catalog.>) 0
+               AND r.fids_done OPERATOR(pg_catalog.+) r.fids_failed OPERATOR(pg_catalog.>) 0
+              THEN make_interval(secs => greatest(cardinality(r.fids) OPERATOR(pg_catalog.-) r.fids_done OPERATOR(pg_catalog.-) r.fids_failed, 0)
+                                        OPERATOR(pg_catalog.*) r.secs OPERATOR(pg_catalog./) (r.fids_done OPERATOR(pg_catalog.+) r.fids_failed)) END AS eta
+    FROM r;
+COMMENT ON VIEW waypoint.backfill_progress IS
+  'Per backfill job: state (queued, running, done, done_with_failures), fids queued/done/failed, messages written, rates since dispatch and the estimated time left (NULL for all-fid jobs, whose size is unknown).';
+
+-- Privileges: the verbs and Redis-backed views only for waypoint_operator (and superusers).
+GRANT USAGE ON SCHEMA waypoint TO waypoint_operator, pg_monitor;
+REVOKE ALL ON FUNCTION waypoint.waypoint_enqueue_backfill(bigint[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION waypoint.waypoint_enqueue_backfill_all(text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION waypoint.redis_queue_depth() FROM PUBLIC;
+REVOKE ALL ON FUNCTION waypoint.node_heads() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION waypoint.waypoint_enqueue_backfill(bigint[], text[]) TO waypoint_operator;
+GRANT EXECUTE ON FUNCTION waypoint.waypoint_enqueue_backfill_all(text[]) TO waypoint_operator;
+GRANT EXECUTE ON FUNCTION waypoint.redis_queue_depth() TO waypoint_operator;
+GRANT EXECUTE ON FUNCTION waypoint.node_heads() TO waypoint_operator;
+REVOKE ALL ON waypoint.queue_depth, waypoint.sync_status FROM PUBLIC;
+GRANT SELECT ON waypoint.queue_depth, waypoint.sync_status TO waypoint_operator;
+REVOKE ALL ON waypoint.backfill_jobs, waypoint.backfill_fid_progress, waypoint.shard_progress,
+              waypoint.dead_letters FROM PUBLIC;
+GRANT SELECT ON waypoint.backfill_jobs, waypoint.backfill_fid_progress, waypoint.shard_progress,
+               waypoint.dead_letters, waypoint.backfill_progress, waypoint.workers
+  TO waypoint_operator, pg_monitor;
