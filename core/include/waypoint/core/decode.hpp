@@ -1,0 +1,42 @@
+// Snapchain bytes -> normalized rows (rows.hpp).
+//
+// Every function either returns the complete rows of its input or throws core::Error:
+//   kDecode   the bytes are not the protobuf they claim to be
+//   kInvalid  decodable but semantically unusable (missing data or body, a body that
+//             does not match the message type, a hash that is not 20 bytes, ...)
+// so one entry is applied entirely or not at all.
+#pragma once
+
+#include <string_view>
+
+#include "waypoint/core/entry.hpp"
+#include "waypoint/core/rows.hpp"
+
+class Message;
+class HubEvent;
+class OnChainEvent;
+class UserNameProof;
+
+namespace waypoint::core {
+
+// Lifecycle context of a message inside a payload.
+enum class MessageRole { kMerged, kDropped, kPruned, kRevoked };
+
+// Decodes the payload of one stream entry. kFidDone and ignorable hub events
+// (BLOCK_CONFIRMED, MERGE_FAILURE, unknown types) give an empty RowSet.
+RowSet DecodeStreamEntry(const StreamEntry& entry);
+
+// The same, per payload kind.
+RowSet DecodeHubEventBytes(std::string_view bytes);
+RowSet DecodeMessageBytes(std::string_view bytes);
+RowSet DecodeOnChainEventBytes(std::string_view bytes);
+RowSet DecodeUserNameProofBytes(std::string_view bytes);
+
+// Lower level, for callers that already hold parsed protobufs. `raw` is the node's
+// bytes of that message (re-serialized when empty). event_unix: see MessageRow.
+void AddMessage(const ::Message& msg, MessageRole role, int64_t event_unix, std::string_view raw, RowSet& out);
+void AddHubEvent(const ::HubEvent& ev, RowSet& out);
+void AddOnChainEvent(const ::OnChainEvent& ev, std::string_view raw, RowSet& out);
+void AddProof(const ::UserNameProof& p, bool deleted, std::string_view raw, RowSet& out);
+
+}  // namespace waypoint::core

@@ -1,0 +1,209 @@
+// Normalized rows: what one Snapchain payload becomes before it is written to
+// PostgreSQL. Pure C++ (no Postgres headers), shared by the extension, the tests and
+// anything else that needs to know what a message means.
+//
+// Vocabulary:
+//   store      a node message store with its own conflict key (farcaster-spec.md §6.6)
+//   candidate  any message seen for a key (merged, deleted, pruned/revoked payload,
+//              backfill page); the row of a key holds the highest candidate (crdt.hpp)
+//   lifecycle  pruned / revoked / dropped flags of one message hash; they are
+//              tombstones: once seen they stay, whatever order events arrive in
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace waypoint::core {
+
+enum class Store {
+  kNone,  // kept in waypoint.messages only (frame actions, keys, channels, unknown)
+  kCast,
+  kReaction,
+  kLink,
+  kLinkCompactState,
+  kVerification,
+  kUserData,
+  kUsernameProof,  // message type 12
+  kLendStorage,
+};
+
+// Name used in state lines (docs/state-lines.md); "" for kNone.
+const char* StoreName(Store s);
+// Store a MessageType number belongs to.
+Store StoreOfMessageType(int message_type);
+// Whether a MessageType number is a remove (cast/reaction/link/verification remove).
+bool IsRemoveType(int message_type);
+
+// One message, as kept in waypoint.messages.
+struct MessageRow {
+  std::string hash;  // 20 bytes
+  uint64_t fid = 0;
+  int32_t type = 0;
+  uint32_t timestamp = 0;  // Farcaster seconds
+  int32_t network = 0;
+  std::string signer;
+  std::string raw;  // the node's Message bytes
+  // Lifecycle seen in this payload. event_unix: when the event that set a flag happened
+  // (Unix seconds; 0 = unknown, the database uses now()).
+  bool pruned = false;
+  bool revoked = false;
+  bool dropped = false;  // reported deleted from the node's store (deleted_messages etc.)
+  int64_t event_unix = 0;
+};
+
+// Fields every store row has: the candidate's identity and order.
+struct Candidate {
+  std::string message_hash;
+  uint64_t fid = 0;
+  uint32_t timestamp = 0;  // Farcaster seconds
+  bool removed = false;
+};
+
+struct CastRow {
+  Candidate c;
+  std::string cast_hash;  // key with c.fid: the add's own hash or the remove's target
+  std::optional<std::string> text;
+  std::optional<uint64_t> parent_fid;
+  std::optional<std::string> parent_hash;
+  std::optional<std::string> parent_url;
+  std::optional<std::string> embeds_json;        // JSON array
+  std::optional<std::string> mentions;           // Postgres array literal of bigint
+  std::optional<std::string> mentions_positions;  // Postgres array literal of int
+  std::optional<int32_t> cast_type;
+  std::string Key() const;
+};
+
+struct ReactionRow {
+  Candidate c;
+  int32_t reaction_type = 0;
+  std::string target_key;  // opaque key: cast target (fid, hash) or url
+  std::optional<uint64_t> target_cast_fid;
+  std::optional<std::string> target_cast_hash;
+  std::optional<std::string> target_url;
+  std::string Key() const;
+};
+
+struct LinkRow {
+  Candidate c;
+  std::string link_type;
+  uint64_t target_fid = 0;
+  std::optional<uint32_t> display_timestamp;  // Farcaster seconds
+  std::string Key() const;
+};
+
+struct LinkCompactStateRow {
+  Candidate c;
+  std::string link_type;
+  std::vector<uint64_t> target_fids;
+  std::string TargetFidsLiteral() const;  // Postgres array literal
+  std::string Key() const;
+};
+
+struct VerificationRow {
+  Candidate c;
+  std::string address;
+  int32_t protocol = 0;
+  std::optional<std::string> claim_signature;
+  std::optional<std::string> block_hash;
+  std::optional<int32_t> verification_type;
+  std::optional<int64_t> chain_id;
+  std::string Key() const;
+};
+
+struct UserDataRow {
+  Candidate c;
+  int32_t user_data_type = 0;
+  std::string value;
+  std::string Key() const;
+};
+
+struct UsernameProofMessageRow {
+  Candidate c;
+  std::string name;  // UTF-8
+  uint64_t proof_fid = 0;
+  uint64_t proof_timestamp = 0;  // Unix seconds
+  std::string owner;
+  std::string signature;
+  int32_t proof_type = 0;
+  std::string Key() const;
+};
+
+struct LendStorageRow {
+  Candidate c;
+  uint64_t to_fid = 0;
+  uint64_t num_units = 0;
+  int32_t unit_type = 0;
+  std::string Key() const;
+};
+
+// A UserNameProof from MERGE_USERNAME_PROOF or a backfill page, keyed by name.
+struct ProofRow {
+  std::string name;  // UTF-8
+  uint64_t fid = 0;  // 0 = released
+  uint64_t timestamp = 0;  // Unix seconds
+  std::string owner;
+  std::string signature;
+  int32_t proof_type = 0;
+  bool deleted = false;  // carried as deleted_username_proof
+  std::string raw;
+};
+
+struct OnChainRow {
+  int32_t type = 0;
+  uint32_t chain_id = 0;
+  uint32_t block_number = 0;
+  std::string block_hash;
+  uint64_t block_timestamp = 0;  // Unix seconds
+  std::string tx_hash;
+  uint32_t log_index = 0;
+  uint32_t tx_index = 0;
+  uint64_t fid = 0;
+  uint32_t version = 0;
+  std::string raw;
+  // SIGNER
+  std::optional<std::string> signer_key;
+  std::optional<int64_t> signer_key_type;
+  std::optional<int32_t> signer_event_type;
+  std::optional<std::string> signer_metadata;
+  std::optional<int64_t> signer_metadata_type;
+  // SIGNER_MIGRATED
+  std::optional<int64_t> migrated_at;  // Unix seconds
+  // ID_REGISTER
+  std::optional<std::string> id_to;
+  std::optional<int32_t> id_event_type;
+  std::optional<std::string> id_from;
+  std::optional<std::string> id_recovery;
+  // STORAGE_RENT
+  std::optional<std::string> rent_payer;
+  std::optional<int64_t> rent_units;
+  std::optional<int64_t> rent_expiry;  // Unix seconds
+  // TIER_PURCHASE
+  std::optional<int32_t> tier_type;
+  std::optional<int64_t> tier_for_days;
+  std::optional<std::string> tier_payer;
+  // CHANNEL_REGISTER
+  std::optional<std::string> channel_key;
+  std::string Key() const;  // (tx_hash, log_index)
+};
+
+// Everything one or more payloads turn into.
+struct RowSet {
+  std::vector<MessageRow> messages;
+  std::vector<CastRow> casts;
+  std::vector<ReactionRow> reactions;
+  std::vector<LinkRow> links;
+  std::vector<LinkCompactStateRow> link_compact_states;
+  std::vector<VerificationRow> verifications;
+  std::vector<UserDataRow> user_data;
+  std::vector<UsernameProofMessageRow> username_proof_messages;
+  std::vector<LendStorageRow> lend_storage;
+  std::vector<ProofRow> proofs;
+  std::vector<OnChainRow> onchain;
+
+  void Append(RowSet&& other);
+  bool Empty() const;
+};
+
+}  // namespace waypoint::core

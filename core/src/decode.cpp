@@ -1,0 +1,478 @@
+#include "waypoint/core/decode.hpp"
+
+#include <string>
+
+#include "hub_event.pb.h"
+#include "waypoint/core/errors.hpp"
+#include "waypoint/core/hash.hpp"
+#include "waypoint/core/time.hpp"
+
+namespace waypoint::core {
+namespace {
+
+[[noreturn]] void Invalid(const std::string& what) { throw Error(ErrorClass::kInvalid, what); }
+
+std::string Hex(const std::string& b) { return ToHex(std::string_view(b)); }
+
+// Postgres text cannot hold NUL; everything else of a valid UTF-8 string is kept.
+std::string StripNul(const std::string& s) {
+  if (s.find('\0') == std::string::npos) return s;
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s)
+    if (ch != '\0') out.push_back(ch);
+  return out;
+}
+
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) { n = 1; cp = c; }
+    else if ((c >> 5) == 0x6) { n = 2; cp = c & 0x1f; }
+    else if ((c >> 4) == 0xe) { n = 3; cp = c & 0x0f; }
+    else if ((c >> 3) == 0x1e) { n = 4; cp = c & 0x07; }
+    else return false;
+    if (i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and out-of-range code points are not UTF-8.
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    i += n;
+  }
+  return true;
+}
+
+// A name from a username proof, usable as a text key.
+std::string NameText(const std::string& name, const char* what) {
+  if (name.empty()) Invalid(std::string(what) + " has an empty name");
+  if (name.find('\0') != std::string::npos || !ValidUtf8(name))
+    Invalid(std::string(what) + " name is not UTF-8 text: " + Hex(name));
+  return name;
+}
+
+void JsonString(std::string& out, std::string_view s) {
+  static const char* kHex = "0123456789abcdef";
+  out.push_back('"');
+  for (char ch : s) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c == 0) break;  // jsonb rejects \u0000
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0xf]);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+template <typename Seq>
+std::string ArrayLiteral(const Seq& values) {
+  std::string s = "{";
+  bool first = true;
+  for (auto v : values) {
+    if (!first) s += ',';
+    first = false;
+    s += std::to_string(v);
+  }
+  return s + "}";
+}
+
+std::string EmbedsJson(const CastAddBody& b) {
+  std::string j = "[";
+  bool first = true;
+  auto sep = [&] {
+    if (!first) j += ',';
+    first = false;
+  };
+  for (const auto& url : b.embeds_deprecated()) {
+    sep();
+    j += "{\"url\":";
+    JsonString(j, url);
+    j += '}';
+  }
+  for (const auto& e : b.embeds()) {
+    sep();
+    if (e.embed_case() == Embed::kUrl) {
+      j += "{\"url\":";
+      JsonString(j, e.url());
+      j += '}';
+    } else if (e.embed_case() == Embed::kCastId) {
+      j += "{\"cast_id\":{\"fid\":" + std::to_string(e.cast_id().fid()) + ",\"hash\":\"" + Hex(e.cast_id().hash()) +
+           "\"}}";
+    } else {
+      j += "{}";  // an embed with neither variant is kept as an empty object, never a crash
+    }
+  }
+  return j + "]";
+}
+
+[[noreturn]] void WrongBody(const MessageData& d, const char* want) {
+  Invalid("message type " + std::to_string(d.type()) + " of fid " + std::to_string(d.fid()) + " lacks its " + want);
+}
+
+Candidate MakeCandidate(const Message& m, const MessageData& d) {
+  Candidate c;
+  c.message_hash = m.hash();
+  c.fid = d.fid();
+  c.timestamp = d.timestamp();
+  c.removed = IsRemoveType(d.type());
+  return c;
+}
+
+void AddTypedRow(const Message& m, const MessageData& d, RowSet& out) {
+  Candidate c = MakeCandidate(m, d);
+  switch (d.type()) {
+    case MESSAGE_TYPE_CAST_ADD: {
+      if (d.body_case() != MessageData::kCastAddBody) WrongBody(d, "cast_add_body");
+      const auto& b = d.cast_add_body();
+      CastRow r;
+      r.c = c;
+      r.cast_hash = m.hash();
+      r.text = StripNul(b.text());
+      if (b.parent_case() == CastAddBody::kParentCastId) {
+        r.parent_fid = b.parent_cast_id().fid();
+        r.parent_hash = b.parent_cast_id().hash();
+      } else if (b.parent_case() == CastAddBody::kParentUrl) {
+        r.parent_url = StripNul(b.parent_url());
+      }
+      r.embeds_json = EmbedsJson(b);
+      r.mentions = ArrayLiteral(b.mentions());
+      r.mentions_positions = ArrayLiteral(b.mentions_positions());
+      r.cast_type = b.type();
+      out.casts.push_back(std::move(r));
+      return;
+    }
+    case MESSAGE_TYPE_CAST_REMOVE: {
+      if (d.body_case() != MessageData::kCastRemoveBody) WrongBody(d, "cast_remove_body");
+      if (d.cast_remove_body().target_hash().empty()) Invalid("cast remove without target_hash");
+      CastRow r;
+      r.c = c;
+      r.cast_hash = d.cast_remove_body().target_hash();
+      out.casts.push_back(std::move(r));
+      return;
+    }
+    case MESSAGE_TYPE_REACTION_ADD:
+    case MESSAGE_TYPE_REACTION_REMOVE: {
+      if (d.body_case() != MessageData::kReactionBody) WrongBody(d, "reaction_body");
+      const auto& b = d.reaction_body();
+      ReactionRow r;
+      r.c = c;
+      r.reaction_type = b.type();
+      if (b.target_case() == ReactionBody::kTargetCastId) {
+        r.target_cast_fid = b.target_cast_id().fid();
+        r.target_cast_hash = b.target_cast_id().hash();
+        r.target_key = "c" + std::to_string(b.target_cast_id().fid()) + ":" + b.target_cast_id().hash();
+      } else if (b.target_case() == ReactionBody::kTargetUrl) {
+        r.target_url = StripNul(b.target_url());
+        r.target_key = "u" + b.target_url();
+      } else {
+        Invalid("reaction without target");
+      }
+      out.reactions.push_back(std::move(r));
+      return;
+    }
+    case MESSAGE_TYPE_LINK_ADD:
+    case MESSAGE_TYPE_LINK_REMOVE: {
+      if (d.body_case() != MessageData::kLinkBody) WrongBody(d, "link_body");
+      const auto& b = d.link_body();
+      if (b.target_case() != LinkBody::kTargetFid) Invalid("link without target_fid");
+      LinkRow r;
+      r.c = c;
+      r.link_type = StripNul(b.type());
+      r.target_fid = b.target_fid();
+      if (b.has_displaytimestamp()) r.display_timestamp = b.displaytimestamp();
+      out.links.push_back(std::move(r));
+      return;
+    }
+    case MESSAGE_TYPE_VERIFICATION_ADD_ETH_ADDRESS: {
+      if (d.body_case() != MessageData::kVerificationAddAddressBody) WrongBody(d, "verification_add_address_body");
+      const auto& b = d.verification_add_address_body();
+      if (b.address().empty()) Invalid("verification without address");
+      VerificationRow r;
+      r.c = c;
+      r.address = b.address();
+      r.protocol = b.protocol();
+      r.claim_signature = b.claim_signature();
+      r.block_hash = b.block_hash();
+      r.verification_type = static_cast<int32_t>(b.verification_type());
+      r.chain_id = b.chain_id();
+      out.verifications.push_back(std::move(r));
+      return;
+    }
+    case MESSAGE_TYPE_VERIFICATION_REMOVE: {
+      if (d.body_case() != MessageData::kVerificationRemoveBody) WrongBody(d, "verification_remove_body");
+      const auto& b = d.verification_remove_body();
+      if (b.address().empty()) Invalid("verification remove without address");
+      VerificationRow r;
+      r.c = c;
+      r.address = b.address();
+      r.protocol = b.protocol();
+      out.verifications.push_back(std::move(r));
+      return;
+    }
+    case MESSAGE_TYPE_USER_DATA_ADD: {
+      if (d.body_case() != MessageData::kUserDataBody) WrongBody(d, "user_data_body");
+      UserDataRow r;
+      r.c = c;
+      r.user_data_type = d.user_data_body().type();
+      r.value = StripNul(d.user_data_body().value());
+      out.user_data.push_back(std::move(r));
+      return;
+    }
+    case MESSAGE_TYPE_USERNAME_PROOF: {
+      if (d.body_case() != MessageData::kUsernameProofBody) WrongBody(d, "username_proof_body");
+      const auto& p = d.username_proof_body();
+      UsernameProofMessageRow r;
+      r.c = c;
+      r.name = NameText(p.name(), "username proof message");
+      r.proof_fid = p.fid();
+      r.proof_timestamp = p.timestamp();
+      r.owner = p.owner();
+      r.signature = p.signature();
+      r.proof_type = p.type();
+      out.username_proof_messages.push_back(std::move(r));
+      return;
+    }
+    case MESSAGE_TYPE_LINK_COMPACT_STATE: {
+      if (d.body_case() != MessageData::kLinkCompactStateBody) WrongBody(d, "link_compact_state_body");
+      LinkCompactStateRow r;
+      r.c = c;
+      r.link_type = StripNul(d.link_compact_state_body().type());
+      r.target_fids.assign(d.link_compact_state_body().target_fids().begin(),
+                           d.link_compact_state_body().target_fids().end());
+      out.link_compact_states.push_back(std::move(r));
+      return;
+    }
+    case MESSAGE_TYPE_LEND_STORAGE: {
+      if (d.body_case() != MessageData::kLendStorageBody) WrongBody(d, "lend_storage_body");
+      LendStorageRow r;
+      r.c = c;
+      r.to_fid = d.lend_storage_body().to_fid();
+      r.num_units = d.lend_storage_body().num_units();
+      r.unit_type = d.lend_storage_body().unit_type();
+      out.lend_storage.push_back(std::move(r));
+      return;
+    }
+    default:
+      return;  // frame actions, keys, channels: raw table only
+  }
+}
+
+template <typename Proto>
+void Parse(Proto& p, std::string_view bytes, const char* what) {
+  if (!p.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    throw Error(ErrorClass::kDecode, std::string("payload is not a valid ") + what + " (" +
+                                         std::to_string(bytes.size()) + " bytes)");
+}
+
+}  // namespace
+
+void AddMessage(const Message& msg, MessageRole role, int64_t event_unix, std::string_view raw, RowSet& out) {
+  MessageData parsed;
+  const MessageData* d = &msg.data();
+  if (!msg.has_data()) {
+    // The node may send only data_bytes; the hash is over exactly those bytes.
+    if (!msg.has_data_bytes() || msg.data_bytes().empty()) Invalid("message without data");
+    Parse(parsed, msg.data_bytes(), "MessageData");
+    d = &parsed;
+  }
+  if (msg.hash().size() != kMessageHashSize)
+    Invalid("message hash is " + std::to_string(msg.hash().size()) + " bytes, want 20");
+  if (d->fid() == 0) Invalid("message " + Hex(msg.hash()) + " has fid 0");
+  if (d->type() == MESSAGE_TYPE_NONE) Invalid("message " + Hex(msg.hash()) + " has type NONE");
+
+  // Typed row first: if the body is broken nothing of this message is added.
+  AddTypedRow(msg, *d, out);
+
+  MessageRow m;
+  m.hash = msg.hash();
+  m.fid = d->fid();
+  m.type = d->type();
+  m.timestamp = d->timestamp();
+  m.network = d->network();
+  m.signer = msg.signer();
+  m.raw = raw.empty() ? msg.SerializeAsString() : std::string(raw);
+  m.pruned = role == MessageRole::kPruned;
+  m.revoked = role == MessageRole::kRevoked;
+  m.dropped = role == MessageRole::kDropped;
+  m.event_unix = role == MessageRole::kMerged ? 0 : event_unix;
+  out.messages.push_back(std::move(m));
+}
+
+void AddProof(const UserNameProof& p, bool deleted, std::string_view raw, RowSet& out) {
+  ProofRow r;
+  r.name = NameText(p.name(), "username proof");
+  r.fid = p.fid();
+  r.timestamp = p.timestamp();
+  r.owner = p.owner();
+  r.signature = p.signature();
+  r.proof_type = p.type();
+  r.deleted = deleted;
+  r.raw = raw.empty() ? p.SerializeAsString() : std::string(raw);
+  out.proofs.push_back(std::move(r));
+}
+
+void AddOnChainEvent(const OnChainEvent& ev, std::string_view raw, RowSet& out) {
+  if (ev.transaction_hash().empty()) Invalid("on-chain event without transaction_hash");
+  if (ev.type() == EVENT_TYPE_NONE) Invalid("on-chain event of type NONE");
+  OnChainRow r;
+  r.type = ev.type();
+  r.chain_id = ev.chain_id();
+  r.block_number = ev.block_number();
+  r.block_hash = ev.block_hash();
+  r.block_timestamp = ev.block_timestamp();
+  r.tx_hash = ev.transaction_hash();
+  r.log_index = ev.log_index();
+  r.tx_index = ev.tx_index();
+  r.fid = ev.fid();
+  r.version = ev.version();
+  r.raw = raw.empty() ? ev.SerializeAsString() : std::string(raw);
+  switch (ev.body_case()) {
+    case OnChainEvent::kSignerEventBody: {
+      const auto& b = ev.signer_event_body();
+      r.signer_key = b.key();
+      r.signer_key_type = b.key_type();
+      r.signer_event_type = b.event_type();
+      if (!b.metadata().empty()) r.signer_metadata = b.metadata();
+      r.signer_metadata_type = b.metadata_type();
+      break;
+    }
+    case OnChainEvent::kSignerMigratedEventBody:
+      r.migrated_at = ev.signer_migrated_event_body().migratedat();
+      break;
+    case OnChainEvent::kIdRegisterEventBody: {
+      const auto& b = ev.id_register_event_body();
+      r.id_to = b.to();
+      r.id_event_type = b.event_type();
+      if (!b.from().empty()) r.id_from = b.from();
+      if (!b.recovery_address().empty()) r.id_recovery = b.recovery_address();
+      break;
+    }
+    case OnChainEvent::kStorageRentEventBody: {
+      const auto& b = ev.storage_rent_event_body();
+      r.rent_payer = b.payer();
+      r.rent_units = b.units();
+      r.rent_expiry = b.expiry();
+      break;
+    }
+    case OnChainEvent::kTierPurchaseEventBody: {
+      const auto& b = ev.tier_purchase_event_body();
+      r.tier_type = b.tier_type();
+      r.tier_for_days = static_cast<int64_t>(b.for_days());
+      r.tier_payer = b.payer();
+      break;
+    }
+    case OnChainEvent::kChannelRegisterEventBody:
+      r.channel_key = StripNul(ev.channel_register_event_body().channel_key());
+      break;
+    default:
+      break;  // a body this build does not know: the generic columns and raw bytes are kept
+  }
+  out.onchain.push_back(std::move(r));
+}
+
+void AddHubEvent(const HubEvent& ev, RowSet& out) {
+  const int64_t event_unix = ev.timestamp() != 0 ? FarcasterToUnix(ev.timestamp()) : 0;
+  auto need = [&](bool ok, const char* body) {
+    if (!ok) Invalid("hub event " + std::to_string(ev.id()) + " of type " + std::to_string(ev.type()) + " lacks " + body);
+  };
+  switch (ev.type()) {
+    case HUB_EVENT_TYPE_MERGE_MESSAGE: {
+      need(ev.has_merge_message_body() && ev.merge_message_body().has_message(), "merge_message_body.message");
+      const auto& b = ev.merge_message_body();
+      AddMessage(b.message(), MessageRole::kMerged, event_unix, {}, out);
+      for (const auto& dm : b.deleted_messages()) AddMessage(dm, MessageRole::kDropped, event_unix, {}, out);
+      return;
+    }
+    case HUB_EVENT_TYPE_PRUNE_MESSAGE:
+      need(ev.has_prune_message_body() && ev.prune_message_body().has_message(), "prune_message_body.message");
+      AddMessage(ev.prune_message_body().message(), MessageRole::kPruned, event_unix, {}, out);
+      return;
+    case HUB_EVENT_TYPE_REVOKE_MESSAGE:
+      need(ev.has_revoke_message_body() && ev.revoke_message_body().has_message(), "revoke_message_body.message");
+      AddMessage(ev.revoke_message_body().message(), MessageRole::kRevoked, event_unix, {}, out);
+      return;
+    case HUB_EVENT_TYPE_MERGE_USERNAME_PROOF: {
+      need(ev.has_merge_username_proof_body(), "merge_username_proof_body");
+      const auto& b = ev.merge_username_proof_body();
+      if (b.has_username_proof()) AddProof(b.username_proof(), false, {}, out);
+      if (b.has_deleted_username_proof()) AddProof(b.deleted_username_proof(), true, {}, out);
+      if (b.has_username_proof_message())
+        AddMessage(b.username_proof_message(), MessageRole::kMerged, event_unix, {}, out);
+      if (b.has_deleted_username_proof_message())
+        AddMessage(b.deleted_username_proof_message(), MessageRole::kDropped, event_unix, {}, out);
+      return;
+    }
+    case HUB_EVENT_TYPE_MERGE_ON_CHAIN_EVENT:
+      need(ev.has_merge_on_chain_event_body() && ev.merge_on_chain_event_body().has_on_chain_event(),
+           "merge_on_chain_event_body.on_chain_event");
+      AddOnChainEvent(ev.merge_on_chain_event_body().on_chain_event(), {}, out);
+      return;
+    default:
+      return;  // BLOCK_CONFIRMED, MERGE_FAILURE, hints, unknown: nothing to store
+  }
+}
+
+RowSet DecodeHubEventBytes(std::string_view bytes) {
+  HubEvent ev;
+  Parse(ev, bytes, "HubEvent");
+  RowSet out;
+  AddHubEvent(ev, out);
+  return out;
+}
+
+RowSet DecodeMessageBytes(std::string_view bytes) {
+  Message m;
+  Parse(m, bytes, "Message");
+  RowSet out;
+  // A backfill page holds what the node stores now: a plain candidate.
+  AddMessage(m, MessageRole::kMerged, 0, bytes, out);
+  return out;
+}
+
+RowSet DecodeOnChainEventBytes(std::string_view bytes) {
+  OnChainEvent ev;
+  Parse(ev, bytes, "OnChainEvent");
+  RowSet out;
+  AddOnChainEvent(ev, bytes, out);
+  return out;
+}
+
+RowSet DecodeUserNameProofBytes(std::string_view bytes) {
+  UserNameProof p;
+  Parse(p, bytes, "UserNameProof");
+  RowSet out;
+  AddProof(p, false, bytes, out);
+  return out;
+}
+
+RowSet DecodeStreamEntry(const StreamEntry& e) {
+  switch (e.kind) {
+    case EntryKind::kHubEvent: return DecodeHubEventBytes(e.payload);
+    case EntryKind::kMessage: return DecodeMessageBytes(e.payload);
+    case EntryKind::kOnChainEvent: return DecodeOnChainEventBytes(e.payload);
+    case EntryKind::kUserNameProof: return DecodeUserNameProofBytes(e.payload);
+    case EntryKind::kFidDone: return {};
+  }
+  throw Error(ErrorClass::kInvalid, "unknown entry kind");
+}
+
+}  // namespace waypoint::core
