@@ -83,6 +83,13 @@ void JsonString(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+// Unix seconds Postgres can hold as timestamptz (up to 9999-12-31): larger values are
+// rejected here rather than failing the whole batch's statement later.
+constexpr uint64_t kMaxUnixSeconds = 253402300799ULL;
+void CheckUnix(uint64_t t, const char* what) {
+  if (t > kMaxUnixSeconds) Invalid(std::string(what) + " " + std::to_string(t) + " is out of range");
+}
+
 template <typename Seq>
 std::string ArrayLiteral(const Seq& values) {
   std::string s = "{";
@@ -248,6 +255,7 @@ void AddTypedRow(const Message& m, const MessageData& d, RowSet& out) {
       r.owner = p.owner();
       r.signature = p.signature();
       r.proof_type = p.type();
+      CheckUnix(p.timestamp(), "username proof timestamp");
       out.username_proof_messages.push_back(std::move(r));
       return;
     }
@@ -326,6 +334,7 @@ void AddProof(const UserNameProof& p, bool deleted, std::string_view raw, RowSet
   r.signature = p.signature();
   r.proof_type = p.type();
   r.deleted = deleted;
+  CheckUnix(p.timestamp(), "username proof timestamp");
   r.raw = raw.empty() ? p.SerializeAsString() : std::string(raw);
   out.proofs.push_back(std::move(r));
 }
@@ -333,6 +342,7 @@ void AddProof(const UserNameProof& p, bool deleted, std::string_view raw, RowSet
 void AddOnChainEvent(const OnChainEvent& ev, std::string_view raw, RowSet& out) {
   if (ev.transaction_hash().empty()) Invalid("on-chain event without transaction_hash");
   if (ev.type() == EVENT_TYPE_NONE) Invalid("on-chain event of type NONE");
+  CheckUnix(ev.block_timestamp(), "on-chain block_timestamp");
   OnChainRow r;
   r.type = ev.type();
   r.chain_id = ev.chain_id();

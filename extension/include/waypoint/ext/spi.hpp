@@ -1,0 +1,63 @@
+// Set-based SPI: statements prepared once per backend (SPI_prepare + SPI_keepplan) and
+// executed with one array parameter per column, so a whole batch of rows is one
+// statement (INSERT ... SELECT FROM unnest($1, $2, ...)).
+//
+// This header holds no Postgres headers: callers build arrays from plain C++ values;
+// spi.cpp turns them into Postgres arrays and runs the plan, every Postgres call
+// behind PgCall (a Postgres ERROR becomes a PgError).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace waypoint::ext::pg {
+
+enum class ParamType { kInt8, kInt4, kBool, kText, kBytea };
+
+// One array parameter: a column of values, NULLs allowed.
+class ArrayParam {
+ public:
+  explicit ArrayParam(ParamType type) : type_(type) {}
+
+  void AddInt(int64_t v) { ints_.push_back(v), strs_.emplace_back(), nulls_.push_back(false); }
+  void AddBool(bool v) { AddInt(v ? 1 : 0); }
+  void AddStr(std::string_view v) { ints_.push_back(0), strs_.emplace_back(v), nulls_.push_back(false); }
+  void AddNull() { ints_.push_back(0), strs_.emplace_back(), nulls_.push_back(true); }
+  template <typename T>
+  void AddOptInt(const std::optional<T>& v) {
+    v ? AddInt(static_cast<int64_t>(*v)) : AddNull();
+  }
+  void AddOptStr(const std::optional<std::string>& v) { v ? AddStr(*v) : AddNull(); }
+
+  ParamType type() const { return type_; }
+  size_t size() const { return nulls_.size(); }
+  int64_t int_at(size_t i) const { return ints_[i]; }
+  const std::string& str_at(size_t i) const { return strs_[i]; }
+  bool null_at(size_t i) const { return nulls_[i]; }
+
+ private:
+  ParamType type_;
+  std::vector<int64_t> ints_;
+  std::vector<std::string> strs_;
+  std::vector<bool> nulls_;
+};
+
+// A statement whose plan is kept for the life of the backend. Declare it static; the
+// plan is prepared on first use (SPI must be connected) and replanned by Postgres'
+// plan cache when the tables change.
+struct PreparedStatement {
+  const char* name;  // for error messages
+  std::string sql;
+  std::vector<ParamType> types;
+  void* plan = nullptr;  // SPIPlanPtr
+};
+
+// Executes `stmt` with one array per parameter (all of equal length). Returns the
+// number of rows processed. Throws PgError on a Postgres error, SqlError when SPI
+// reports failure.
+uint64_t ExecuteArrays(PreparedStatement& stmt, const std::vector<ArrayParam>& params);
+
+}  // namespace waypoint::ext::pg

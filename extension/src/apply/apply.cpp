@@ -1,0 +1,375 @@
+// ApplyEntries: decoded stream entries -> one set-based upsert per table per batch.
+//
+// Order of statements (each sees the previous ones' rows):
+//   1. waypoint.messages       every message seen, lifecycle tombstones merged (LEAST time)
+//   2. one table per store     the highest candidate per conflict key wins; the winner's
+//                              lifecycle is read from waypoint.messages
+//   3. username_proofs, onchain_events
+// Rows are reduced per key in C++ first (crdt.hpp): ON CONFLICT cannot touch a row twice.
+#include "waypoint/ext/apply.hpp"
+
+#include <string>
+#include <vector>
+
+#include "waypoint/core/crdt.hpp"
+#include "waypoint/core/decode.hpp"
+#include "waypoint/core/errors.hpp"
+#include "waypoint/ext/spi.hpp"
+
+namespace waypoint::ext {
+namespace {
+
+using pg::ArrayParam;
+using pg::ParamType;
+using pg::PreparedStatement;
+
+struct Col {
+  const char* name;
+  ParamType type;
+  const char* expr;  // SQL over u.<name>; nullptr = u.<name>
+};
+
+const char* SqlArrayType(ParamType t) {
+  switch (t) {
+    case ParamType::kInt8: return "bigint[]";
+    case ParamType::kInt4: return "int[]";
+    case ParamType::kBool: return "boolean[]";
+    case ParamType::kText: return "text[]";
+    case ParamType::kBytea: return "bytea[]";
+  }
+  return "";
+}
+
+// Builds the upsert of one store table. Columns fid, message_hash, timestamp, removed
+// come first ($1..$4), then `typed` ($5..). `key` lists the conflict columns.
+PreparedStatement StoreUpsert(const char* table, const char* key, bool removes_first, std::vector<Col> typed) {
+  std::vector<Col> cols = {{"fid", ParamType::kInt8, nullptr},
+                           {"message_hash", ParamType::kBytea, nullptr},
+                           {"ts", ParamType::kInt8, nullptr},
+                           {"removed", ParamType::kBool, nullptr}};
+  cols.insert(cols.end(), typed.begin(), typed.end());
+  std::string unnest, alias, insert_cols, select_cols, set;
+  std::vector<ParamType> types;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    if (i) unnest += ", ", alias += ", ";
+    unnest += "$" + std::to_string(i + 1) + "::" + SqlArrayType(cols[i].type);
+    alias += cols[i].name;
+    types.push_back(cols[i].type);
+  }
+  insert_cols = "fid, message_hash, \"timestamp\", removed, deleted_at, pruned_at, revoked_at, dropped_at, updated_at";
+  select_cols =
+      "u.fid, u.message_hash, waypoint.farcaster_time(u.ts), u.removed, "
+      "CASE WHEN u.removed THEN waypoint.farcaster_time(u.ts) END, m.pruned_at, m.revoked_at, m.dropped_at, now()";
+  set = "message_hash = excluded.message_hash, \"timestamp\" = excluded.\"timestamp\", removed = excluded.removed, "
+        "deleted_at = excluded.deleted_at, pruned_at = excluded.pruned_at, revoked_at = excluded.revoked_at, "
+        "dropped_at = excluded.dropped_at, updated_at = excluded.updated_at";
+  const std::string key_list = std::string(",") + key + ",";
+  for (const Col& c : typed) {
+    insert_cols += std::string(", ") + c.name;
+    select_cols += ", " + (c.expr ? std::string(c.expr) : std::string("u.") + c.name);
+    if (key_list.find(std::string(",") + c.name + ",") == std::string::npos)
+      set += std::string(", ") + c.name + " = excluded." + c.name;
+  }
+  const char* order_new = removes_first ? "(excluded.removed, excluded.\"timestamp\", excluded.message_hash)"
+                                        : "(excluded.\"timestamp\", excluded.removed, excluded.message_hash)";
+  const char* order_old = removes_first ? "(t.removed, t.\"timestamp\", t.message_hash)"
+                                        : "(t.\"timestamp\", t.removed, t.message_hash)";
+  std::string sql = std::string("INSERT INTO waypoint.") + table + " AS t (" + insert_cols + ") SELECT " + select_cols +
+                    " FROM unnest(" + unnest + ") AS u(" + alias +
+                    ") LEFT JOIN waypoint.messages m ON m.hash = u.message_hash ON CONFLICT (" + key +
+                    ") DO UPDATE SET " + set + " WHERE " + order_new + " > " + order_old + " OR (" + order_new +
+                    " = " + order_old +
+                    " AND (excluded.pruned_at IS DISTINCT FROM t.pruned_at OR excluded.revoked_at IS DISTINCT FROM "
+                    "t.revoked_at OR excluded.dropped_at IS DISTINCT FROM t.dropped_at))";
+  return PreparedStatement{table, sql, types};
+}
+
+std::vector<ArrayParam> CandidateParams() {
+  return {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea), ArrayParam(ParamType::kInt8),
+          ArrayParam(ParamType::kBool)};
+}
+
+void AddCandidate(std::vector<ArrayParam>& p, const core::Candidate& c) {
+  p[0].AddInt(static_cast<int64_t>(c.fid));
+  p[1].AddStr(c.message_hash);
+  p[2].AddInt(c.timestamp);
+  p[3].AddBool(c.removed);
+}
+
+template <typename Row, typename Fill>
+void Upsert(PreparedStatement& stmt, const std::vector<Row>& rows, size_t typed_count, Fill fill) {
+  if (rows.empty()) return;
+  std::vector<ArrayParam> p = CandidateParams();
+  for (size_t i = 4; i < stmt.types.size(); ++i) p.emplace_back(stmt.types[i]);
+  (void)typed_count;
+  for (const Row& r : rows) {
+    AddCandidate(p, r.c);
+    fill(p, r);
+  }
+  pg::ExecuteArrays(stmt, p);
+}
+
+void WriteMessages(const std::vector<core::MessageRow>& rows) {
+  static PreparedStatement stmt{
+      "messages",
+      "INSERT INTO waypoint.messages AS t (hash, fid, type, \"timestamp\", network, signer, raw, pruned_at, "
+      "revoked_at, dropped_at) "
+      "SELECT u.hash, u.fid, u.type, waypoint.farcaster_time(u.ts), u.network, u.signer, u.raw, "
+      "CASE WHEN u.pruned THEN u.at END, CASE WHEN u.revoked THEN u.at END, CASE WHEN u.dropped THEN u.at END "
+      "FROM (SELECT x.*, CASE WHEN x.ev = 0 THEN now() ELSE to_timestamp(x.ev) END AS at FROM unnest($1::bytea[], "
+      "$2::bigint[], $3::int[], $4::bigint[], $5::int[], $6::bytea[], $7::bytea[], $8::boolean[], $9::boolean[], "
+      "$10::boolean[], $11::bigint[]) AS x(hash, fid, type, ts, network, signer, raw, pruned, revoked, dropped, ev)) u "
+      "ON CONFLICT (hash) DO UPDATE SET pruned_at = LEAST(t.pruned_at, excluded.pruned_at), "
+      "revoked_at = LEAST(t.revoked_at, excluded.revoked_at), dropped_at = LEAST(t.dropped_at, excluded.dropped_at) "
+      "WHERE (excluded.pruned_at IS NOT NULL AND (t.pruned_at IS NULL OR excluded.pruned_at < t.pruned_at)) "
+      "OR (excluded.revoked_at IS NOT NULL AND (t.revoked_at IS NULL OR excluded.revoked_at < t.revoked_at)) "
+      "OR (excluded.dropped_at IS NOT NULL AND (t.dropped_at IS NULL OR excluded.dropped_at < t.dropped_at))",
+      {ParamType::kBytea, ParamType::kInt8, ParamType::kInt4, ParamType::kInt8, ParamType::kInt4, ParamType::kBytea,
+       ParamType::kBytea, ParamType::kBool, ParamType::kBool, ParamType::kBool, ParamType::kInt8}};
+  if (rows.empty()) return;
+  std::vector<ArrayParam> p;
+  for (ParamType t : stmt.types) p.emplace_back(t);
+  for (const auto& m : rows) {
+    p[0].AddStr(m.hash);
+    p[1].AddInt(static_cast<int64_t>(m.fid));
+    p[2].AddInt(m.type);
+    p[3].AddInt(m.timestamp);
+    p[4].AddInt(m.network);
+    p[5].AddStr(m.signer);
+    p[6].AddStr(m.raw);
+    p[7].AddBool(m.pruned);
+    p[8].AddBool(m.revoked);
+    p[9].AddBool(m.dropped);
+    p[10].AddInt(m.event_unix);
+  }
+  pg::ExecuteArrays(stmt, p);
+}
+
+void WriteStores(const core::RowSet& rs) {
+  static PreparedStatement casts = StoreUpsert(
+      "casts", "fid, hash", true,
+      {{"hash", ParamType::kBytea, nullptr},
+       {"text", ParamType::kText, nullptr},
+       {"parent_fid", ParamType::kInt8, nullptr},
+       {"parent_hash", ParamType::kBytea, nullptr},
+       {"parent_url", ParamType::kText, nullptr},
+       {"embeds", ParamType::kText, "u.embeds::jsonb"},
+       {"mentions", ParamType::kText, "u.mentions::bigint[]"},
+       {"mentions_positions", ParamType::kText, "u.mentions_positions::int[]"},
+       {"cast_type", ParamType::kInt4, nullptr}});
+  Upsert(casts, rs.casts, 9, [](std::vector<ArrayParam>& p, const core::CastRow& r) {
+    p[4].AddStr(r.cast_hash);
+    p[5].AddOptStr(r.text);
+    p[6].AddOptInt(r.parent_fid);
+    p[7].AddOptStr(r.parent_hash);
+    p[8].AddOptStr(r.parent_url);
+    p[9].AddOptStr(r.embeds_json);
+    p[10].AddOptStr(r.mentions);
+    p[11].AddOptStr(r.mentions_positions);
+    p[12].AddOptInt(r.cast_type);
+  });
+
+  static PreparedStatement reactions = StoreUpsert("reactions", "fid, reaction_type, target_key", false,
+                                                   {{"reaction_type", ParamType::kInt4, nullptr},
+                                                    {"target_key", ParamType::kBytea, nullptr},
+                                                    {"target_cast_fid", ParamType::kInt8, nullptr},
+                                                    {"target_cast_hash", ParamType::kBytea, nullptr},
+                                                    {"target_url", ParamType::kText, nullptr}});
+  Upsert(reactions, rs.reactions, 5, [](std::vector<ArrayParam>& p, const core::ReactionRow& r) {
+    p[4].AddInt(r.reaction_type);
+    p[5].AddStr(r.target_key);
+    p[6].AddOptInt(r.target_cast_fid);
+    p[7].AddOptStr(r.target_cast_hash);
+    p[8].AddOptStr(r.target_url);
+  });
+
+  static PreparedStatement links =
+      StoreUpsert("links", "fid, link_type, target_fid", false,
+                  {{"link_type", ParamType::kText, nullptr},
+                   {"target_fid", ParamType::kInt8, nullptr},
+                   {"display_timestamp", ParamType::kInt8, "waypoint.farcaster_time(u.display_timestamp)"}});
+  Upsert(links, rs.links, 3, [](std::vector<ArrayParam>& p, const core::LinkRow& r) {
+    p[4].AddStr(r.link_type);
+    p[5].AddInt(static_cast<int64_t>(r.target_fid));
+    p[6].AddOptInt(r.display_timestamp);
+  });
+
+  static PreparedStatement lcs = StoreUpsert("link_compact_states", "fid, link_type", false,
+                                             {{"link_type", ParamType::kText, nullptr},
+                                              {"target_fids", ParamType::kText, "u.target_fids::bigint[]"}});
+  Upsert(lcs, rs.link_compact_states, 2, [](std::vector<ArrayParam>& p, const core::LinkCompactStateRow& r) {
+    p[4].AddStr(r.link_type);
+    p[5].AddStr(r.TargetFidsLiteral());
+  });
+
+  static PreparedStatement verifications = StoreUpsert("verifications", "fid, address", false,
+                                                       {{"address", ParamType::kBytea, nullptr},
+                                                        {"protocol", ParamType::kInt4, nullptr},
+                                                        {"claim_signature", ParamType::kBytea, nullptr},
+                                                        {"block_hash", ParamType::kBytea, nullptr},
+                                                        {"verification_type", ParamType::kInt4, nullptr},
+                                                        {"chain_id", ParamType::kInt8, nullptr}});
+  Upsert(verifications, rs.verifications, 6, [](std::vector<ArrayParam>& p, const core::VerificationRow& r) {
+    p[4].AddStr(r.address);
+    p[5].AddInt(r.protocol);
+    p[6].AddOptStr(r.claim_signature);
+    p[7].AddOptStr(r.block_hash);
+    p[8].AddOptInt(r.verification_type);
+    p[9].AddOptInt(r.chain_id);
+  });
+
+  static PreparedStatement user_data = StoreUpsert(
+      "user_data", "fid, user_data_type",
+      false, {{"user_data_type", ParamType::kInt4, nullptr}, {"value", ParamType::kText, nullptr}});
+  Upsert(user_data, rs.user_data, 2, [](std::vector<ArrayParam>& p, const core::UserDataRow& r) {
+    p[4].AddInt(r.user_data_type);
+    p[5].AddStr(r.value);
+  });
+
+  static PreparedStatement proofs_msg =
+      StoreUpsert("username_proof_messages", "name", false,
+                  {{"name", ParamType::kText, nullptr},
+                   {"proof_fid", ParamType::kInt8, nullptr},
+                   {"proof_timestamp", ParamType::kInt8, "to_timestamp(u.proof_timestamp)"},
+                   {"owner", ParamType::kBytea, nullptr},
+                   {"signature", ParamType::kBytea, nullptr},
+                   {"proof_type", ParamType::kInt4, nullptr}});
+  Upsert(proofs_msg, rs.username_proof_messages, 6,
+         [](std::vector<ArrayParam>& p, const core::UsernameProofMessageRow& r) {
+           p[4].AddStr(r.name);
+           p[5].AddInt(static_cast<int64_t>(r.proof_fid));
+           p[6].AddInt(static_cast<int64_t>(r.proof_timestamp));
+           p[7].AddStr(r.owner);
+           p[8].AddStr(r.signature);
+           p[9].AddInt(r.proof_type);
+         });
+
+  static PreparedStatement lend = StoreUpsert("lend_storage", "fid, to_fid", false,
+                                              {{"to_fid", ParamType::kInt8, nullptr},
+                                               {"num_units", ParamType::kInt8, nullptr},
+                                               {"unit_type", ParamType::kInt4, nullptr}});
+  Upsert(lend, rs.lend_storage, 3, [](std::vector<ArrayParam>& p, const core::LendStorageRow& r) {
+    p[4].AddInt(static_cast<int64_t>(r.to_fid));
+    p[5].AddInt(static_cast<int64_t>(r.num_units));
+    p[6].AddInt(r.unit_type);
+  });
+}
+
+void WriteProofs(const std::vector<core::ProofRow>& rows) {
+  static PreparedStatement stmt{
+      "username_proofs",
+      "INSERT INTO waypoint.username_proofs AS t (name, fid, owner, signature, \"timestamp\", proof_type, deleted, "
+      "raw, updated_at) "
+      "SELECT u.name, u.fid, u.owner, u.signature, to_timestamp(u.ts), u.proof_type, u.deleted, u.raw, now() "
+      "FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[], $6::int[], $7::boolean[], "
+      "$8::bytea[]) AS u(name, fid, owner, signature, ts, proof_type, deleted, raw) "
+      "ON CONFLICT (name) DO UPDATE SET fid = excluded.fid, owner = excluded.owner, signature = excluded.signature, "
+      "\"timestamp\" = excluded.\"timestamp\", proof_type = excluded.proof_type, raw = excluded.raw, "
+      "deleted = excluded.deleted OR ((excluded.\"timestamp\", excluded.signature) = (t.\"timestamp\", t.signature) "
+      "AND t.deleted), updated_at = excluded.updated_at "
+      "WHERE (excluded.\"timestamp\", excluded.signature) > (t.\"timestamp\", t.signature) "
+      "OR ((excluded.\"timestamp\", excluded.signature) = (t.\"timestamp\", t.signature) AND excluded.deleted AND "
+      "NOT t.deleted)",
+      {ParamType::kText, ParamType::kInt8, ParamType::kBytea, ParamType::kBytea, ParamType::kInt8, ParamType::kInt4,
+       ParamType::kBool, ParamType::kBytea}};
+  if (rows.empty()) return;
+  std::vector<ArrayParam> p;
+  for (ParamType t : stmt.types) p.emplace_back(t);
+  for (const auto& r : rows) {
+    p[0].AddStr(r.name);
+    p[1].AddInt(static_cast<int64_t>(r.fid));
+    p[2].AddStr(r.owner);
+    p[3].AddStr(r.signature);
+    p[4].AddInt(static_cast<int64_t>(r.timestamp));
+    p[5].AddInt(r.proof_type);
+    p[6].AddBool(r.deleted);
+    p[7].AddStr(r.raw);
+  }
+  pg::ExecuteArrays(stmt, p);
+}
+
+void WriteOnChain(const std::vector<core::OnChainRow>& rows) {
+  static PreparedStatement stmt{
+      "onchain_events",
+      "INSERT INTO waypoint.onchain_events (transaction_hash, log_index, type, chain_id, block_number, block_hash, "
+      "block_timestamp, tx_index, fid, version, signer_key, signer_key_type, signer_event_type, signer_metadata, "
+      "signer_metadata_type, migrated_at, id_to, id_event_type, id_from, id_recovery, rent_payer, rent_units, "
+      "rent_expiry, tier_type, tier_for_days, tier_payer, channel_key, raw) "
+      "SELECT u.tx, u.li, u.type, u.chain_id, u.block_number, u.block_hash, to_timestamp(u.bts), u.tx_index, u.fid, "
+      "u.version, u.signer_key, u.signer_key_type, u.signer_event_type, u.signer_metadata, u.signer_metadata_type, "
+      "to_timestamp(u.migrated_at), u.id_to, u.id_event_type, u.id_from, u.id_recovery, u.rent_payer, u.rent_units, "
+      "to_timestamp(u.rent_expiry), u.tier_type, u.tier_for_days, u.tier_payer, u.channel_key, u.raw "
+      "FROM unnest($1::bytea[], $2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::bytea[], $7::bigint[], "
+      "$8::bigint[], $9::bigint[], $10::int[], $11::bytea[], $12::bigint[], $13::int[], $14::bytea[], $15::bigint[], "
+      "$16::bigint[], $17::bytea[], $18::int[], $19::bytea[], $20::bytea[], $21::bytea[], $22::bigint[], "
+      "$23::bigint[], $24::int[], $25::bigint[], $26::bytea[], $27::text[], $28::bytea[]) AS u(tx, li, type, "
+      "chain_id, block_number, block_hash, bts, tx_index, fid, version, signer_key, signer_key_type, "
+      "signer_event_type, signer_metadata, signer_metadata_type, migrated_at, id_to, id_event_type, id_from, "
+      "id_recovery, rent_payer, rent_units, rent_expiry, tier_type, tier_for_days, tier_payer, channel_key, raw) "
+      "ON CONFLICT (transaction_hash, log_index) DO NOTHING",
+      {ParamType::kBytea, ParamType::kInt8,  ParamType::kInt4,  ParamType::kInt8,  ParamType::kInt8,
+       ParamType::kBytea, ParamType::kInt8,  ParamType::kInt8,  ParamType::kInt8,  ParamType::kInt4,
+       ParamType::kBytea, ParamType::kInt8,  ParamType::kInt4,  ParamType::kBytea, ParamType::kInt8,
+       ParamType::kInt8,  ParamType::kBytea, ParamType::kInt4,  ParamType::kBytea, ParamType::kBytea,
+       ParamType::kBytea, ParamType::kInt8,  ParamType::kInt8,  ParamType::kInt4,  ParamType::kInt8,
+       ParamType::kBytea, ParamType::kText,  ParamType::kBytea}};
+  if (rows.empty()) return;
+  std::vector<ArrayParam> p;
+  for (ParamType t : stmt.types) p.emplace_back(t);
+  for (const auto& r : rows) {
+    p[0].AddStr(r.tx_hash);
+    p[1].AddInt(r.log_index);
+    p[2].AddInt(r.type);
+    p[3].AddInt(r.chain_id);
+    p[4].AddInt(r.block_number);
+    p[5].AddStr(r.block_hash);
+    p[6].AddInt(static_cast<int64_t>(r.block_timestamp));
+    p[7].AddInt(r.tx_index);
+    p[8].AddInt(static_cast<int64_t>(r.fid));
+    p[9].AddInt(r.version);
+    p[10].AddOptStr(r.signer_key);
+    p[11].AddOptInt(r.signer_key_type);
+    p[12].AddOptInt(r.signer_event_type);
+    p[13].AddOptStr(r.signer_metadata);
+    p[14].AddOptInt(r.signer_metadata_type);
+    p[15].AddOptInt(r.migrated_at);
+    p[16].AddOptStr(r.id_to);
+    p[17].AddOptInt(r.id_event_type);
+    p[18].AddOptStr(r.id_from);
+    p[19].AddOptStr(r.id_recovery);
+    p[20].AddOptStr(r.rent_payer);
+    p[21].AddOptInt(r.rent_units);
+    p[22].AddOptInt(r.rent_expiry);
+    p[23].AddOptInt(r.tier_type);
+    p[24].AddOptInt(r.tier_for_days);
+    p[25].AddOptStr(r.tier_payer);
+    p[26].AddOptStr(r.channel_key);
+    p[27].AddStr(r.raw);
+  }
+  pg::ExecuteArrays(stmt, p);
+}
+
+}  // namespace
+
+std::vector<EntryOutcome> ApplyEntries(const std::vector<core::StreamEntry>& entries) {
+  std::vector<EntryOutcome> outcomes(entries.size());
+  core::RowSet rows;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    try {
+      rows.Append(core::DecodeStreamEntry(entries[i]));
+    } catch (const core::Error& e) {
+      if (!e.permanent()) throw;
+      outcomes[i].applied = false;
+      outcomes[i].reason = std::string(core::ErrorClassName(e.cls())) + ": " + e.what();
+    }
+  }
+  if (rows.Empty()) return outcomes;
+  core::ReduceRowSet(rows);
+  WriteMessages(rows.messages);
+  WriteStores(rows);
+  WriteProofs(rows.proofs);
+  WriteOnChain(rows.onchain);
+  return outcomes;
+}
+
+}  // namespace waypoint::ext

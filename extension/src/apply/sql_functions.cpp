@@ -1,0 +1,115 @@
+// SQL test surface of the apply engine:
+//   waypoint.apply_payloads(kinds text[], payloads bytea[])
+//     RETURNS TABLE(ord int, applied boolean, reason text)
+// applies payloads through ApplyEntries inside the caller's transaction, without Redis.
+// Superuser only (EXECUTE is also revoked from PUBLIC in the install script).
+#include <string>
+#include <vector>
+
+#include "waypoint/ext/apply.hpp"
+#include "waypoint/ext/guard.hpp"
+
+extern "C" {
+#include "fmgr.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/tuplestore.h"
+
+PG_FUNCTION_INFO_V1(waypoint_apply_payloads);
+}
+
+namespace waypoint::ext {
+namespace {
+
+bool KindFromName(const char* name, core::EntryKind* out) {
+  static const struct {
+    const char* name;
+    core::EntryKind kind;
+  } kKinds[] = {{"event", core::EntryKind::kHubEvent},
+                {"message", core::EntryKind::kMessage},
+                {"onchain", core::EntryKind::kOnChainEvent},
+                {"fname", core::EntryKind::kUserNameProof},
+                {"fid_done", core::EntryKind::kFidDone}};
+  for (const auto& k : kKinds) {
+    if (strcmp(k.name, name) == 0) {
+      *out = k.kind;
+      return true;
+    }
+  }
+  return false;
+}
+
+Datum ApplyPayloadsImpl(FunctionCallInfo fcinfo) {
+  if (!superuser())
+    throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "waypoint.apply_payloads is for superusers only");
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "arguments must not be null");
+
+  ArrayType* kinds_arr = nullptr;
+  ArrayType* payloads_arr = nullptr;
+  Datum* kinds = nullptr;
+  bool* kind_nulls = nullptr;
+  int nkinds = 0;
+  Datum* payloads = nullptr;
+  bool* payload_nulls = nullptr;
+  int npayloads = 0;
+  PgCall([&] {
+    kinds_arr = PG_GETARG_ARRAYTYPE_P(0);
+    payloads_arr = PG_GETARG_ARRAYTYPE_P(1);
+    deconstruct_array(kinds_arr, TEXTOID, -1, false, TYPALIGN_INT, &kinds, &kind_nulls, &nkinds);
+    deconstruct_array(payloads_arr, BYTEAOID, -1, false, TYPALIGN_INT, &payloads, &payload_nulls, &npayloads);
+  });
+  if (nkinds != npayloads)
+    throw SqlError(ERRCODE_ARRAY_SUBSCRIPT_ERROR, "kinds and payloads must have the same length");
+
+  std::vector<core::StreamEntry> entries(nkinds);
+  for (int i = 0; i < nkinds; ++i) {
+    if (kind_nulls[i] || payload_nulls[i])
+      throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "kinds and payloads must not contain nulls");
+    char* kind_name = nullptr;
+    PgCall([&] { kind_name = text_to_cstring(DatumGetTextPP(kinds[i])); });
+    if (!KindFromName(kind_name, &entries[i].kind))
+      throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string("unknown entry kind: ") + kind_name,
+                     "use event, message, onchain, fname or fid_done");
+    bytea* b = nullptr;
+    PgCall([&] { b = DatumGetByteaPP(payloads[i]); });
+    entries[i].payload.assign(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
+    entries[i].source = core::EntrySource::kBackfill;
+  }
+
+  PgCall([&] {
+    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+  });
+  std::vector<EntryOutcome> outcomes = ApplyEntries(entries);
+  PgCall([&] { SPI_finish(); });
+
+  PgCall([&] {
+    InitMaterializedSRF(fcinfo, 0);
+    ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+      Datum values[3];
+      bool nulls[3] = {false, false, false};
+      values[0] = Int32GetDatum(static_cast<int32>(i + 1));
+      values[1] = BoolGetDatum(outcomes[i].applied);
+      if (outcomes[i].applied) {
+        nulls[2] = true;
+        values[2] = (Datum)0;
+      } else {
+        values[2] = CStringGetTextDatum(outcomes[i].reason.c_str());
+      }
+      tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
+  });
+  return (Datum)0;
+}
+
+}  // namespace
+}  // namespace waypoint::ext
+
+extern "C" PGDLLEXPORT Datum waypoint_apply_payloads(PG_FUNCTION_ARGS) {
+  return waypoint::ext::InvokeCpp([&] { return waypoint::ext::ApplyPayloadsImpl(fcinfo); });
+}

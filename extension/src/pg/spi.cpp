@@ -1,0 +1,121 @@
+// Postgres side of spi.hpp: C++ column vectors -> Postgres arrays -> SPI_execute_plan.
+#include "waypoint/ext/spi.hpp"
+
+#include "waypoint/ext/guard.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+}
+
+namespace waypoint::ext::pg {
+namespace {
+
+struct TypeInfo {
+  Oid elem;
+  Oid array;
+  int16 len;
+  bool byval;
+  char align;
+};
+
+TypeInfo Info(ParamType t) {
+  switch (t) {
+    case ParamType::kInt8: return {INT8OID, INT8ARRAYOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE};
+    case ParamType::kInt4: return {INT4OID, INT4ARRAYOID, 4, true, TYPALIGN_INT};
+    case ParamType::kBool: return {BOOLOID, BOOLARRAYOID, 1, true, TYPALIGN_CHAR};
+    case ParamType::kText: return {TEXTOID, TEXTARRAYOID, -1, false, TYPALIGN_INT};
+    case ParamType::kBytea: return {BYTEAOID, BYTEAARRAYOID, -1, false, TYPALIGN_INT};
+  }
+  return {InvalidOid, InvalidOid, 0, false, 'c'};
+}
+
+// Builds a one-dimensional Postgres array of `p` in the current memory context. Only
+// POD locals: it runs inside PgCall.
+Datum BuildArray(const ArrayParam& p) {
+  const TypeInfo ti = Info(p.type());
+  const int n = static_cast<int>(p.size());
+  Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * (n > 0 ? n : 1)));
+  bool* nulls = static_cast<bool*>(palloc(sizeof(bool) * (n > 0 ? n : 1)));
+  for (int i = 0; i < n; ++i) {
+    nulls[i] = p.null_at(i);
+    if (nulls[i]) {
+      elems[i] = (Datum)0;
+      continue;
+    }
+    switch (p.type()) {
+      case ParamType::kInt8: elems[i] = Int64GetDatum(p.int_at(i)); break;
+      case ParamType::kInt4: elems[i] = Int32GetDatum(static_cast<int32>(p.int_at(i))); break;
+      case ParamType::kBool: elems[i] = BoolGetDatum(p.int_at(i) != 0); break;
+      case ParamType::kText:
+      case ParamType::kBytea: {
+        const std::string& s = p.str_at(i);
+        // text and bytea share the varlena layout.
+        elems[i] = PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size())));
+        break;
+      }
+    }
+  }
+  int dims[1] = {n};
+  int lbs[1] = {1};
+  return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, ti.elem, ti.len, ti.byval, ti.align));
+}
+
+}  // namespace
+
+uint64_t ExecuteArrays(PreparedStatement& stmt, const std::vector<ArrayParam>& params) {
+  if (params.size() != stmt.types.size())
+    throw SqlError(ERRCODE_INTERNAL_ERROR, std::string("statement ") + stmt.name + ": wrong number of parameters");
+  if (stmt.plan == nullptr) {
+    Oid argtypes[FUNC_MAX_ARGS];
+    const int nargs = static_cast<int>(stmt.types.size());
+    for (int i = 0; i < nargs; ++i) argtypes[i] = Info(stmt.types[i]).array;
+    SPIPlanPtr plan = nullptr;
+    PgCall([&] {
+      plan = SPI_prepare(stmt.sql.c_str(), nargs, argtypes);
+      if (plan != nullptr && SPI_keepplan(plan) != 0) plan = nullptr;
+    });
+    if (plan == nullptr)
+      throw SqlError(ERRCODE_INTERNAL_ERROR,
+                     std::string("SPI_prepare failed for ") + stmt.name + ": " + SPI_result_code_string(SPI_result));
+    stmt.plan = plan;
+  }
+
+  // The parameter arrays live in a context of their own, freed right after the
+  // statement, so a long batch loop does not accumulate them.
+  MemoryContext param_cxt = nullptr;
+  MemoryContext old_cxt = CurrentMemoryContext;
+  Datum values[FUNC_MAX_ARGS];
+  char nulls[FUNC_MAX_ARGS];
+  int rc = 0;
+  uint64 processed = 0;
+  try {
+    PgCall([&] {
+      param_cxt = AllocSetContextCreate(CurrentMemoryContext, "waypoint apply params", ALLOCSET_DEFAULT_SIZES);
+      MemoryContextSwitchTo(param_cxt);
+      for (size_t i = 0; i < params.size(); ++i) {
+        values[i] = BuildArray(params[i]);
+        nulls[i] = ' ';
+      }
+      MemoryContextSwitchTo(old_cxt);
+      rc = SPI_execute_plan(static_cast<SPIPlanPtr>(stmt.plan), values, nulls, false, 0);
+      processed = SPI_processed;
+      if (SPI_tuptable != nullptr) SPI_freetuptable(SPI_tuptable);
+      MemoryContextDelete(param_cxt);
+      param_cxt = nullptr;
+    });
+  } catch (...) {
+    // The context is a child of the aborting transaction's memory; it goes with it.
+    MemoryContextSwitchTo(old_cxt);
+    throw;
+  }
+  if (rc < 0)
+    throw SqlError(ERRCODE_INTERNAL_ERROR,
+                   std::string("statement ") + stmt.name + " failed: " + SPI_result_code_string(rc));
+  return processed;
+}
+
+}  // namespace waypoint::ext::pg
