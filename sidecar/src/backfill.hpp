@@ -1,0 +1,58 @@
+// Backfill mode (contract 8): consume jobs from <prefix>:backfill:jobs in consumer group
+// "backfill" (own pending jobs first, then XAUTOCLAIM of dead consumers' jobs, then new
+// ones). Per fid, page through every per-fid bulk method of the node and write each page
+// as it arrives to the fid's partition stream; then a fid_done entry with the outcome.
+// A job is XACKed only when every fid of it has its fid_done written.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "node.hpp"
+#include "redis.hpp"
+
+namespace waypoint::sidecar {
+
+struct Job {
+  std::string entry_id;  // Redis stream id of the job entry
+  std::string id;        // job id
+  bool all_fids = false;
+  std::vector<uint64_t> fids;
+  std::set<std::string> types;  // empty: every store
+};
+
+// ParseJob reads a job entry's fields; throws core::Error(kInvalid) naming the field.
+Job ParseJob(const std::string& entry_id, const std::vector<std::pair<std::string, std::string>>& fields);
+const std::vector<std::string>& StoreNames();
+
+struct FidResult {
+  bool ok = true;
+  uint64_t messages = 0;
+  std::string error;
+};
+
+class BackfillWorker {
+ public:
+  BackfillWorker(const Config& cfg, Node* node, const std::atomic<bool>* stop);
+  // Run consumes jobs until stop.
+  void Run();
+  // RunJob processes one job and XACKs it when every fid has its fid_done. Returns
+  // false when interrupted (the job stays pending for a later run or another consumer).
+  bool RunJob(Redis& r, const Job& job);
+  // BackfillFid writes every page of one fid; throws on a failed node or Redis call.
+  uint64_t BackfillFid(Redis& r, uint64_t fid, const std::set<std::string>& types, const std::string& job_id);
+
+ private:
+  std::vector<uint64_t> AllFids();
+  uint32_t NumShards();
+  const Config& cfg_;
+  Node* node_;
+  const std::atomic<bool>* stop_;
+  uint32_t num_shards_ = 0;
+};
+
+}  // namespace waypoint::sidecar

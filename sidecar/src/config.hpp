@@ -1,0 +1,79 @@
+// Sidecar configuration: one table of options, each reachable as a TOML key, a
+// WAYPOINT_* environment variable and a command-line flag. Precedence: flags > env >
+// file > defaults. Unknown keys and bad values are errors naming the key (an inert or
+// misspelled key is how other tools silently lost settings).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace waypoint::sidecar {
+
+enum class Mode { kStream, kBackfill, kBoth };
+
+struct Config {
+  Mode mode = Mode::kBoth;
+
+  // node
+  std::string node_addr = "127.0.0.1:3383";
+  bool node_tls = false;
+  std::string node_ca_file;  // empty: system roots
+  std::string api_key_header;
+  std::string api_key;  // never logged
+  int node_timeout_ms = 30000;
+
+  // redis
+  std::string redis_url = "redis://127.0.0.1:6379";
+  std::string key_prefix = "waypoint";
+  uint32_t partitions = 8;
+
+  // stream
+  std::vector<uint32_t> shards;  // empty: every data shard from GetInfo
+  bool start_from_earliest = true;
+  size_t queue_capacity = 20000;
+  size_t batch_size = 500;
+  uint64_t high_watermark = 500000;
+  uint64_t low_watermark = 250000;
+  int watchdog_ms = 30000;
+  int trim_interval_ms = 10000;
+  int backlog_interval_ms = 1000;
+  int repair_delay_ms = 2000;
+
+  // retry
+  int backoff_base_ms = 100;
+  int backoff_max_ms = 30000;
+  int breaker_failures = 5;
+  int breaker_open_ms = 10000;
+
+  // backfill
+  int backfill_concurrency = 4;
+  double node_rps = 50;
+  uint32_t page_size = 1000;
+  int fid_attempts = 4;
+  int claim_idle_ms = 60000;
+  int progress_interval_ms = 10000;
+  std::string consumer;  // empty: <hostname>-<pid>
+
+  // http / log / shutdown
+  std::string metrics_listen = "127.0.0.1:9102";
+  std::string log_level = "info";
+  int shutdown_grace_ms = 10000;
+};
+
+const char* ModeName(Mode m);
+
+// LoadConfig builds the configuration from (in rising precedence) defaults, the TOML
+// file named by --config (or WAYPOINT_CONFIG), the environment and the flags.
+// `args` excludes argv[0]. Throws core::Error(kConfig) naming the key on any problem.
+// Sets *help when --help was given (nothing else is validated then).
+Config LoadConfig(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                  bool* help);
+
+// The environment as a map (only WAYPOINT_* variables).
+std::map<std::string, std::string> WaypointEnvironment();
+
+std::string HelpText();
+
+}  // namespace waypoint::sidecar

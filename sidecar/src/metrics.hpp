@@ -1,0 +1,52 @@
+// Prometheus text metrics and a tiny HTTP/1.0 server for /metrics, /healthz, /readyz.
+// The server is deliberately minimal (one thread, one request per connection): it only
+// serves scrapes and probes on a loopback address by default.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace waypoint::sidecar {
+
+class Metrics {
+ public:
+  // Describe registers a family (type "counter" or "gauge") with its help text.
+  void Describe(const std::string& name, const std::string& type, const std::string& help);
+  void Add(const std::string& name, const std::string& labels, double v = 1);
+  void Set(const std::string& name, const std::string& labels, double v);
+  double Get(const std::string& name, const std::string& labels = "");
+  std::string Render();
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::pair<std::string, std::string>> families_;      // name -> (type, help)
+  std::map<std::string, std::map<std::string, double>> series_;              // name -> labels -> value
+};
+
+Metrics& GlobalMetrics();
+// Label helper: Label("shard", 1) -> shard="1"
+std::string Label(const std::string& k, const std::string& v);
+inline std::string Label(const std::string& k, uint64_t v) { return Label(k, std::to_string(v)); }
+
+class HttpServer {
+ public:
+  // handler(path, &status, &content_type) returns the body.
+  using Handler = std::function<std::string(const std::string&, int*, std::string*)>;
+  ~HttpServer() { Stop(); }
+  // Start binds host:port (port 0 = any free port) and serves on a thread. Returns the port.
+  int Start(const std::string& listen, Handler h);
+  void Stop();
+
+ private:
+  void Loop();
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  Handler handler_;
+};
+
+}  // namespace waypoint::sidecar
