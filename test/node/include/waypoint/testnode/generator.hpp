@@ -1,0 +1,67 @@
+// Deterministic dataset generator: from a seed and a size, a history of submitted
+// messages, on-chain events and fname proofs over blocks, fed through the Node's store
+// model (which decides what merges). The same generator produces live blocks.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "waypoint/testnode/node.hpp"
+
+namespace waypoint::testnode {
+
+struct GeneratorOptions {
+  uint64_t seed = 1;
+  uint32_t fids = 200;
+  uint32_t messages_per_fid = 20;
+  uint32_t blocks = 0;  // 0 = automatic from the size
+  unsigned sign_threads = 2;
+};
+
+class Generator {
+ public:
+  Generator(Node& node, GeneratorOptions opt);
+
+  // Builds the whole initial history (registrations, then ops over the blocks) and
+  // signs it. Returns the number of planned blocks.
+  uint64_t BuildHistory();
+  // One more block with `ops` submissions at planned block `planned_block()+1`.
+  // Returns the number of events (other than BLOCK_CONFIRMED) it produced.
+  uint64_t LiveBlock(uint32_t ops);
+  uint64_t last_planned_block() const { return planned_; }
+
+ private:
+  struct GenFid {
+    uint32_t last_ts = 0;
+    uint32_t key = 0;
+    uint32_t counter = 0;
+    std::vector<Hash20> casts;  // recent own cast hashes
+    std::vector<std::string> reacted;  // serialized ReactionBody targets used
+    MessageData last;
+    bool has_last = false;
+    bool registered = false;
+  };
+
+  uint64_t Rand(uint64_t n) { return n == 0 ? 0 : rng_() % n; }
+  bool Chance(uint32_t percent) { return Rand(100) < percent; }
+  void Register(uint64_t fid);
+  void Op(uint64_t fid);
+  void Submit(uint64_t fid, MessageData d);
+  uint32_t Timestamp(GenFid& g);
+  std::string Bytes(size_t n);
+  uint64_t RandomFid();
+  uint64_t CountEvents() const;
+
+  Node& node_;
+  GeneratorOptions opt_;
+  std::mt19937_64 rng_;
+  std::vector<GenFid> gen_;  // index = fid - 1
+  std::vector<uint64_t> registered_;
+  std::vector<std::pair<uint64_t, Hash20>> recent_casts_;  // ring of any fid's casts
+  std::vector<std::string> fnames_;
+  uint64_t planned_ = 0;
+};
+
+}  // namespace waypoint::testnode

@@ -1,0 +1,225 @@
+// The test Snapchain node's data: an event log per data shard and a model of the
+// node's stores, written independently of the rest of Waypoint so that comparing the
+// mirror with it (docs/state-lines.md) checks one implementation against another.
+//
+// Everything is kept compactly: messages, on-chain events and fname proofs live once
+// in tables as their final protobuf bytes, and events refer to them by index, so a
+// history of a million messages fits in a few hundred megabytes. HubEvent bytes are
+// assembled on demand (wire.hpp).
+//
+// Thread safety: none inside. The server guards a Node with a shared_mutex (readers
+// share, the block producer is exclusive).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "message.pb.h"
+#include "onchain_event.pb.h"
+#include "username_proof.pb.h"
+
+namespace waypoint::testnode {
+
+using Hash20 = std::array<uint8_t, 20>;
+constexpr uint32_t kNone = 0xffffffffu;
+// Farcaster seconds of planned block 0; block p has timestamp kGenesisTs + p.
+constexpr uint32_t kGenesisTs = 120000000;
+constexpr uint64_t kMaxSeq = (1u << 14) - 1;
+
+// The stores a message can be held in (names as in docs/state-lines.md).
+enum class Store : uint8_t {
+  kCast,
+  kReaction,
+  kLink,
+  kLinkCompactState,
+  kVerification,
+  kUserData,
+  kUsernameProof,
+  kLendStorage,
+  kCount
+};
+constexpr size_t kStoreCount = static_cast<size_t>(Store::kCount);
+const char* StoreName(Store s);
+// Store of a message type; kCount for types the node does not store here.
+Store StoreOfType(MessageType t);
+bool IsRemoveType(MessageType t);
+
+// Snapchain's fid -> data shard rule, written again here (independent of core).
+uint32_t DataShardOf(uint64_t fid, uint32_t num_shards);
+
+// The 20-byte message hash (BLAKE3 truncated); one call site, see node.cpp.
+Hash20 MessageHashOf(const std::string& data_bytes);
+
+struct MsgRec {
+  std::string bytes;  // serialized Message once signed; MessageData bytes before
+  uint64_t fid = 0;
+  uint32_t ts = 0;
+  Hash20 hash{};
+  uint8_t type = 0;
+  uint8_t key = 0;  // index of the fid's signer key that signs it
+  bool signed_ = false;
+  bool with_data_bytes = false;
+};
+
+struct OnchainRec {
+  std::string bytes;  // serialized OnChainEvent
+  uint64_t fid = 0;
+  uint8_t type = 0;
+  uint8_t signer_event = 0;  // SignerEventType for SIGNER events
+  uint8_t key = 0;           // signer key index for SIGNER events
+  std::string tx_hash;
+  uint32_t log_index = 0;
+};
+
+struct ProofRec {
+  std::string bytes;  // serialized UserNameProof
+  std::string name;
+  uint64_t fid = 0;
+  uint64_t ts = 0;
+  std::string signature;
+};
+
+// One entry of a shard's event log. What a/b/c mean depends on type:
+//   BLOCK_CONFIRMED       a = block index in the shard
+//   MERGE_MESSAGE         a = message, b/c = range in deleted_pool
+//   PRUNE/REVOKE_MESSAGE  a = message
+//   MERGE_USERNAME_PROOF  proof_msg=false: a = new fname proof, b = deleted proof (or kNone)
+//                         proof_msg=true:  a = type-12 message (or kNone), b = deleted message (or kNone)
+//   MERGE_ON_CHAIN_EVENT  a = on-chain event
+//   MERGE_FAILURE         a = message, c = failure code index
+struct EventRec {
+  uint64_t id = 0;
+  uint32_t a = kNone;
+  uint32_t b = kNone;
+  uint32_t c = 0;
+  uint8_t type = 0;
+  bool proof_msg = false;
+};
+
+struct BlockRec {
+  uint64_t height = 0;
+  uint64_t ts = 0;  // Farcaster seconds
+  uint32_t first_event = 0;
+  uint32_t num_events = 0;  // including its BLOCK_CONFIRMED
+  std::map<int32_t, uint64_t> counts;
+};
+
+struct ShardLog {
+  std::vector<EventRec> events;  // sorted by id
+  std::vector<BlockRec> blocks;  // height = index + 1
+  uint64_t Head() const { return blocks.empty() ? 0 : blocks.back().height; }
+  // Index of the first event with id >= id.
+  size_t LowerBound(uint64_t id) const;
+};
+
+// Per-fid store limits per storage unit (small on purpose so pruning happens).
+uint32_t StoreLimitPerUnit(Store s);
+
+struct SignerKey {
+  std::array<uint8_t, 32> pk{};
+  std::array<uint8_t, 64> sk{};
+};
+SignerKey DeriveSignerKey(uint64_t seed, uint64_t fid, uint32_t key_index);
+
+struct FidState {
+  uint32_t shard = 0;
+  bool registered = false;
+  uint32_t units = 0;
+  std::vector<SignerKey> keys;
+  std::vector<bool> key_active;
+  std::vector<uint32_t> onchain;  // indices into Node::onchain, in merge order
+  std::array<std::unordered_map<std::string, uint32_t>, kStoreCount> held;  // conflict key -> message
+  std::vector<std::string> fnames;  // names whose current proof points at this fid
+};
+
+class Node {
+ public:
+  Node(uint32_t num_shards, uint64_t seed);
+
+  uint32_t num_shards() const { return num_shards_; }
+  uint64_t seed() const { return seed_; }
+
+  // Block building: every submission between BeginBlock and EndBlock lands in the
+  // open block of each shard it is emitted on. A shard block that would exceed the
+  // 14-bit sequence spills into a new height.
+  void BeginBlock(uint64_t planned_block);
+  void EndBlock();
+  uint64_t planned_block() const { return planned_; }
+
+  // A user message submitted to the node; signed by key `key` of data.fid(). Returns
+  // the message index, or kNone when the store rejected it (a MERGE_FAILURE is logged).
+  uint32_t SubmitMessage(const MessageData& data, uint32_t key, bool with_data_bytes);
+  // On-chain events. Signer adds derive the fid's next key and return its index.
+  uint32_t RegisterFid(uint64_t fid, uint32_t storage_units);
+  uint32_t AddSigner(uint64_t fid);
+  void RemoveSigner(uint64_t fid, uint32_t key);
+  void RentStorage(uint64_t fid, uint32_t units);
+  // An fname proof from the registry (fid 0 releases the name); emitted on every shard.
+  // Returns false when it is ordered below the current proof of that name.
+  bool SubmitFnameProof(const std::string& name, uint64_t fid, uint64_t unix_ts);
+
+  // Signs every message not yet signed (parallel over `threads`).
+  void SignPending(unsigned threads);
+
+  // Read side.
+  const FidState* Fid(uint64_t fid) const;
+  const std::vector<uint64_t>& FidsOfShard(uint32_t shard) const { return fids_by_shard_.at(shard); }
+  const ShardLog* Log(uint32_t shard) const;
+  const MsgRec& Msg(uint32_t i) const { return msgs_[i]; }
+  const OnchainRec& Onchain(uint32_t i) const { return onchain_[i]; }
+  const ProofRec& Proof(uint32_t i) const { return proofs_[i]; }
+  // Current fname proof index of a name (kNone if never seen).
+  uint32_t FnameProof(const std::string& name) const;
+  std::vector<uint32_t> DeletedOf(const EventRec& e) const;
+  static const char* FailureCode(uint32_t c);
+  static const char* FailureReason(uint32_t c);
+  // Held messages of a fid in one store, ordered by (timestamp, hash).
+  std::vector<uint32_t> HeldSorted(uint64_t fid, Store s) const;
+  uint64_t NumHeldMessages() const { return num_held_; }
+  uint64_t NumHeldMessagesInShard(uint32_t shard) const { return held_by_shard_.at(shard); }
+  uint64_t NumFids() const { return num_registered_; }
+  size_t NumMessages() const { return msgs_.size(); }
+
+  // HubEvent bytes of an event of a shard's log.
+  std::string EventBytes(uint32_t shard, const EventRec& e) const;
+
+  // docs/state-lines.md lines of the current state, sorted bytewise.
+  std::vector<std::string> StateLines() const;
+
+ private:
+  FidState& MutFid(uint64_t fid);
+  void Emit(uint32_t shard, uint8_t type, uint32_t a, uint32_t b = kNone, uint32_t c = 0, bool proof_msg = false);
+  void EmitOnchain(uint64_t fid, uint32_t onchain_index);
+  void Unhold(FidState& f, Store s, const std::string& key);
+  void PruneIfFull(uint64_t fid, Store s);
+  uint32_t Fail(uint32_t shard, uint32_t msg, uint32_t code);
+  uint32_t AddOnchain(uint64_t fid, OnChainEvent ev);
+  std::string ConflictKey(const MessageData& d, const Hash20& hash) const;
+  bool Beats(const MsgRec& a, const MsgRec& b, Store s) const;
+
+  uint32_t num_shards_;
+  uint64_t seed_;
+  uint64_t planned_ = 0;
+  bool open_ = false;
+  std::vector<ShardLog> logs_;  // index = shard - 1
+  std::vector<MsgRec> msgs_;
+  std::vector<OnchainRec> onchain_;
+  std::vector<ProofRec> proofs_;
+  std::vector<uint32_t> deleted_pool_;
+  std::unordered_map<uint64_t, FidState> fids_;
+  std::map<uint32_t, std::vector<uint64_t>> fids_by_shard_;
+  std::unordered_map<std::string, uint32_t> fname_current_;  // name -> proof index
+  std::unordered_map<std::string, uint32_t> dedupe_;        // hash -> message (duplicates)
+  std::vector<uint32_t> unsigned_;
+  uint64_t num_held_ = 0;
+  uint64_t num_registered_ = 0;
+  std::map<uint32_t, uint64_t> held_by_shard_;
+  uint32_t next_log_index_ = 0;
+};
+
+}  // namespace waypoint::testnode

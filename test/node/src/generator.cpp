@@ -1,0 +1,258 @@
+#include "waypoint/testnode/generator.hpp"
+
+#include <algorithm>
+
+namespace waypoint::testnode {
+
+namespace {
+constexpr int64_t kEpoch = 1609459200;
+constexpr uint32_t kLinkPool = 5;
+const UserDataType kUserDataTypes[] = {USER_DATA_TYPE_PFP,      USER_DATA_TYPE_DISPLAY,  USER_DATA_TYPE_BIO,
+                                       USER_DATA_TYPE_URL,      USER_DATA_TYPE_LOCATION, USER_DATA_TYPE_TWITTER,
+                                       USER_DATA_TYPE_GITHUB,   USER_DATA_TYPE_BANNER};
+}  // namespace
+
+Generator::Generator(Node& node, GeneratorOptions opt) : node_(node), opt_(opt), rng_(opt.seed * 0x9e3779b97f4a7c15ull + 17) {
+  gen_.resize(opt_.fids);
+}
+
+std::string Generator::Bytes(size_t n) {
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng_() & 0xff);
+  return s;
+}
+
+uint64_t Generator::RandomFid() { return 1 + Rand(opt_.fids); }
+
+uint64_t Generator::CountEvents() const {
+  uint64_t n = 0;
+  for (uint32_t s = 1; s <= node_.num_shards(); ++s) n += node_.Log(s)->events.size() - node_.Log(s)->blocks.size();
+  return n;
+}
+
+void Generator::Register(uint64_t fid) {
+  GenFid& g = gen_[fid - 1];
+  g.key = node_.RegisterFid(fid, Chance(25) ? 2 : 1);
+  g.registered = true;
+  registered_.push_back(fid);
+  if (Chance(60)) {
+    const std::string name = "name" + std::to_string(fid);
+    if (node_.SubmitFnameProof(name, fid, kGenesisTs + planned_ + kEpoch)) fnames_.push_back(name);
+  }
+}
+
+uint32_t Generator::Timestamp(GenFid& g) {
+  const uint32_t block_ts = static_cast<uint32_t>(kGenesisTs + planned_);
+  const uint64_t x = Rand(100);
+  uint32_t ts;
+  if (x < 8 && g.last_ts != 0) {
+    ts = g.last_ts;  // a tie on timestamp: the hash (or remove-wins) decides
+  } else if (x < 18) {
+    ts = block_ts - 10 - static_cast<uint32_t>(Rand(300));  // out of order
+  } else {
+    ts = block_ts - static_cast<uint32_t>(Rand(3));
+  }
+  g.last_ts = ts;
+  return ts;
+}
+
+void Generator::Submit(uint64_t fid, MessageData d) {
+  GenFid& g = gen_[fid - 1];
+  d.set_fid(fid);
+  d.set_network(FARCASTER_NETWORK_MAINNET);
+  if (d.timestamp() == 0) d.set_timestamp(Timestamp(g));
+  const uint32_t idx = node_.SubmitMessage(d, g.key, Chance(10));
+  if (idx != kNone && d.type() == MESSAGE_TYPE_CAST_ADD) {
+    const Hash20& h = node_.Msg(idx).hash;
+    g.casts.push_back(h);
+    if (g.casts.size() > 8) g.casts.erase(g.casts.begin());
+    if (recent_casts_.size() < 256) {
+      recent_casts_.emplace_back(fid, h);
+    } else {
+      recent_casts_[Rand(256)] = {fid, h};
+    }
+  }
+  g.last = std::move(d);
+  g.has_last = true;
+}
+
+void Generator::Op(uint64_t fid) {
+  GenFid& g = gen_[fid - 1];
+  const uint64_t r = Rand(1000);
+  const uint64_t unix_now = kGenesisTs + planned_ + kEpoch;
+  if (r < 5) {
+    if (node_.Fid(fid)->keys.size() < 4) {
+      const uint32_t old = g.key;
+      g.key = node_.AddSigner(fid);
+      node_.RemoveSigner(fid, old);  // revokes everything `old` signed
+      return;
+    }
+  } else if (r < 10) {
+    node_.RentStorage(fid, 1);
+    return;
+  } else if (r < 15) {
+    if (!fnames_.empty()) {
+      node_.SubmitFnameProof(fnames_[Rand(fnames_.size())], fid, unix_now);  // transfer to fid
+      return;
+    }
+  } else if (r < 17) {
+    if (!fnames_.empty()) {
+      node_.SubmitFnameProof(fnames_[Rand(fnames_.size())], 0, unix_now);  // release
+      return;
+    }
+  } else if (r < 27) {
+    if (g.has_last) {
+      node_.SubmitMessage(g.last, g.key, false);  // resubmitted: a duplicate or conflict
+      return;
+    }
+  }
+
+  MessageData d;
+  const uint64_t w = Rand(96);
+  if (w < 28) {
+    d.set_type(MESSAGE_TYPE_CAST_ADD);
+    auto* b = d.mutable_cast_add_body();
+    b->set_text("cast " + std::to_string(fid) + "-" + std::to_string(g.counter++) + " from the waypoint test node");
+    const uint64_t p = Rand(100);
+    if (p < 30 && !recent_casts_.empty()) {
+      const auto& [pf, ph] = recent_casts_[Rand(recent_casts_.size())];
+      b->mutable_parent_cast_id()->set_fid(pf);
+      b->mutable_parent_cast_id()->set_hash(std::string(reinterpret_cast<const char*>(ph.data()), ph.size()));
+    } else if (p < 45) {
+      b->set_parent_url("https://example.com/channel/" + std::to_string(Rand(5)));
+    }
+    if (Chance(20)) {
+      const uint64_t n = 1 + Rand(2);
+      for (uint64_t i = 0; i < n; ++i) {
+        b->add_mentions(RandomFid());
+        b->add_mentions_positions(static_cast<uint32_t>(i * 3));
+      }
+    }
+    if (Chance(20)) {
+      if (Chance(50) || recent_casts_.empty()) {
+        b->add_embeds()->set_url("https://example.com/img/" + std::to_string(Rand(1000)) + ".png");
+      } else {
+        const auto& [ef, eh] = recent_casts_[Rand(recent_casts_.size())];
+        auto* c = b->add_embeds()->mutable_cast_id();
+        c->set_fid(ef);
+        c->set_hash(std::string(reinterpret_cast<const char*>(eh.data()), eh.size()));
+      }
+    }
+  } else if (w < 34) {
+    d.set_type(MESSAGE_TYPE_CAST_REMOVE);
+    const std::string target = g.casts.empty()
+                                   ? Bytes(20)
+                                   : std::string(reinterpret_cast<const char*>(g.casts[Rand(g.casts.size())].data()), 20);
+    d.mutable_cast_remove_body()->set_target_hash(target);
+  } else if (w < 54) {
+    const bool remove = w >= 48;
+    d.set_type(remove ? MESSAGE_TYPE_REACTION_REMOVE : MESSAGE_TYPE_REACTION_ADD);
+    ReactionBody body;
+    if ((remove || Chance(40)) && !g.reacted.empty()) {
+      body.ParseFromString(g.reacted[Rand(g.reacted.size())]);  // same target again: add -> remove -> add
+    } else {
+      body.set_type(Chance(70) ? REACTION_TYPE_LIKE : REACTION_TYPE_RECAST);
+      if (Chance(60) && !recent_casts_.empty()) {
+        const auto& [tf, th] = recent_casts_[Rand(recent_casts_.size())];
+        body.mutable_target_cast_id()->set_fid(tf);
+        body.mutable_target_cast_id()->set_hash(std::string(reinterpret_cast<const char*>(th.data()), 20));
+      } else {
+        body.set_target_url("https://example.com/item/" + std::to_string(Rand(4)));
+      }
+      g.reacted.push_back(body.SerializeAsString());
+      if (g.reacted.size() > 6) g.reacted.erase(g.reacted.begin());
+    }
+    *d.mutable_reaction_body() = body;
+  } else if (w < 71) {
+    const uint64_t target = 1 + (fid * 31 + Rand(kLinkPool) * 17) % opt_.fids;
+    if (w < 69) {
+      d.set_type(w < 64 ? MESSAGE_TYPE_LINK_ADD : MESSAGE_TYPE_LINK_REMOVE);
+      d.mutable_link_body()->set_type("follow");
+      d.mutable_link_body()->set_target_fid(target);
+      if (Chance(10)) d.mutable_link_body()->set_displaytimestamp(static_cast<uint32_t>(kGenesisTs + planned_ - 100));
+    } else {
+      d.set_type(MESSAGE_TYPE_LINK_COMPACT_STATE);
+      auto* cs = d.mutable_link_compact_state_body();
+      cs->set_type("follow");
+      for (uint32_t k = 0; k < kLinkPool; ++k) {
+        if (Chance(60)) cs->add_target_fids(1 + (fid * 31 + k * 17) % opt_.fids);
+      }
+      d.set_timestamp(static_cast<uint32_t>(kGenesisTs + planned_));
+    }
+  } else if (w < 80) {
+    const uint32_t k = static_cast<uint32_t>(Rand(3));
+    const bool solana = k == 1;
+    std::string address = std::string(solana ? "sol" : "eth") + std::to_string(fid) + "/" + std::to_string(k);
+    address.resize(solana ? 32 : 20, '\x5a');
+    if (w < 77) {
+      d.set_type(MESSAGE_TYPE_VERIFICATION_ADD_ETH_ADDRESS);
+      auto* v = d.mutable_verification_add_address_body();
+      v->set_address(address);
+      v->set_claim_signature(Bytes(solana ? 64 : 65));
+      v->set_block_hash(Bytes(32));
+      v->set_protocol(solana ? PROTOCOL_SOLANA : PROTOCOL_ETHEREUM);
+    } else {
+      d.set_type(MESSAGE_TYPE_VERIFICATION_REMOVE);
+      d.mutable_verification_remove_body()->set_address(address);
+      d.mutable_verification_remove_body()->set_protocol(solana ? PROTOCOL_SOLANA : PROTOCOL_ETHEREUM);
+    }
+  } else if (w < 90) {
+    d.set_type(MESSAGE_TYPE_USER_DATA_ADD);
+    const UserDataType t = kUserDataTypes[Rand(std::size(kUserDataTypes))];
+    d.mutable_user_data_body()->set_type(t);
+    d.mutable_user_data_body()->set_value("value " + std::to_string(t) + " of " + std::to_string(fid) + " #" +
+                                          std::to_string(g.counter++));
+  } else if (w < 93) {
+    d.set_type(MESSAGE_TYPE_LEND_STORAGE);
+    auto* l = d.mutable_lend_storage_body();
+    l->set_to_fid(1 + (fid * 7 + Rand(2)) % opt_.fids);
+    l->set_num_units(Rand(3));
+    l->set_unit_type(UNIT_TYPE_2024);
+  } else {
+    d.set_type(MESSAGE_TYPE_USERNAME_PROOF);
+    const uint32_t ts = Timestamp(g);
+    d.set_timestamp(ts);
+    auto* p = d.mutable_username_proof_body();
+    p->set_timestamp(static_cast<uint64_t>(ts) + kEpoch);
+    p->set_name("f" + std::to_string(fid) + "-" + std::to_string(Rand(2)) + ".eth");
+    p->set_owner(Bytes(20));
+    p->set_signature(Bytes(65));
+    p->set_fid(fid);
+    p->set_type(USERNAME_TYPE_ENS_L1);
+  }
+  Submit(fid, std::move(d));
+}
+
+uint64_t Generator::BuildHistory() {
+  const uint64_t total_ops = uint64_t{opt_.fids} * opt_.messages_per_fid;
+  uint64_t blocks = opt_.blocks;
+  // Enough blocks that a shard's block stays well below the 14-bit sequence.
+  const uint64_t min_blocks = total_ops / (uint64_t{node_.num_shards()} * 4000) + 1;
+  if (blocks == 0) blocks = std::max<uint64_t>(20, min_blocks);
+  const uint64_t reg_blocks = std::max<uint64_t>(1, blocks / 4);
+  for (uint64_t p = 1; p <= blocks; ++p) {
+    planned_ = p;
+    node_.BeginBlock(p);
+    if (p <= reg_blocks) {
+      const uint64_t from = opt_.fids * (p - 1) / reg_blocks, to = opt_.fids * p / reg_blocks;
+      for (uint64_t i = from; i < to; ++i) Register(i + 1);
+    }
+    const uint64_t ops = total_ops * p / blocks - total_ops * (p - 1) / blocks;
+    for (uint64_t i = 0; i < ops && !registered_.empty(); ++i) Op(registered_[Rand(registered_.size())]);
+    node_.EndBlock();
+  }
+  node_.SignPending(opt_.sign_threads);
+  return blocks;
+}
+
+uint64_t Generator::LiveBlock(uint32_t ops) {
+  const uint64_t before = CountEvents();
+  planned_++;
+  node_.BeginBlock(planned_);
+  for (uint32_t i = 0; i < ops && !registered_.empty(); ++i) Op(registered_[Rand(registered_.size())]);
+  node_.SignPending(1);
+  node_.EndBlock();
+  return CountEvents() - before;
+}
+
+}  // namespace waypoint::testnode

@@ -1,0 +1,733 @@
+#include "waypoint/testnode/node.hpp"
+
+#include <openssl/sha.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <thread>
+#include <unordered_set>
+
+#include "hub_event.pb.h"
+#include "waypoint/core/hash.hpp"
+#include "waypoint/testnode/wire.hpp"
+
+namespace waypoint::testnode {
+
+namespace {
+
+std::string Sha256(const std::string& in) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(in.data()), in.size(), d);
+  return std::string(reinterpret_cast<char*>(d), sizeof d);
+}
+
+std::string Le(uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(v >> (8 * i));
+  return s;
+}
+
+std::string Be(uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 0; i < 8; ++i) s[7 - i] = static_cast<char>(v >> (8 * i));
+  return s;
+}
+
+std::string HashStr(const Hash20& h) { return std::string(reinterpret_cast<const char*>(h.data()), h.size()); }
+
+std::string Hex(const std::string& s) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size() * 2);
+  for (unsigned char c : s) {
+    out.push_back(d[c >> 4]);
+    out.push_back(d[c & 15]);
+  }
+  return out;
+}
+
+// MessageData of a record, signed (full Message bytes) or not yet (data bytes).
+MessageData DataOf(const MsgRec& m) {
+  MessageData d;
+  if (m.signed_) {
+    Message full;
+    full.ParseFromString(m.bytes);
+    d = full.data();
+  } else {
+    d.ParseFromString(m.bytes);
+  }
+  return d;
+}
+
+// Stable order used for pruning and listing: (timestamp, hash).
+bool TsHashLess(const MsgRec& a, const MsgRec& b) {
+  if (a.ts != b.ts) return a.ts < b.ts;
+  return a.hash < b.hash;
+}
+
+struct Failure {
+  const char* code;
+  const char* reason;
+};
+constexpr Failure kFailures[] = {
+    {"bad_request.duplicate", "message has already been merged"},
+    {"bad_request.conflict", "message conflicts with a more recent message"},
+    {"bad_request.prunable", "message would be pruned"},
+    {"bad_request.validation_failure", "invalid signer"},
+    {"bad_request.validation_failure", "unknown fid"},
+};
+enum FailureIndex : uint32_t { kDuplicate, kConflict, kPrunable, kBadSigner, kUnknownFid };
+
+}  // namespace
+
+const char* StoreName(Store s) {
+  switch (s) {
+    case Store::kCast: return "cast";
+    case Store::kReaction: return "reaction";
+    case Store::kLink: return "link";
+    case Store::kLinkCompactState: return "link_compact_state";
+    case Store::kVerification: return "verification";
+    case Store::kUserData: return "user_data";
+    case Store::kUsernameProof: return "username_proof";
+    case Store::kLendStorage: return "lend_storage";
+    default: return "?";
+  }
+}
+
+Store StoreOfType(MessageType t) {
+  switch (t) {
+    case MESSAGE_TYPE_CAST_ADD:
+    case MESSAGE_TYPE_CAST_REMOVE: return Store::kCast;
+    case MESSAGE_TYPE_REACTION_ADD:
+    case MESSAGE_TYPE_REACTION_REMOVE: return Store::kReaction;
+    case MESSAGE_TYPE_LINK_ADD:
+    case MESSAGE_TYPE_LINK_REMOVE: return Store::kLink;
+    case MESSAGE_TYPE_LINK_COMPACT_STATE: return Store::kLinkCompactState;
+    case MESSAGE_TYPE_VERIFICATION_ADD_ETH_ADDRESS:
+    case MESSAGE_TYPE_VERIFICATION_REMOVE: return Store::kVerification;
+    case MESSAGE_TYPE_USER_DATA_ADD: return Store::kUserData;
+    case MESSAGE_TYPE_USERNAME_PROOF: return Store::kUsernameProof;
+    case MESSAGE_TYPE_LEND_STORAGE: return Store::kLendStorage;
+    default: return Store::kCount;
+  }
+}
+
+bool IsRemoveType(MessageType t) {
+  return t == MESSAGE_TYPE_CAST_REMOVE || t == MESSAGE_TYPE_REACTION_REMOVE || t == MESSAGE_TYPE_LINK_REMOVE ||
+         t == MESSAGE_TYPE_VERIFICATION_REMOVE;
+}
+
+uint32_t DataShardOf(uint64_t fid, uint32_t num_shards) {
+  const auto f = static_cast<uint32_t>(fid);
+  std::string be(4, '\0');
+  for (int i = 0; i < 4; ++i) be[3 - i] = static_cast<char>(f >> (8 * i));
+  const std::string d = Sha256(be);
+  uint32_t head = 0;
+  for (int i = 0; i < 4; ++i) head = (head << 8) | static_cast<unsigned char>(d[i]);
+  return head % num_shards + 1;
+}
+
+Hash20 MessageHashOf(const std::string& data_bytes) { return waypoint::core::MessageHash(data_bytes); }
+
+uint32_t StoreLimitPerUnit(Store s) {
+  switch (s) {
+    case Store::kCast: return 4;
+    case Store::kReaction: return 3;
+    case Store::kLink: return 3;
+    case Store::kVerification: return 2;
+    case Store::kUserData: return 4;
+    case Store::kUsernameProof: return 2;
+    case Store::kLendStorage: return 2;
+    default: return 0;  // no limit
+  }
+}
+
+SignerKey DeriveSignerKey(uint64_t seed, uint64_t fid, uint32_t key_index) {
+  const std::string s = Sha256("waypoint-test-node signer" + Le(seed) + Le(fid) + Le(key_index));
+  SignerKey k;
+  crypto_sign_seed_keypair(k.pk.data(), k.sk.data(), reinterpret_cast<const unsigned char*>(s.data()));
+  return k;
+}
+
+size_t ShardLog::LowerBound(uint64_t id) const {
+  auto it = std::lower_bound(events.begin(), events.end(), id,
+                             [](const EventRec& e, uint64_t v) { return e.id < v; });
+  return static_cast<size_t>(it - events.begin());
+}
+
+Node::Node(uint32_t num_shards, uint64_t seed) : num_shards_(num_shards), seed_(seed) {
+  if (num_shards == 0) throw std::invalid_argument("at least one data shard");
+  if (sodium_init() < 0) throw std::runtime_error("libsodium init failed");
+  logs_.resize(num_shards);
+  for (uint32_t s = 1; s <= num_shards; ++s) {
+    fids_by_shard_[s];
+    held_by_shard_[s] = 0;
+  }
+}
+
+// ---- blocks and events ------------------------------------------------------------
+
+void Node::BeginBlock(uint64_t planned_block) {
+  if (open_) throw std::logic_error("block already open");
+  planned_ = planned_block;
+  open_ = true;
+  for (uint32_t s = 1; s <= num_shards_; ++s) {
+    ShardLog& log = logs_[s - 1];
+    BlockRec b;
+    b.height = log.Head() + 1;
+    b.ts = kGenesisTs + planned_block;
+    b.first_event = static_cast<uint32_t>(log.events.size());
+    b.num_events = 1;
+    EventRec bc;
+    bc.id = (b.height << 14) | 0;
+    bc.type = HUB_EVENT_TYPE_BLOCK_CONFIRMED;
+    bc.a = static_cast<uint32_t>(log.blocks.size());
+    log.blocks.push_back(std::move(b));
+    log.events.push_back(bc);
+  }
+}
+
+void Node::EndBlock() {
+  if (!open_) throw std::logic_error("no open block");
+  open_ = false;
+}
+
+void Node::Emit(uint32_t shard, uint8_t type, uint32_t a, uint32_t b, uint32_t c, bool proof_msg) {
+  if (!open_) throw std::logic_error("event outside a block");
+  ShardLog& log = logs_.at(shard - 1);
+  if (log.blocks.back().num_events > kMaxSeq) {
+    // The 14-bit sequence is full: continue in a new height with the same timestamp.
+    BlockRec nb;
+    nb.height = log.Head() + 1;
+    nb.ts = log.blocks.back().ts;
+    nb.first_event = static_cast<uint32_t>(log.events.size());
+    nb.num_events = 1;
+    EventRec bc;
+    bc.id = nb.height << 14;
+    bc.type = HUB_EVENT_TYPE_BLOCK_CONFIRMED;
+    bc.a = static_cast<uint32_t>(log.blocks.size());
+    log.blocks.push_back(std::move(nb));
+    log.events.push_back(bc);
+  }
+  BlockRec& blk = log.blocks.back();
+  EventRec e;
+  e.id = (blk.height << 14) | blk.num_events;
+  e.type = type;
+  e.a = a;
+  e.b = b;
+  e.c = c;
+  e.proof_msg = proof_msg;
+  log.events.push_back(e);
+  blk.num_events++;
+  blk.counts[type]++;
+}
+
+// ---- store model ------------------------------------------------------------------
+
+FidState& Node::MutFid(uint64_t fid) {
+  auto it = fids_.find(fid);
+  if (it != fids_.end()) return it->second;
+  FidState& f = fids_[fid];
+  f.shard = DataShardOf(fid, num_shards_);
+  return f;
+}
+
+const FidState* Node::Fid(uint64_t fid) const {
+  auto it = fids_.find(fid);
+  return it == fids_.end() ? nullptr : &it->second;
+}
+
+const ShardLog* Node::Log(uint32_t shard) const {
+  if (shard == 0 || shard > num_shards_) return nullptr;
+  return &logs_[shard - 1];
+}
+
+std::string Node::ConflictKey(const MessageData& d, const Hash20& hash) const {
+  switch (d.type()) {
+    case MESSAGE_TYPE_CAST_ADD: return HashStr(hash);
+    case MESSAGE_TYPE_CAST_REMOVE: return d.cast_remove_body().target_hash();
+    case MESSAGE_TYPE_REACTION_ADD:
+    case MESSAGE_TYPE_REACTION_REMOVE: {
+      const auto& r = d.reaction_body();
+      std::string k(1, static_cast<char>(r.type()));
+      if (r.has_target_cast_id()) {
+        k += "c" + Be(r.target_cast_id().fid()) + r.target_cast_id().hash();
+      } else {
+        k += "u" + r.target_url();
+      }
+      return k;
+    }
+    case MESSAGE_TYPE_LINK_ADD:
+    case MESSAGE_TYPE_LINK_REMOVE: return d.link_body().type() + '\0' + Be(d.link_body().target_fid());
+    case MESSAGE_TYPE_LINK_COMPACT_STATE: return d.link_compact_state_body().type();
+    case MESSAGE_TYPE_VERIFICATION_ADD_ETH_ADDRESS: return d.verification_add_address_body().address();
+    case MESSAGE_TYPE_VERIFICATION_REMOVE: return d.verification_remove_body().address();
+    case MESSAGE_TYPE_USER_DATA_ADD: return Be(d.user_data_body().type());
+    case MESSAGE_TYPE_USERNAME_PROOF: return d.username_proof_body().name();
+    case MESSAGE_TYPE_LEND_STORAGE: return Be(d.lend_storage_body().to_fid());
+    default: return {};
+  }
+}
+
+// a > b in the store's order (farcaster-spec §6.6).
+bool Node::Beats(const MsgRec& a, const MsgRec& b, Store s) const {
+  const bool ar = IsRemoveType(static_cast<MessageType>(a.type));
+  const bool br = IsRemoveType(static_cast<MessageType>(b.type));
+  if (s == Store::kCast && ar != br) return ar;  // casts: a remove beats an add whatever the time
+  if (a.ts != b.ts) return a.ts > b.ts;
+  if (ar != br) return ar;
+  return a.hash > b.hash;
+}
+
+void Node::Unhold(FidState& f, Store s, const std::string& key) {
+  if (f.held[static_cast<size_t>(s)].erase(key) > 0) {
+    num_held_--;
+    held_by_shard_[f.shard]--;
+  }
+}
+
+uint32_t Node::Fail(uint32_t shard, uint32_t msg, uint32_t code) {
+  Emit(shard, HUB_EVENT_TYPE_MERGE_FAILURE, msg, kNone, code);
+  return kNone;
+}
+
+uint32_t Node::SubmitMessage(const MessageData& data, uint32_t key, bool with_data_bytes) {
+  const Store s = StoreOfType(data.type());
+  if (s == Store::kCount) throw std::invalid_argument("message type not modelled");
+  MsgRec rec;
+  rec.bytes = data.SerializeAsString();
+  rec.hash = MessageHashOf(rec.bytes);
+  rec.fid = data.fid();
+  rec.ts = data.timestamp();
+  rec.type = static_cast<uint8_t>(data.type());
+  rec.key = static_cast<uint8_t>(key);
+  rec.with_data_bytes = with_data_bytes;
+  const uint32_t idx = static_cast<uint32_t>(msgs_.size());
+  msgs_.push_back(std::move(rec));
+  unsigned_.push_back(idx);
+  const MsgRec& m = msgs_[idx];
+
+  FidState& f = MutFid(data.fid());
+  if (!f.registered) return Fail(f.shard, idx, kUnknownFid);
+  if (key >= f.keys.size() || !f.key_active[key]) return Fail(f.shard, idx, kBadSigner);
+
+  auto& held = f.held[static_cast<size_t>(s)];
+  const std::string ckey = ConflictKey(data, m.hash);
+  std::vector<uint32_t> deleted;
+
+  auto existing = held.find(ckey);
+  if (existing != held.end()) {
+    const MsgRec& old = msgs_[existing->second];
+    if (old.hash == m.hash) return Fail(f.shard, idx, kDuplicate);
+    if (!Beats(m, old, s)) return Fail(f.shard, idx, kConflict);
+  }
+
+  if (s == Store::kLink) {
+    // A compact state newer than (or as old as) this link decides it.
+    auto cs = f.held[static_cast<size_t>(Store::kLinkCompactState)].find(data.link_body().type());
+    if (cs != f.held[static_cast<size_t>(Store::kLinkCompactState)].end()) {
+      const MsgRec& csm = msgs_[cs->second];
+      if (m.ts <= csm.ts) {
+        bool listed = false;
+        if (data.type() == MESSAGE_TYPE_LINK_ADD) {
+          const MessageData csd = DataOf(csm);
+          for (uint64_t t : csd.link_compact_state_body().target_fids()) listed |= t == data.link_body().target_fid();
+        }
+        if (!listed) return Fail(f.shard, idx, kConflict);
+      }
+    }
+  }
+
+  // Storage limit: a full store refuses a message older than everything it holds.
+  const uint32_t limit = StoreLimitPerUnit(s) * std::max<uint32_t>(f.units, 1);
+  if (limit > 0) {
+    size_t count = held.size() - (existing != held.end() ? 1 : 0);
+    if (count >= limit) {
+      const MsgRec* earliest = nullptr;
+      for (const auto& [k, v] : held) {
+        if (existing != held.end() && v == existing->second) continue;
+        if (!earliest || TsHashLess(msgs_[v], *earliest)) earliest = &msgs_[v];
+      }
+      if (earliest && TsHashLess(m, *earliest)) return Fail(f.shard, idx, kPrunable);
+    }
+  }
+
+  if (existing != held.end()) {
+    deleted.push_back(existing->second);
+    Unhold(f, s, ckey);
+  }
+
+  if (s == Store::kLinkCompactState) {
+    // Drop link removes, and adds of unlisted targets, at or before the compact state.
+    std::unordered_set<uint64_t> listed(data.link_compact_state_body().target_fids().begin(),
+                                        data.link_compact_state_body().target_fids().end());
+    auto& links = f.held[static_cast<size_t>(Store::kLink)];
+    std::vector<std::string> drop;
+    for (const auto& [k, v] : links) {
+      const MsgRec& lm = msgs_[v];
+      if (lm.ts > m.ts) continue;
+      const std::string& type = data.link_compact_state_body().type();
+      if (k.compare(0, type.size() + 1, type + '\0') != 0) continue;
+      uint64_t target = 0;
+      for (size_t i = type.size() + 1; i < k.size(); ++i) target = (target << 8) | static_cast<unsigned char>(k[i]);
+      if (lm.type == MESSAGE_TYPE_LINK_REMOVE || listed.count(target) == 0) drop.push_back(k);
+    }
+    for (const auto& k : drop) Unhold(f, Store::kLink, k);
+    // The node empties deleted_messages of compact-state merges (rewrite_hub_event).
+    deleted.clear();
+  }
+
+  held[ckey] = idx;
+  num_held_++;
+  held_by_shard_[f.shard]++;
+
+  if (s == Store::kUsernameProof) {
+    Emit(f.shard, HUB_EVENT_TYPE_MERGE_USERNAME_PROOF, idx, deleted.empty() ? kNone : deleted[0], 0, true);
+  } else {
+    const uint32_t start = static_cast<uint32_t>(deleted_pool_.size());
+    deleted_pool_.insert(deleted_pool_.end(), deleted.begin(), deleted.end());
+    Emit(f.shard, HUB_EVENT_TYPE_MERGE_MESSAGE, idx, start, static_cast<uint32_t>(deleted.size()));
+  }
+  PruneIfFull(data.fid(), s);
+  return idx;
+}
+
+void Node::PruneIfFull(uint64_t fid, Store s) {
+  FidState& f = MutFid(fid);
+  const uint32_t limit = StoreLimitPerUnit(s) * std::max<uint32_t>(f.units, 1);
+  if (limit == 0) return;
+  auto& held = f.held[static_cast<size_t>(s)];
+  while (held.size() > limit) {
+    auto victim = held.begin();
+    for (auto it = held.begin(); it != held.end(); ++it) {
+      if (TsHashLess(msgs_[it->second], msgs_[victim->second])) victim = it;
+    }
+    const uint32_t idx = victim->second;
+    Unhold(f, s, victim->first);
+    if (s == Store::kUsernameProof) {
+      Emit(f.shard, HUB_EVENT_TYPE_MERGE_USERNAME_PROOF, kNone, idx, 0, true);
+    } else {
+      Emit(f.shard, HUB_EVENT_TYPE_PRUNE_MESSAGE, idx);
+    }
+  }
+}
+
+// ---- on-chain events and fnames -----------------------------------------------------
+
+uint32_t Node::AddOnchain(uint64_t fid, OnChainEvent ev) {
+  const uint32_t n = next_log_index_++;
+  ev.set_chain_id(10);
+  ev.set_block_number(130000000 + n / 4);
+  ev.set_block_hash(Sha256("eth block" + Le(seed_) + Le(n / 4)));
+  ev.set_block_timestamp(static_cast<uint64_t>(kGenesisTs + planned_) + 1609459200);
+  ev.set_transaction_hash(Sha256("eth tx" + Le(seed_) + Le(n)));
+  ev.set_log_index(n % 4);
+  ev.set_fid(fid);
+  ev.set_tx_index(n % 7);
+  ev.set_version(2);
+  OnchainRec r;
+  r.fid = fid;
+  r.type = static_cast<uint8_t>(ev.type());
+  r.tx_hash = ev.transaction_hash();
+  r.log_index = ev.log_index();
+  if (ev.has_signer_event_body()) r.signer_event = static_cast<uint8_t>(ev.signer_event_body().event_type());
+  r.bytes = ev.SerializeAsString();
+  const uint32_t idx = static_cast<uint32_t>(onchain_.size());
+  onchain_.push_back(std::move(r));
+  MutFid(fid).onchain.push_back(idx);
+  return idx;
+}
+
+void Node::EmitOnchain(uint64_t fid, uint32_t onchain_index) {
+  const uint32_t shard = MutFid(fid).shard;
+  Emit(shard, HUB_EVENT_TYPE_MERGE_ON_CHAIN_EVENT, onchain_index);
+  // The real node emits on-chain events on shard 0 and the fid's shard; shard 0 cannot
+  // be subscribed, so model the duplication on another data shard.
+  if (num_shards_ > 1) Emit(shard % num_shards_ + 1, HUB_EVENT_TYPE_MERGE_ON_CHAIN_EVENT, onchain_index);
+}
+
+uint32_t Node::RegisterFid(uint64_t fid, uint32_t storage_units) {
+  FidState& f = MutFid(fid);
+  if (f.registered) throw std::logic_error("fid registered twice");
+  OnChainEvent ev;
+  ev.set_type(EVENT_TYPE_ID_REGISTER);
+  auto* b = ev.mutable_id_register_event_body();
+  b->set_to(Sha256("custody" + Le(seed_) + Le(fid)).substr(0, 20));
+  b->set_event_type(ID_REGISTER_EVENT_TYPE_REGISTER);
+  b->set_recovery_address(Sha256("recovery" + Le(seed_) + Le(fid)).substr(0, 20));
+  f.registered = true;
+  num_registered_++;
+  auto& list = fids_by_shard_[f.shard];
+  list.insert(std::upper_bound(list.begin(), list.end(), fid), fid);
+  EmitOnchain(fid, AddOnchain(fid, std::move(ev)));
+  RentStorage(fid, storage_units);
+  return AddSigner(fid);
+}
+
+uint32_t Node::AddSigner(uint64_t fid) {
+  FidState& f = MutFid(fid);
+  const uint32_t k = static_cast<uint32_t>(f.keys.size());
+  f.keys.push_back(DeriveSignerKey(seed_, fid, k));
+  f.key_active.push_back(true);
+  OnChainEvent ev;
+  ev.set_type(EVENT_TYPE_SIGNER);
+  auto* b = ev.mutable_signer_event_body();
+  b->set_key(std::string(reinterpret_cast<const char*>(f.keys[k].pk.data()), 32));
+  b->set_key_type(1);
+  b->set_event_type(SIGNER_EVENT_TYPE_ADD);
+  b->set_metadata(Sha256("metadata" + Le(fid) + Le(k)));
+  b->set_metadata_type(1);
+  const uint32_t oi = AddOnchain(fid, std::move(ev));
+  onchain_[oi].key = static_cast<uint8_t>(k);
+  EmitOnchain(fid, oi);
+  return k;
+}
+
+void Node::RemoveSigner(uint64_t fid, uint32_t key) {
+  FidState& f = MutFid(fid);
+  if (key >= f.keys.size() || !f.key_active[key]) throw std::logic_error("signer not active");
+  f.key_active[key] = false;
+  OnChainEvent ev;
+  ev.set_type(EVENT_TYPE_SIGNER);
+  auto* b = ev.mutable_signer_event_body();
+  b->set_key(std::string(reinterpret_cast<const char*>(f.keys[key].pk.data()), 32));
+  b->set_key_type(1);
+  b->set_event_type(SIGNER_EVENT_TYPE_REMOVE);
+  const uint32_t oi = AddOnchain(fid, std::move(ev));
+  onchain_[oi].key = static_cast<uint8_t>(key);
+  EmitOnchain(fid, oi);
+  // Revoke everything the key signed, in submission order.
+  for (size_t si = 0; si < kStoreCount; ++si) {
+    std::vector<std::pair<uint32_t, std::string>> victims;
+    for (const auto& [k, v] : f.held[si]) {
+      if (msgs_[v].key == key) victims.emplace_back(v, k);
+    }
+    std::sort(victims.begin(), victims.end());
+    for (const auto& [v, k] : victims) {
+      Unhold(f, static_cast<Store>(si), k);
+      if (static_cast<Store>(si) == Store::kUsernameProof) {
+        Emit(f.shard, HUB_EVENT_TYPE_MERGE_USERNAME_PROOF, kNone, v, 0, true);
+      } else {
+        Emit(f.shard, HUB_EVENT_TYPE_REVOKE_MESSAGE, v);
+      }
+    }
+  }
+}
+
+void Node::RentStorage(uint64_t fid, uint32_t units) {
+  FidState& f = MutFid(fid);
+  OnChainEvent ev;
+  ev.set_type(EVENT_TYPE_STORAGE_RENT);
+  auto* b = ev.mutable_storage_rent_event_body();
+  b->set_payer(Sha256("payer" + Le(seed_) + Le(fid)).substr(0, 20));
+  b->set_units(units);
+  b->set_expiry(static_cast<uint32_t>(kGenesisTs + planned_ + 1609459200 + 365 * 86400));
+  f.units += units;
+  EmitOnchain(fid, AddOnchain(fid, std::move(ev)));
+}
+
+uint32_t Node::FnameProof(const std::string& name) const {
+  auto it = fname_current_.find(name);
+  return it == fname_current_.end() ? kNone : it->second;
+}
+
+bool Node::SubmitFnameProof(const std::string& name, uint64_t fid, uint64_t unix_ts) {
+  ProofRec p;
+  p.name = name;
+  p.fid = fid;
+  p.ts = unix_ts;
+  p.signature = Sha256("fname sig" + name + Le(fid) + Le(unix_ts)) + Sha256("2" + name + Le(fid) + Le(unix_ts));
+  p.signature.push_back('\x1b');
+  const uint32_t prev = FnameProof(name);
+  if (prev != kNone) {
+    const ProofRec& o = proofs_[prev];
+    if (std::tie(p.ts, p.signature) <= std::tie(o.ts, o.signature)) return false;
+  }
+  UserNameProof up;
+  up.set_timestamp(unix_ts);
+  up.set_name(name);
+  up.set_owner(Sha256("custody" + Le(seed_) + Le(fid)).substr(0, 20));
+  up.set_signature(p.signature);
+  up.set_fid(fid);
+  up.set_type(USERNAME_TYPE_FNAME);
+  p.bytes = up.SerializeAsString();
+  const uint32_t idx = static_cast<uint32_t>(proofs_.size());
+  proofs_.push_back(std::move(p));
+  if (prev != kNone) {
+    const uint64_t old_fid = proofs_[prev].fid;
+    if (old_fid != 0) {
+      auto& names = MutFid(old_fid).fnames;
+      names.erase(std::remove(names.begin(), names.end(), name), names.end());
+    }
+  }
+  if (fid != 0) MutFid(fid).fnames.push_back(name);
+  fname_current_[name] = idx;
+  // Fname transfers reach every data shard (route_mempool_message).
+  for (uint32_t s = 1; s <= num_shards_; ++s) Emit(s, HUB_EVENT_TYPE_MERGE_USERNAME_PROOF, idx, prev, 0, false);
+  return true;
+}
+
+// ---- signing ----------------------------------------------------------------------
+
+void Node::SignPending(unsigned threads) {
+  if (unsigned_.empty()) return;
+  threads = std::max(1u, threads);
+  auto work = [this](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      MsgRec& m = msgs_[unsigned_[i]];
+      const SignerKey& key = fids_.at(m.fid).keys.at(m.key);
+      unsigned char sig[crypto_sign_BYTES];
+      crypto_sign_detached(sig, nullptr, m.hash.data(), m.hash.size(), key.sk.data());
+      std::string out;
+      out.reserve(m.bytes.size() * (m.with_data_bytes ? 2 : 1) + 140);
+      wire::PutBytes(out, 1, m.bytes);
+      wire::PutBytes(out, 2, HashStr(m.hash));
+      wire::PutUint(out, 3, HASH_SCHEME_BLAKE3);
+      wire::PutBytes(out, 4, std::string_view(reinterpret_cast<char*>(sig), sizeof sig));
+      wire::PutUint(out, 5, SIGNATURE_SCHEME_ED25519);
+      wire::PutBytes(out, 6, std::string_view(reinterpret_cast<const char*>(key.pk.data()), 32));
+      if (m.with_data_bytes) wire::PutBytes(out, 7, m.bytes);
+      m.bytes = std::move(out);
+      m.signed_ = true;
+    }
+  };
+  // Messages of unregistered fids have no key: sign those with a throwaway key so
+  // their MERGE_FAILURE still carries a well-formed message.
+  for (uint32_t i : unsigned_) {
+    FidState& f = MutFid(msgs_[i].fid);
+    while (f.keys.size() <= msgs_[i].key) {
+      f.keys.push_back(DeriveSignerKey(seed_, msgs_[i].fid, static_cast<uint32_t>(f.keys.size())));
+      f.key_active.push_back(false);
+    }
+  }
+  const size_t n = unsigned_.size();
+  if (threads == 1 || n < 2000) {
+    work(0, n);
+  } else {
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < threads; ++t) pool.emplace_back(work, n * t / threads, n * (t + 1) / threads);
+    for (auto& th : pool) th.join();
+  }
+  unsigned_.clear();
+}
+
+// ---- read side ----------------------------------------------------------------------
+
+std::vector<uint32_t> Node::DeletedOf(const EventRec& e) const {
+  if (e.type != HUB_EVENT_TYPE_MERGE_MESSAGE || e.c == 0) return {};
+  return std::vector<uint32_t>(deleted_pool_.begin() + e.b, deleted_pool_.begin() + e.b + e.c);
+}
+
+const char* Node::FailureCode(uint32_t c) { return kFailures[c].code; }
+const char* Node::FailureReason(uint32_t c) { return kFailures[c].reason; }
+
+std::vector<uint32_t> Node::HeldSorted(uint64_t fid, Store s) const {
+  std::vector<uint32_t> out;
+  const FidState* f = Fid(fid);
+  if (!f) return out;
+  for (const auto& [k, v] : f->held[static_cast<size_t>(s)]) out.push_back(v);
+  std::sort(out.begin(), out.end(), [this](uint32_t a, uint32_t b) { return TsHashLess(msgs_[a], msgs_[b]); });
+  return out;
+}
+
+namespace {
+// UserNameProof bytes of a type-12 message's body.
+std::string ProofBodyOf(const std::string& message_bytes) {
+  Message m;
+  if (!m.ParseFromString(message_bytes)) return {};
+  return m.data().username_proof_body().SerializeAsString();
+}
+}  // namespace
+
+std::string Node::EventBytes(uint32_t shard, const EventRec& e) const {
+  const ShardLog& log = logs_.at(shard - 1);
+  const BlockRec& blk = log.blocks.at((e.id >> 14) - 1);
+  std::string body;
+  uint32_t body_field = 0;
+  switch (e.type) {
+    case HUB_EVENT_TYPE_BLOCK_CONFIRMED: {
+      BlockConfirmedBody bc;
+      bc.set_block_number(blk.height);
+      bc.set_shard_index(shard);
+      bc.set_timestamp(blk.ts);
+      bc.set_block_hash(Sha256("block" + Le(seed_) + Le(shard) + Le(blk.height)));
+      bc.set_total_events(blk.num_events - 1);
+      for (const auto& [t, n] : blk.counts) (*bc.mutable_event_counts_by_type())[t] = n;
+      bc.set_max_block_event_seqnum(blk.num_events - 1);
+      body = bc.SerializeAsString();
+      body_field = 16;
+      break;
+    }
+    case HUB_EVENT_TYPE_MERGE_MESSAGE:
+      wire::PutBytes(body, 1, msgs_[e.a].bytes);
+      for (uint32_t i = 0; i < e.c; ++i) wire::PutBytes(body, 2, msgs_[deleted_pool_[e.b + i]].bytes);
+      body_field = 3;
+      break;
+    case HUB_EVENT_TYPE_PRUNE_MESSAGE:
+      wire::PutBytes(body, 1, msgs_[e.a].bytes);
+      body_field = 4;
+      break;
+    case HUB_EVENT_TYPE_REVOKE_MESSAGE:
+      wire::PutBytes(body, 1, msgs_[e.a].bytes);
+      body_field = 5;
+      break;
+    case HUB_EVENT_TYPE_MERGE_USERNAME_PROOF:
+      if (e.proof_msg) {
+        if (e.a != kNone) wire::PutBytes(body, 1, ProofBodyOf(msgs_[e.a].bytes));
+        if (e.b != kNone) wire::PutBytes(body, 2, ProofBodyOf(msgs_[e.b].bytes));
+        if (e.a != kNone) wire::PutBytes(body, 3, msgs_[e.a].bytes);
+        if (e.b != kNone) wire::PutBytes(body, 4, msgs_[e.b].bytes);
+      } else {
+        wire::PutBytes(body, 1, proofs_[e.a].bytes);
+        if (e.b != kNone) wire::PutBytes(body, 2, proofs_[e.b].bytes);
+      }
+      body_field = 8;
+      break;
+    case HUB_EVENT_TYPE_MERGE_ON_CHAIN_EVENT:
+      wire::PutBytes(body, 1, onchain_[e.a].bytes);
+      body_field = 11;
+      break;
+    case HUB_EVENT_TYPE_MERGE_FAILURE:
+      wire::PutBytes(body, 1, msgs_[e.a].bytes);
+      wire::PutBytes(body, 2, kFailures[e.c].code);
+      wire::PutBytes(body, 3, kFailures[e.c].reason);
+      body_field = 13;
+      break;
+    default: break;
+  }
+  // Fields in number order, as protobuf itself would write them.
+  std::string out;
+  out.reserve(body.size() + 32);
+  wire::PutUint(out, 1, e.type);
+  wire::PutUint(out, 2, e.id);
+  if (body_field < 12) wire::PutBytes(out, body_field, body);
+  wire::PutUint(out, 12, blk.height);
+  wire::PutUint(out, 14, shard);
+  wire::PutUint(out, 15, blk.ts);
+  if (body_field > 15) wire::PutBytes(out, body_field, body);
+  return out;
+}
+
+std::vector<std::string> Node::StateLines() const {
+  std::vector<std::string> lines;
+  lines.reserve(num_held_ + onchain_.size() + fname_current_.size());
+  for (const auto& [fid, f] : fids_) {
+    for (size_t si = 0; si < kStoreCount; ++si) {
+      for (const auto& [k, v] : f.held[si]) {
+        lines.push_back(std::string("msg\t") + StoreName(static_cast<Store>(si)) + "\t" + Hex(HashStr(msgs_[v].hash)));
+      }
+    }
+  }
+  for (const auto& o : onchain_) {
+    lines.push_back("onchain\t" + std::to_string(o.type) + "\t" + std::to_string(o.fid) + "\t" + Hex(o.tx_hash) +
+                    "\t" + std::to_string(o.log_index));
+  }
+  for (const auto& [name, idx] : fname_current_) {
+    if (proofs_[idx].fid != 0) lines.push_back("fname\t" + name + "\t" + std::to_string(proofs_[idx].fid));
+  }
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+}  // namespace waypoint::testnode
