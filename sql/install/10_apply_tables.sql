@@ -1,0 +1,249 @@
+-- Apply engine: raw messages, one table per node store, proofs and on-chain events.
+-- Written by ApplyEntries (extension/src/apply/apply.cpp); see docs/apply-semantics.md.
+-- No foreign keys: data arrives in any order and must never stall the pipeline.
+
+-- Farcaster time (seconds since 2021-01-01T00:00:00Z) as timestamptz.
+CREATE FUNCTION waypoint.farcaster_time(seconds bigint) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN pg_catalog.to_timestamp((seconds + 1609459200)::double precision);
+COMMENT ON FUNCTION waypoint.farcaster_time(bigint) IS
+  'Converts Farcaster seconds (Unix seconds - 1609459200) to timestamptz.';
+
+CREATE TABLE waypoint.messages (
+  hash bytea PRIMARY KEY,
+  fid bigint NOT NULL,
+  type smallint NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  network smallint NOT NULL,
+  signer bytea NOT NULL,
+  raw bytea NOT NULL,
+  pruned_at timestamptz,
+  revoked_at timestamptz,
+  dropped_at timestamptz,
+  first_seen_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX messages_fid_type_timestamp_idx ON waypoint.messages (fid, type, "timestamp");
+COMMENT ON TABLE waypoint.messages IS
+  'Every Farcaster message seen (merged, superseded, pruned, revoked or from backfill), one row per hash, with the node''s own protobuf bytes.';
+COMMENT ON COLUMN waypoint.messages.hash IS 'Message hash (20 bytes, BLAKE3 of the data bytes).';
+COMMENT ON COLUMN waypoint.messages.fid IS 'Author fid.';
+COMMENT ON COLUMN waypoint.messages.type IS 'MessageType number (1 cast add ... 15 lend storage, 16+ keys/channels).';
+COMMENT ON COLUMN waypoint.messages."timestamp" IS 'Message timestamp (Farcaster time converted).';
+COMMENT ON COLUMN waypoint.messages.network IS 'FarcasterNetwork number (1 mainnet).';
+COMMENT ON COLUMN waypoint.messages.signer IS 'Ed25519 public key that signed the message.';
+COMMENT ON COLUMN waypoint.messages.raw IS 'The Message protobuf bytes as the node sent them: any row can be re-derived from it.';
+COMMENT ON COLUMN waypoint.messages.pruned_at IS 'Set by a PRUNE_MESSAGE event (earliest event time); a tombstone: never cleared.';
+COMMENT ON COLUMN waypoint.messages.revoked_at IS 'Set by a REVOKE_MESSAGE event (signer removed); a tombstone: never cleared.';
+COMMENT ON COLUMN waypoint.messages.dropped_at IS 'Set when the node reported the message deleted from its store (MERGE_MESSAGE deleted_messages, MERGE_USERNAME_PROOF deleted_username_proof_message).';
+COMMENT ON COLUMN waypoint.messages.first_seen_at IS 'When this database first saw the message.';
+
+-- Store tables share these columns (the winning candidate of the key):
+--   message_hash, "timestamp", removed, deleted_at, pruned_at, revoked_at, dropped_at, updated_at
+
+CREATE TABLE waypoint.casts (
+  fid bigint NOT NULL,
+  hash bytea NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  removed boolean NOT NULL,
+  deleted_at timestamptz,
+  pruned_at timestamptz,
+  revoked_at timestamptz,
+  dropped_at timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  text text,
+  parent_fid bigint,
+  parent_hash bytea,
+  parent_url text,
+  embeds jsonb,
+  mentions bigint[],
+  mentions_positions int[],
+  cast_type int,
+  PRIMARY KEY (fid, hash)
+);
+CREATE INDEX casts_hash_idx ON waypoint.casts (hash);
+CREATE INDEX casts_message_hash_idx ON waypoint.casts (message_hash);
+CREATE INDEX casts_live_fid_timestamp_idx ON waypoint.casts (fid, "timestamp" DESC)
+  WHERE NOT removed AND pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL;
+CREATE INDEX casts_parent_hash_idx ON waypoint.casts (parent_hash, "timestamp") WHERE parent_hash IS NOT NULL;
+CREATE INDEX casts_parent_url_idx ON waypoint.casts (parent_url, "timestamp" DESC) WHERE parent_url IS NOT NULL;
+
+CREATE TABLE waypoint.reactions (
+  fid bigint NOT NULL,
+  reaction_type int NOT NULL,
+  target_key bytea NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  removed boolean NOT NULL,
+  deleted_at timestamptz,
+  pruned_at timestamptz,
+  revoked_at timestamptz,
+  dropped_at timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  target_cast_fid bigint,
+  target_cast_hash bytea,
+  target_url text,
+  PRIMARY KEY (fid, reaction_type, target_key)
+);
+CREATE INDEX reactions_message_hash_idx ON waypoint.reactions (message_hash);
+CREATE INDEX reactions_target_cast_idx ON waypoint.reactions (target_cast_hash, reaction_type) WHERE target_cast_hash IS NOT NULL;
+CREATE INDEX reactions_target_url_idx ON waypoint.reactions (target_url, reaction_type) WHERE target_url IS NOT NULL;
+CREATE INDEX reactions_fid_timestamp_idx ON waypoint.reactions (fid, "timestamp" DESC);
+
+CREATE TABLE waypoint.links (
+  fid bigint NOT NULL,
+  link_type text NOT NULL,
+  target_fid bigint NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  removed boolean NOT NULL,
+  deleted_at timestamptz,
+  pruned_at timestamptz,
+  revoked_at timestamptz,
+  dropped_at timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  display_timestamp timestamptz,
+  PRIMARY KEY (fid, link_type, target_fid)
+);
+CREATE INDEX links_message_hash_idx ON waypoint.links (message_hash);
+CREATE INDEX links_target_idx ON waypoint.links (target_fid, link_type);
+
+CREATE TABLE waypoint.link_compact_states (
+  fid bigint NOT NULL,
+  link_type text NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  removed boolean NOT NULL,
+  deleted_at timestamptz,
+  pruned_at timestamptz,
+  revoked_at timestamptz,
+  dropped_at timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  target_fids bigint[] NOT NULL,
+  PRIMARY KEY (fid, link_type)
+);
+CREATE INDEX link_compact_states_message_hash_idx ON waypoint.link_compact_states (message_hash);
+
+CREATE TABLE waypoint.verifications (
+  fid bigint NOT NULL,
+  address bytea NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  removed boolean NOT NULL,
+  deleted_at timestamptz,
+  pruned_at timestamptz,
+  revoked_at timestamptz,
+  dropped_at timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  protocol int NOT NULL,
+  claim_signature bytea,
+  block_hash bytea,
+  verification_type int,
+  chain_id bigint,
+  PRIMARY KEY (fid, address)
+);
+CREATE INDEX verifications_message_hash_idx ON waypoint.verifications (message_hash);
+CREATE INDEX verifications_address_idx ON waypoint.verifications (address);
+
+CREATE TABLE waypoint.user_data (
+  fid bigint NOT NULL,
+  user_data_type int NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  removed boolean NOT NULL,
+  deleted_at timestamptz,
+  pruned_at timestamptz,
+  revoked_at timestamptz,
+  dropped_at timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  value text NOT NULL,
+  PRIMARY KEY (fid, user_data_type)
+);
+CREATE INDEX user_data_message_hash_idx ON waypoint.user_data (message_hash);
+CREATE INDEX user_data_username_idx ON waypoint.user_data (value) WHERE user_data_type = 6;
+
+CREATE TABLE waypoint.username_proof_messages (
+  name text PRIMARY KEY,
+  fid bigint NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  removed boolean NOT NULL,
+  deleted_at timestamptz,
+  pruned_at timestamptz,
+  revoked_at timestamptz,
+  dropped_at timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  proof_fid bigint NOT NULL,
+  proof_timestamp timestamptz NOT NULL,
+  owner bytea NOT NULL,
+  signature bytea NOT NULL,
+  proof_type int NOT NULL
+);
+CREATE INDEX username_proof_messages_message_hash_idx ON waypoint.username_proof_messages (message_hash);
+CREATE INDEX username_proof_messages_fid_idx ON waypoint.username_proof_messages (fid);
+
+CREATE TABLE waypoint.lend_storage (
+  fid bigint NOT NULL,
+  to_fid bigint NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  removed boolean NOT NULL,
+  deleted_at timestamptz,
+  pruned_at timestamptz,
+  revoked_at timestamptz,
+  dropped_at timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  num_units bigint NOT NULL,
+  unit_type int NOT NULL,
+  PRIMARY KEY (fid, to_fid)
+);
+CREATE INDEX lend_storage_message_hash_idx ON waypoint.lend_storage (message_hash);
+CREATE INDEX lend_storage_to_fid_idx ON waypoint.lend_storage (to_fid);
+
+CREATE TABLE waypoint.username_proofs (
+  name text PRIMARY KEY,
+  fid bigint NOT NULL,
+  owner bytea NOT NULL,
+  signature bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  proof_type int NOT NULL,
+  deleted boolean NOT NULL,
+  raw bytea NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX username_proofs_fid_idx ON waypoint.username_proofs (fid);
+
+CREATE TABLE waypoint.onchain_events (
+  transaction_hash bytea NOT NULL,
+  log_index bigint NOT NULL,
+  type int NOT NULL,
+  chain_id bigint NOT NULL,
+  block_number bigint NOT NULL,
+  block_hash bytea NOT NULL,
+  block_timestamp timestamptz NOT NULL,
+  tx_index bigint NOT NULL,
+  fid bigint NOT NULL,
+  version int NOT NULL,
+  signer_key bytea,
+  signer_key_type bigint,
+  signer_event_type int,
+  signer_metadata bytea,
+  signer_metadata_type bigint,
+  migrated_at timestamptz,
+  id_to bytea,
+  id_event_type int,
+  id_from bytea,
+  id_recovery bytea,
+  rent_payer bytea,
+  rent_units bigint,
+  rent_expiry timestamptz,
+  tier_type int,
+  tier_for_days bigint,
+  tier_payer bytea,
+  channel_key text,
+  raw bytea NOT NULL,
+  first_seen_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (transaction_hash, log_index)
+);
+CREATE INDEX onchain_events_fid_type_idx ON waypoint.onchain_events (fid, type, block_number);
+CREATE INDEX onchain_events_signer_key_idx ON waypoint.onchain_events (signer_key) WHERE signer_key IS NOT NULL;

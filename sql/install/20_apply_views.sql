@@ -1,0 +1,121 @@
+-- Live views: what the node currently holds, without removes. A row is live when its
+-- winning message is an add that was not pruned, revoked or dropped (and, for links,
+-- not compacted away by the (fid, type) link compact state).
+
+CREATE VIEW waypoint.casts_live AS
+  SELECT fid, hash, "timestamp", text, parent_fid, parent_hash, parent_url, embeds, mentions,
+         mentions_positions, cast_type
+  FROM waypoint.casts
+  WHERE NOT removed AND pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL;
+COMMENT ON VIEW waypoint.casts_live IS 'Casts the node holds now (not removed, pruned or revoked).';
+
+CREATE VIEW waypoint.reactions_live AS
+  SELECT fid, reaction_type, target_cast_fid, target_cast_hash, target_url, message_hash AS hash, "timestamp"
+  FROM waypoint.reactions
+  WHERE NOT removed AND pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL;
+COMMENT ON VIEW waypoint.reactions_live IS 'Active reactions (1 like, 2 recast): one per (fid, type, target).';
+
+-- Links the node holds, adds and removes (state before filtering removes).
+CREATE VIEW waypoint.links_held AS
+  SELECT l.*
+  FROM waypoint.links l
+  WHERE l.pruned_at IS NULL AND l.revoked_at IS NULL AND l.dropped_at IS NULL
+    AND NOT EXISTS (
+      SELECT 1 FROM waypoint.link_compact_states s
+      WHERE s.fid = l.fid AND s.link_type = l.link_type AND l."timestamp" <= s."timestamp"
+        AND (l.removed OR NOT (l.target_fid = ANY (s.target_fids))));
+COMMENT ON VIEW waypoint.links_held IS
+  'Link messages (adds and removes) the node holds: not pruned, revoked or compacted away by a link compact state.';
+
+CREATE VIEW waypoint.links_live AS
+  SELECT fid, link_type, target_fid, message_hash AS hash, "timestamp", display_timestamp
+  FROM waypoint.links_held WHERE NOT removed;
+COMMENT ON VIEW waypoint.links_live IS
+  'Active links (e.g. follows: link_type = ''follow''): followers of X are rows with target_fid = X, following are rows with fid = X.';
+
+CREATE VIEW waypoint.link_compact_states_live AS
+  SELECT fid, link_type, target_fids, message_hash AS hash, "timestamp"
+  FROM waypoint.link_compact_states
+  WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL;
+COMMENT ON VIEW waypoint.link_compact_states_live IS 'Current link compact state per (fid, link_type).';
+
+CREATE VIEW waypoint.verifications_live AS
+  SELECT fid, address, protocol, verification_type, chain_id, claim_signature, block_hash,
+         message_hash AS hash, "timestamp"
+  FROM waypoint.verifications
+  WHERE NOT removed AND pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL;
+COMMENT ON VIEW waypoint.verifications_live IS 'Verified addresses (protocol 0 Ethereum, 1 Solana).';
+
+CREATE VIEW waypoint.user_data_live AS
+  SELECT fid, user_data_type, value, message_hash AS hash, "timestamp"
+  FROM waypoint.user_data
+  WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL;
+COMMENT ON VIEW waypoint.user_data_live IS 'Current profile fields per (fid, UserDataType).';
+
+CREATE VIEW waypoint.profiles AS
+  SELECT fid,
+         max(value) FILTER (WHERE user_data_type = 6) AS username,
+         max(value) FILTER (WHERE user_data_type = 2) AS display_name,
+         max(value) FILTER (WHERE user_data_type = 1) AS pfp_url,
+         max(value) FILTER (WHERE user_data_type = 3) AS bio,
+         max(value) FILTER (WHERE user_data_type = 5) AS url,
+         max(value) FILTER (WHERE user_data_type = 7) AS location,
+         max(value) FILTER (WHERE user_data_type = 8) AS twitter,
+         max(value) FILTER (WHERE user_data_type = 9) AS github,
+         max(value) FILTER (WHERE user_data_type = 10) AS banner_url,
+         max(value) FILTER (WHERE user_data_type = 11) AS primary_address_ethereum,
+         max(value) FILTER (WHERE user_data_type = 12) AS primary_address_solana,
+         max("timestamp") AS updated_at
+  FROM waypoint.user_data_live
+  GROUP BY fid;
+COMMENT ON VIEW waypoint.profiles IS 'One row per fid with its current profile fields (from user_data_live).';
+
+CREATE VIEW waypoint.username_proof_messages_live AS
+  SELECT name, fid, proof_fid, proof_timestamp, owner, signature, proof_type, message_hash AS hash, "timestamp"
+  FROM waypoint.username_proof_messages
+  WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL;
+COMMENT ON VIEW waypoint.username_proof_messages_live IS 'ENS/basename proofs held as messages (type 12), one per name.';
+
+CREATE VIEW waypoint.lend_storage_live AS
+  SELECT fid, to_fid, num_units, unit_type, message_hash AS hash, "timestamp"
+  FROM waypoint.lend_storage
+  WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL;
+COMMENT ON VIEW waypoint.lend_storage_live IS 'Storage lent by fid to to_fid (current lend per pair).';
+
+CREATE VIEW waypoint.fnames AS
+  SELECT name, fid, owner, "timestamp", proof_type
+  FROM waypoint.username_proofs
+  WHERE NOT deleted AND fid <> 0;
+COMMENT ON VIEW waypoint.fnames IS
+  'Current holder of each name from username proofs (fnames and ENS, proof_type 1 fname, 2 ENS, 3 basename); released names are absent.';
+
+CREATE VIEW waypoint.signer_events AS
+  SELECT fid, signer_key AS key, signer_key_type AS key_type, signer_event_type AS event_type,
+         signer_metadata AS metadata, signer_metadata_type AS metadata_type,
+         chain_id, block_number, block_hash, block_timestamp, transaction_hash, log_index, tx_index
+  FROM waypoint.onchain_events WHERE type = 1;
+COMMENT ON VIEW waypoint.signer_events IS 'Key registry events (event_type 1 add, 2 remove, 3 admin reset).';
+
+CREATE VIEW waypoint.signer_migrated_events AS
+  SELECT fid, migrated_at, chain_id, block_number, block_hash, block_timestamp, transaction_hash, log_index, tx_index
+  FROM waypoint.onchain_events WHERE type = 2;
+COMMENT ON VIEW waypoint.signer_migrated_events IS 'Signer migration events.';
+
+CREATE VIEW waypoint.id_register_events AS
+  SELECT fid, id_to AS to_address, id_event_type AS event_type, id_from AS from_address,
+         id_recovery AS recovery_address, chain_id, block_number, block_hash, block_timestamp,
+         transaction_hash, log_index, tx_index
+  FROM waypoint.onchain_events WHERE type = 3;
+COMMENT ON VIEW waypoint.id_register_events IS 'Id registry events (event_type 1 register, 2 transfer, 3 change recovery).';
+
+CREATE VIEW waypoint.storage_rent_events AS
+  SELECT fid, rent_payer AS payer, rent_units AS units, rent_expiry AS expiry, chain_id, block_number,
+         block_hash, block_timestamp, transaction_hash, log_index, tx_index
+  FROM waypoint.onchain_events WHERE type = 4;
+COMMENT ON VIEW waypoint.storage_rent_events IS 'Storage rent events.';
+
+CREATE VIEW waypoint.tier_purchases AS
+  SELECT fid, tier_type, tier_for_days AS for_days, tier_payer AS payer, chain_id, block_number, block_hash,
+         block_timestamp, transaction_hash, log_index, tx_index
+  FROM waypoint.onchain_events WHERE type = 5;
+COMMENT ON VIEW waypoint.tier_purchases IS 'Tier purchases (tier_type 1 Pro).';

@@ -1,0 +1,48 @@
+-- Apply engine functions.
+
+CREATE FUNCTION waypoint.apply_payloads(kinds text[], payloads bytea[])
+RETURNS TABLE (ord int, applied boolean, reason text)
+LANGUAGE c VOLATILE
+AS 'MODULE_PATHNAME', 'waypoint_apply_payloads';
+REVOKE ALL ON FUNCTION waypoint.apply_payloads(text[], bytea[]) FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.apply_payloads(text[], bytea[]) IS
+  'Superuser test surface: applies raw payloads (kind event = HubEvent, message = Message, onchain = OnChainEvent, fname = UserNameProof, fid_done) exactly as the apply workers do, inside the caller''s transaction. One result row per payload; applied = false with the reason for rejected (undecodable or invalid) payloads.';
+
+-- The database's state as text lines, to compare with the node (docs/state-lines.md).
+CREATE FUNCTION waypoint.state_lines() RETURNS SETOF text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT line FROM (
+    SELECT 'msg' || E'\t' || 'cast' || E'\t' || encode(message_hash, 'hex') AS line
+      FROM waypoint.casts WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'reaction' || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.reactions WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'link' || E'\t' || encode(message_hash, 'hex') FROM waypoint.links_held
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'link_compact_state' || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.link_compact_states WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'verification' || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.verifications WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'user_data' || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.user_data WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'username_proof' || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.username_proof_messages WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'lend_storage' || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.lend_storage WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'onchain' || E'\t' || type || E'\t' || fid || E'\t' || encode(transaction_hash, 'hex') || E'\t' || log_index
+      FROM waypoint.onchain_events
+    UNION ALL
+    SELECT 'fname' || E'\t' || name || E'\t' || fid FROM waypoint.username_proofs WHERE NOT deleted AND fid <> 0
+  ) s
+  ORDER BY line COLLATE "C";
+$$;
+COMMENT ON FUNCTION waypoint.state_lines() IS
+  'The mirror''s state as sorted tab-separated lines (docs/state-lines.md), for comparison with the node''s own dump.';

@@ -1,0 +1,343 @@
+// Builds the Snapchain payloads used by the pg_regress tests (sql/apply_*.sql) and
+// prints them as psql variables:
+//   \set <name> '\\x<hex>'      payload bytes (HubEvent, Message, OnChainEvent, UserNameProof)
+//   \set <name>_h '<hex>'       message hash, for assertions
+// test/regress/regen.sh puts these lines at the top of each test file, so the tests
+// carry their inputs as literals and need no generator at run time.
+// Hashes are real (BLAKE3 of the data bytes); signatures are placeholders (the apply
+// engine does not verify signatures).
+#include <cstdio>
+#include <string>
+
+#include "hub_event.pb.h"
+#include "waypoint/core/hash.hpp"
+
+namespace {
+
+using waypoint::core::MessageHash;
+using waypoint::core::ToHex;
+
+void Emit(const std::string& name, const std::string& bytes) {
+  std::printf("\\set %s '\\\\x%s'\n", name.c_str(), ToHex(bytes).c_str());
+}
+
+// A signed-looking Message around `data`; emits <name>_h and returns it.
+Message Finish(const std::string& name, MessageData data) {
+  Message m;
+  std::string bytes = data.SerializeAsString();
+  auto h = MessageHash(bytes);
+  m.set_hash(std::string(reinterpret_cast<const char*>(h.data()), h.size()));
+  m.set_hash_scheme(HASH_SCHEME_BLAKE3);
+  m.set_signature(std::string(64, '\x51'));
+  m.set_signature_scheme(SIGNATURE_SCHEME_ED25519);
+  m.set_signer(std::string(32, '\x5a'));
+  *m.mutable_data() = std::move(data);
+  std::printf("\\set %s_h '%s'\n", name.c_str(), ToHex(m.hash()).c_str());
+  return m;
+}
+
+MessageData Data(MessageType type, uint64_t fid, uint32_t ts) {
+  MessageData d;
+  d.set_type(type);
+  d.set_fid(fid);
+  d.set_timestamp(ts);
+  d.set_network(FARCASTER_NETWORK_MAINNET);
+  return d;
+}
+
+std::string Hash20(char fill) { return std::string(20, fill); }
+
+Message CastAdd(const std::string& name, uint64_t fid, uint32_t ts, const std::string& text,
+                const Message* parent = nullptr, const char* parent_url = nullptr) {
+  MessageData d = Data(MESSAGE_TYPE_CAST_ADD, fid, ts);
+  auto* b = d.mutable_cast_add_body();
+  b->set_text(text);
+  if (parent) {
+    b->mutable_parent_cast_id()->set_fid(parent->data().fid());
+    b->mutable_parent_cast_id()->set_hash(parent->hash());
+  }
+  if (parent_url) b->set_parent_url(parent_url);
+  return Finish(name, std::move(d));
+}
+
+Message CastRemove(const std::string& name, uint64_t fid, uint32_t ts, const std::string& target) {
+  MessageData d = Data(MESSAGE_TYPE_CAST_REMOVE, fid, ts);
+  d.mutable_cast_remove_body()->set_target_hash(target);
+  return Finish(name, std::move(d));
+}
+
+Message Reaction(const std::string& name, bool add, uint64_t fid, uint32_t ts, ReactionType type, const Message& target) {
+  MessageData d = Data(add ? MESSAGE_TYPE_REACTION_ADD : MESSAGE_TYPE_REACTION_REMOVE, fid, ts);
+  d.mutable_reaction_body()->set_type(type);
+  d.mutable_reaction_body()->mutable_target_cast_id()->set_fid(target.data().fid());
+  d.mutable_reaction_body()->mutable_target_cast_id()->set_hash(target.hash());
+  return Finish(name, std::move(d));
+}
+
+Message Link(const std::string& name, bool add, uint64_t fid, uint32_t ts, uint64_t target) {
+  MessageData d = Data(add ? MESSAGE_TYPE_LINK_ADD : MESSAGE_TYPE_LINK_REMOVE, fid, ts);
+  d.mutable_link_body()->set_type("follow");
+  d.mutable_link_body()->set_target_fid(target);
+  return Finish(name, std::move(d));
+}
+
+Message Compact(const std::string& name, uint64_t fid, uint32_t ts, std::initializer_list<uint64_t> targets) {
+  MessageData d = Data(MESSAGE_TYPE_LINK_COMPACT_STATE, fid, ts);
+  d.mutable_link_compact_state_body()->set_type("follow");
+  for (auto t : targets) d.mutable_link_compact_state_body()->add_target_fids(t);
+  return Finish(name, std::move(d));
+}
+
+Message UserData(const std::string& name, uint64_t fid, uint32_t ts, UserDataType type, const std::string& value) {
+  MessageData d = Data(MESSAGE_TYPE_USER_DATA_ADD, fid, ts);
+  d.mutable_user_data_body()->set_type(type);
+  d.mutable_user_data_body()->set_value(value);
+  return Finish(name, std::move(d));
+}
+
+Message Verification(const std::string& name, bool add, uint64_t fid, uint32_t ts, const std::string& address,
+                     Protocol protocol) {
+  MessageData d;
+  if (add) {
+    d = Data(MESSAGE_TYPE_VERIFICATION_ADD_ETH_ADDRESS, fid, ts);
+    auto* b = d.mutable_verification_add_address_body();
+    b->set_address(address);
+    b->set_protocol(protocol);
+    b->set_claim_signature(std::string(65, '\x33'));
+    b->set_block_hash(std::string(32, '\x44'));
+  } else {
+    d = Data(MESSAGE_TYPE_VERIFICATION_REMOVE, fid, ts);
+    d.mutable_verification_remove_body()->set_address(address);
+    d.mutable_verification_remove_body()->set_protocol(protocol);
+  }
+  return Finish(name, std::move(d));
+}
+
+Message Lend(const std::string& name, uint64_t fid, uint32_t ts, uint64_t to, uint64_t units) {
+  MessageData d = Data(MESSAGE_TYPE_LEND_STORAGE, fid, ts);
+  d.mutable_lend_storage_body()->set_to_fid(to);
+  d.mutable_lend_storage_body()->set_num_units(units);
+  d.mutable_lend_storage_body()->set_unit_type(UNIT_TYPE_2024);
+  return Finish(name, std::move(d));
+}
+
+UserNameProof Proof(const std::string& name, uint64_t fid, uint64_t ts, char sig, UserNameType type = USERNAME_TYPE_FNAME) {
+  UserNameProof p;
+  p.set_name(name);
+  p.set_fid(fid);
+  p.set_timestamp(ts);
+  p.set_owner(std::string(20, '\x0e'));
+  p.set_signature(std::string(65, sig));
+  p.set_type(type);
+  return p;
+}
+
+Message ProofMessage(const std::string& name, uint64_t fid, uint32_t ts, const std::string& ens) {
+  MessageData d = Data(MESSAGE_TYPE_USERNAME_PROOF, fid, ts);
+  *d.mutable_username_proof_body() = Proof(ens, fid, 1700000000 + ts, '\x21', USERNAME_TYPE_ENS_L1);
+  return Finish(name, std::move(d));
+}
+
+uint64_t next_id = 1u << 14;
+HubEvent Event(HubEventType type) {
+  HubEvent e;
+  e.set_type(type);
+  e.set_id(next_id++);
+  e.set_shard_index(1);
+  e.set_timestamp(150000000);
+  return e;
+}
+
+std::string Merge(const Message& m, std::initializer_list<const Message*> deleted = {}) {
+  HubEvent e = Event(HUB_EVENT_TYPE_MERGE_MESSAGE);
+  *e.mutable_merge_message_body()->mutable_message() = m;
+  for (const Message* d : deleted) *e.mutable_merge_message_body()->add_deleted_messages() = *d;
+  return e.SerializeAsString();
+}
+
+std::string Prune(const Message& m) {
+  HubEvent e = Event(HUB_EVENT_TYPE_PRUNE_MESSAGE);
+  *e.mutable_prune_message_body()->mutable_message() = m;
+  return e.SerializeAsString();
+}
+
+std::string Revoke(const Message& m) {
+  HubEvent e = Event(HUB_EVENT_TYPE_REVOKE_MESSAGE);
+  *e.mutable_revoke_message_body()->mutable_message() = m;
+  return e.SerializeAsString();
+}
+
+std::string ProofEvent(const UserNameProof* proof, const UserNameProof* deleted) {
+  HubEvent e = Event(HUB_EVENT_TYPE_MERGE_USERNAME_PROOF);
+  auto* b = e.mutable_merge_username_proof_body();
+  if (proof) *b->mutable_username_proof() = *proof;
+  if (deleted) *b->mutable_deleted_username_proof() = *deleted;
+  return e.SerializeAsString();
+}
+
+OnChainEvent OnChain(OnChainEventType type, uint64_t fid, char tx, uint32_t log_index) {
+  OnChainEvent ev;
+  ev.set_type(type);
+  ev.set_chain_id(10);
+  ev.set_block_number(120000000);
+  ev.set_block_hash(std::string(32, '\x0b'));
+  ev.set_block_timestamp(1700000000);
+  ev.set_transaction_hash(std::string(32, tx));
+  ev.set_log_index(log_index);
+  ev.set_fid(fid);
+  ev.set_tx_index(3);
+  return ev;
+}
+
+std::string OnChainMerge(const OnChainEvent& ev, uint32_t shard) {
+  HubEvent e = Event(HUB_EVENT_TYPE_MERGE_ON_CHAIN_EVENT);
+  e.set_shard_index(shard);
+  *e.mutable_merge_on_chain_event_body()->mutable_on_chain_event() = ev;
+  return e.SerializeAsString();
+}
+
+}  // namespace
+
+int main() {
+  std::printf("-- generated by test/regress/gen_payloads.cpp (test/regress/regen.sh); do not edit\n");
+  std::printf("\\set QUIET on\n");
+
+  // Casts: fid 100.
+  Message c1 = CastAdd("c1", 100, 1000, "hello world");
+  Message c2 = CastAdd("c2", 100, 1010, "a reply", &c1);
+  Message c3 = CastAdd("c3", 101, 1020, "in a channel", nullptr, "https://warpcast.com/~/channel/dev");
+  Message c1_rm = CastRemove("c1_rm", 100, 900, c1.hash());  // remove OLDER than the add: still wins
+  Emit("ev_c1", Merge(c1));
+  Emit("ev_c2", Merge(c2));
+  Emit("ev_c3", Merge(c3));
+  Emit("ev_c1_rm", Merge(c1_rm, {&c1}));
+  Emit("msg_c1", c1.SerializeAsString());
+  Emit("msg_c1_rm", c1_rm.SerializeAsString());
+
+  // Reactions: fid 200 likes c2, unlikes, likes again.
+  Message r1 = Reaction("r1", true, 200, 2000, REACTION_TYPE_LIKE, c2);
+  Message r1_rm = Reaction("r1_rm", false, 200, 2001, REACTION_TYPE_LIKE, c2);
+  Message r1_again = Reaction("r1_again", true, 200, 2002, REACTION_TYPE_LIKE, c2);
+  Message r2 = Reaction("r2", true, 201, 2000, REACTION_TYPE_RECAST, c2);
+  Message r_tie_add = Reaction("r_tie_add", true, 202, 2100, REACTION_TYPE_LIKE, c2);
+  Message r_tie_rm = Reaction("r_tie_rm", false, 202, 2100, REACTION_TYPE_LIKE, c2);
+  Emit("ev_r1", Merge(r1));
+  Emit("ev_r1_rm", Merge(r1_rm, {&r1}));
+  Emit("ev_r1_again", Merge(r1_again, {&r1_rm}));
+  Emit("ev_r2", Merge(r2));
+  Emit("ev_r_tie_add", Merge(r_tie_add));
+  Emit("ev_r_tie_rm", Merge(r_tie_rm, {&r_tie_add}));
+
+  // Links: fid 300 follows 301, 302, 303; unfollows 302; compact state keeps 301 only.
+  Message l1 = Link("l1", true, 300, 3000, 301);
+  Message l2 = Link("l2", true, 300, 3001, 302);
+  Message l2_rm = Link("l2_rm", false, 300, 3002, 302);
+  Message l3 = Link("l3", true, 300, 3003, 303);
+  Message l4 = Link("l4", true, 300, 3100, 304);  // newer than the compact state
+  Message lcs = Compact("lcs", 300, 3050, {301});
+  Emit("ev_l1", Merge(l1));
+  Emit("ev_l2", Merge(l2));
+  Emit("ev_l2_rm", Merge(l2_rm, {&l2}));
+  Emit("ev_l3", Merge(l3));
+  Emit("ev_l4", Merge(l4));
+  Emit("ev_lcs", Merge(lcs));
+
+  // Lifecycle: prune and revoke, before and after the merge.
+  Message p1 = CastAdd("p1", 400, 4000, "to be pruned");
+  Message p2 = CastAdd("p2", 400, 4001, "pruned after merge");
+  Message v1 = UserData("v1", 401, 4002, USER_DATA_TYPE_BIO, "revoked bio");
+  Emit("ev_p1", Merge(p1));
+  Emit("ev_p1_prune", Prune(p1));
+  Emit("ev_p2", Merge(p2));
+  Emit("ev_p2_prune", Prune(p2));
+  Emit("ev_v1", Merge(v1));
+  Emit("ev_v1_revoke", Revoke(v1));
+
+  // User data: last write wins by timestamp, then hash.
+  Message u1 = UserData("u1", 500, 5000, USER_DATA_TYPE_DISPLAY, "Alice");
+  Message u2 = UserData("u2", 500, 5001, USER_DATA_TYPE_DISPLAY, "Alice B");
+  Message u3 = UserData("u3", 500, 5000, USER_DATA_TYPE_USERNAME, "alice");
+  Emit("ev_u1", Merge(u1));
+  Emit("ev_u2", Merge(u2, {&u1}));
+  Emit("ev_u3", Merge(u3));
+
+  // Verifications: Ethereum and Solana, remove then re-add.
+  std::string eth(20, '\xee'), sol(32, '\x50');
+  Message ve1 = Verification("ve1", true, 600, 6000, eth, PROTOCOL_ETHEREUM);
+  Message vs1 = Verification("vs1", true, 600, 6001, sol, PROTOCOL_SOLANA);
+  Message ve1_rm = Verification("ve1_rm", false, 600, 6002, eth, PROTOCOL_ETHEREUM);
+  Message ve1_again = Verification("ve1_again", true, 600, 6003, eth, PROTOCOL_ETHEREUM);
+  Emit("ev_ve1", Merge(ve1));
+  Emit("ev_vs1", Merge(vs1));
+  Emit("ev_ve1_rm", Merge(ve1_rm, {&ve1}));
+  Emit("ev_ve1_again", Merge(ve1_again, {&ve1_rm}));
+
+  // Lend storage: a newer lend for the same pair supersedes.
+  Message ls1 = Lend("ls1", 700, 7000, 701, 5);
+  Message ls2 = Lend("ls2", 700, 7001, 701, 2);
+  Emit("ev_ls1", Merge(ls1));
+  Emit("ev_ls2", Merge(ls2, {&ls1}));
+
+  // Username proof message (type 12, ENS).
+  Message ens = ProofMessage("ens", 800, 8000, "alice.eth");
+  Emit("ev_ens", Merge(ens));
+  {
+    HubEvent e = Event(HUB_EVENT_TYPE_MERGE_USERNAME_PROOF);
+    *e.mutable_merge_username_proof_body()->mutable_deleted_username_proof_message() = ens;
+    *e.mutable_merge_username_proof_body()->mutable_deleted_username_proof() = ens.data().username_proof_body();
+    Emit("ev_ens_gone", e.SerializeAsString());
+  }
+
+  // Fnames: "bob" registered to 900, transferred to 901, then released (fid 0).
+  UserNameProof b1 = Proof("bob", 900, 1700000000, '\x01');
+  UserNameProof b2 = Proof("bob", 901, 1700000100, '\x02');
+  UserNameProof b3 = Proof("bob", 0, 1700000200, '\x03');
+  UserNameProof carol = Proof("carol", 902, 1700000000, '\x04');
+  Emit("ev_bob1", ProofEvent(&b1, nullptr));
+  Emit("ev_bob2", ProofEvent(&b2, &b1));
+  Emit("ev_bob3", ProofEvent(&b3, &b2));
+  Emit("ev_carol", ProofEvent(&carol, nullptr));
+  Emit("fname_carol", carol.SerializeAsString());
+
+  // On-chain events: the same event from two shards, plus each type.
+  OnChainEvent signer = OnChain(EVENT_TYPE_SIGNER, 1000, '\xa1', 4);
+  signer.mutable_signer_event_body()->set_key(std::string(32, '\x5a'));
+  signer.mutable_signer_event_body()->set_key_type(1);
+  signer.mutable_signer_event_body()->set_event_type(SIGNER_EVENT_TYPE_ADD);
+  signer.mutable_signer_event_body()->set_metadata(std::string(8, '\x6d'));
+  signer.mutable_signer_event_body()->set_metadata_type(1);
+  OnChainEvent idr = OnChain(EVENT_TYPE_ID_REGISTER, 1000, '\xa2', 0);
+  idr.mutable_id_register_event_body()->set_to(std::string(20, '\x70'));
+  idr.mutable_id_register_event_body()->set_event_type(ID_REGISTER_EVENT_TYPE_REGISTER);
+  idr.mutable_id_register_event_body()->set_recovery_address(std::string(20, '\x72'));
+  OnChainEvent rent = OnChain(EVENT_TYPE_STORAGE_RENT, 1000, '\xa3', 1);
+  rent.mutable_storage_rent_event_body()->set_payer(std::string(20, '\x73'));
+  rent.mutable_storage_rent_event_body()->set_units(2);
+  rent.mutable_storage_rent_event_body()->set_expiry(1760000000);
+  OnChainEvent tier = OnChain(EVENT_TYPE_TIER_PURCHASE, 1000, '\xa4', 2);
+  tier.mutable_tier_purchase_event_body()->set_tier_type(Pro);
+  tier.mutable_tier_purchase_event_body()->set_for_days(30);
+  tier.mutable_tier_purchase_event_body()->set_payer(std::string(20, '\x74'));
+  Emit("ev_signer_s1", OnChainMerge(signer, 1));
+  Emit("ev_signer_s2", OnChainMerge(signer, 2));
+  Emit("ev_idr", OnChainMerge(idr, 1));
+  Emit("ev_rent", OnChainMerge(rent, 1));
+  Emit("ev_tier", OnChainMerge(tier, 1));
+  Emit("onchain_signer", signer.SerializeAsString());
+
+  // Invalid and ignorable inputs.
+  Emit("garbage", std::string("\xff\xff\xff\xff", 4));
+  {
+    HubEvent e = Event(HUB_EVENT_TYPE_MERGE_MESSAGE);  // no body
+    Emit("ev_nobody", e.SerializeAsString());
+    MessageData d = Data(MESSAGE_TYPE_CAST_ADD, 100, 1);
+    d.mutable_user_data_body()->set_value("x");  // body does not match the type
+    Message m = Finish("wrongbody", std::move(d));
+    Emit("ev_wrongbody", Merge(m));
+    HubEvent bc = Event(HUB_EVENT_TYPE_BLOCK_CONFIRMED);
+    bc.mutable_block_confirmed_body()->set_block_number(5);
+    Emit("ev_block", bc.SerializeAsString());
+  }
+  std::printf("\\set QUIET off\n");
+  return 0;
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs pg_regress over every sql/*.sql test on a temporary PostgreSQL instance with
+# shared_preload_libraries = 'waypoint' (the extension must be installed: make install).
+# PostgreSQL refuses to run as root, so as root the run happens as the `postgres` user
+# in a temp dir it owns. The instance listens on a Unix socket in that dir only.
+#   test/regress/run.sh [test ...]      (default: every sql/*.sql)
+# Exits non-zero and prints the diffs when a test fails. KEEP=1 keeps the temp dir.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+pg_config="${PG_CONFIG:-pg_config}"
+bindir="$("$pg_config" --bindir)"
+pg_regress="$("$pg_config" --pkglibdir)/pgxs/src/test/regress/pg_regress"
+
+if [ "$#" -gt 0 ]; then
+  tests=("$@")
+else
+  tests=()
+  for f in "$root"/sql/*.sql; do tests+=("$(basename "$f" .sql)"); done
+fi
+
+work="$(mktemp -d /tmp/waypoint-regress.XXXXXX)"
+cleanup() { if [ "${KEEP:-0}" != 1 ]; then rm -rf "$work"; fi; }
+trap cleanup EXIT
+mkdir -p "$work/sql" "$work/expected" "$work/out"
+cp "$root"/sql/*.sql "$work/sql/"
+cp "$root"/expected/*.out "$work/expected/" 2>/dev/null || true
+printf "shared_preload_libraries = 'waypoint'\n" > "$work/extra.conf"
+
+run=()
+if [ "$(id -u)" = 0 ]; then
+  chown -R postgres: "$work"
+  run=(runuser -u postgres --)
+fi
+
+status=0
+(cd "$work" && "${run[@]}" "$pg_regress" \
+    --temp-instance="$work/instance" --temp-config="$work/extra.conf" \
+    --inputdir="$work" --outputdir="$work/out" --bindir="$bindir" \
+    --load-extension=waypoint --dbname=waypoint_regress "${tests[@]}") || status=$?
+
+if [ "$status" != 0 ]; then
+  [ -f "$work/out/regression.diffs" ] && cat "$work/out/regression.diffs"
+  # Results of tests that have no expected file yet, to review and commit.
+  if [ -n "${RESULTS_DIR:-}" ]; then mkdir -p "$RESULTS_DIR" && cp "$work"/out/results/*.out "$RESULTS_DIR"/; fi
+  echo "pg_regress failed (status $status)" >&2
+fi
+exit "$status"
