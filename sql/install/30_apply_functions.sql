@@ -46,3 +46,16 @@ AS $$
 $$;
 COMMENT ON FUNCTION waypoint.state_lines() IS
   'The mirror''s state as sorted tab-separated lines (docs/state-lines.md), for comparison with the node''s own dump.';
+
+-- Farcaster data is public: every role may read the mirror (Redis-backed and control
+-- objects carry their own grants). Writing stays with the apply workers.
+GRANT USAGE ON SCHEMA waypoint TO PUBLIC;
+GRANT SELECT ON waypoint.messages, waypoint.casts, waypoint.reactions, waypoint.links,
+  waypoint.link_compact_states, waypoint.verifications, waypoint.user_data,
+  waypoint.username_proof_messages, waypoint.lend_storage, waypoint.username_proofs,
+  waypoint.onchain_events, waypoint.casts_live, waypoint.reactions_live, waypoint.links_held,
+  waypoint.links_live, waypoint.link_compact_states_live, waypoint.verifications_live,
+  waypoint.user_data_live, waypoint.profiles, waypoint.username_proof_messages_live,
+  waypoint.lend_storage_live, waypoint.fnames, waypoint.signer_events,
+  waypoint.signer_migrated_events, waypoint.id_register_events, waypoint.storage_rent_events,
+  waypoint.tier_purchases TO PUBLIC;

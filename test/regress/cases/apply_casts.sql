@@ -15,7 +15,7 @@ RESET client_min_messages;
 -- Casts: key (fid, cast hash); remove beats add FIRST, whatever the timestamps.
 SELECT pg_temp.apply('event', :'ev_c1', :'ev_c2', :'ev_c3');
 SELECT fid, left(encode(hash, 'hex'), 8) AS hash, text, parent_fid, left(encode(parent_hash, 'hex'), 8) AS parent,
-       parent_url, embeds, mentions, "timestamp" = waypoint.farcaster_time(1000 + 10 * (fid - 100 + (text = 'a reply')::int)) AS ts_ok
+       parent_url, embeds, mentions, extract(epoch FROM "timestamp") - 1609459200 AS farcaster_ts
 FROM waypoint.casts_live ORDER BY "timestamp";
 -- replies to c1, and a channel's casts
 SELECT text FROM waypoint.casts_live WHERE parent_hash = decode(:'c1_h', 'hex');
