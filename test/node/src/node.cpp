@@ -703,6 +703,7 @@ std::string Node::EventBytes(uint32_t shard, const EventRec& e) const {
   wire::PutUint(out, 2, e.id);
   if (body_field < 12) wire::PutBytes(out, body_field, body);
   wire::PutUint(out, 12, blk.height);
+  if (body_field == 13) wire::PutBytes(out, body_field, body);
   wire::PutUint(out, 14, shard);
   wire::PutUint(out, 15, blk.ts);
   if (body_field > 15) wire::PutBytes(out, body_field, body);

@@ -1,1 +1,383 @@
+// Store-model rules of the test node (farcaster-spec §6.6) and its event log.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "hub_event.pb.h"
+#include "waypoint/core/hash.hpp"
+#include "waypoint/core/verify.hpp"
+#include "waypoint/testnode/generator.hpp"
+#include "waypoint/testnode/node.hpp"
+
+namespace wt = waypoint::testnode;
+
+namespace {
+
+constexpr uint32_t kTs = wt::kGenesisTs;
+
+std::string HexHash(const wt::Hash20& h) { return waypoint::core::ToHex(h); }
+
+// A node with one registered fid (one storage unit, signer key 0) and an open block.
+struct Fixture {
+  wt::Node node{1, 7};
+  uint64_t fid = 42;
+  Fixture() {
+    node.BeginBlock(1);
+    node.RegisterFid(fid, 1);
+  }
+  // Submits and returns the new events of shard `shard` (BLOCK_CONFIRMED excluded).
+  std::vector<HubEvent> Events(uint32_t shard = 1) {
+    std::vector<HubEvent> out;
+    const wt::ShardLog* log = node.Log(shard);
+    for (size_t i = seen_[shard]; i < log->events.size(); ++i) {
+      HubEvent e;
+      EXPECT_TRUE(e.ParseFromString(node.EventBytes(shard, log->events[i])));
+      if (e.type() != HUB_EVENT_TYPE_BLOCK_CONFIRMED) out.push_back(e);
+    }
+    seen_[shard] = log->events.size();
+    return out;
+  }
+  uint32_t Submit(MessageData d, uint32_t key = 0) {
+    if (d.fid() == 0) d.set_fid(fid);
+    const uint32_t i = node.SubmitMessage(d, key, false);
+    node.SignPending(1);
+    return i;
+  }
+  bool Holds(const std::string& store, uint32_t msg) {
+    const auto lines = node.StateLines();
+    const std::string want = "msg\t" + store + "\t" + HexHash(node.Msg(msg).hash);
+    return std::binary_search(lines.begin(), lines.end(), want);
+  }
+  std::map<uint32_t, size_t> seen_;
+};
+
+MessageData CastAdd(uint32_t ts, const std::string& text) {
+  MessageData d;
+  d.set_type(MESSAGE_TYPE_CAST_ADD);
+  d.set_timestamp(ts);
+  d.mutable_cast_add_body()->set_text(text);
+  return d;
+}
+
+MessageData CastRemove(uint32_t ts, const wt::Hash20& target) {
+  MessageData d;
+  d.set_type(MESSAGE_TYPE_CAST_REMOVE);
+  d.set_timestamp(ts);
+  d.mutable_cast_remove_body()->set_target_hash(std::string(reinterpret_cast<const char*>(target.data()), 20));
+  return d;
+}
+
+MessageData Reaction(bool remove, uint32_t ts, const std::string& url) {
+  MessageData d;
+  d.set_type(remove ? MESSAGE_TYPE_REACTION_REMOVE : MESSAGE_TYPE_REACTION_ADD);
+  d.set_timestamp(ts);
+  d.mutable_reaction_body()->set_type(REACTION_TYPE_LIKE);
+  d.mutable_reaction_body()->set_target_url(url);
+  return d;
+}
+
+MessageData Link(bool remove, uint32_t ts, uint64_t target) {
+  MessageData d;
+  d.set_type(remove ? MESSAGE_TYPE_LINK_REMOVE : MESSAGE_TYPE_LINK_ADD);
+  d.set_timestamp(ts);
+  d.mutable_link_body()->set_type("follow");
+  d.mutable_link_body()->set_target_fid(target);
+  return d;
+}
+
+MessageData UserData(uint32_t ts, UserDataType t, const std::string& v) {
+  MessageData d;
+  d.set_type(MESSAGE_TYPE_USER_DATA_ADD);
+  d.set_timestamp(ts);
+  d.mutable_user_data_body()->set_type(t);
+  d.mutable_user_data_body()->set_value(v);
+  return d;
+}
+
+}  // namespace
+
+TEST(StoreModel, CastRemoveBeatsAddWhateverTheTimestamp) {
+  Fixture f;
+  f.Events();
+  const uint32_t add = f.Submit(CastAdd(kTs, "hello"));
+  ASSERT_NE(add, wt::kNone);
+  // The remove is OLDER than the add and still wins (casts: remove beats add first).
+  const uint32_t rm = f.Submit(CastRemove(kTs - 100, f.node.Msg(add).hash));
+  ASSERT_NE(rm, wt::kNone);
+  auto ev = f.Events();
+  ASSERT_EQ(ev.size(), 2u);
+  ASSERT_EQ(ev[1].type(), HUB_EVENT_TYPE_MERGE_MESSAGE);
+  ASSERT_EQ(ev[1].merge_message_body().deleted_messages_size(), 1);
+  EXPECT_EQ(ev[1].merge_message_body().deleted_messages(0).hash(), ev[0].merge_message_body().message().hash());
+  EXPECT_FALSE(f.Holds("cast", add));
+  EXPECT_TRUE(f.Holds("cast", rm));
+  // Re-submitting the add is rejected now, with a MERGE_FAILURE.
+  EXPECT_EQ(f.Submit(CastAdd(kTs, "hello")), wt::kNone);
+  ev = f.Events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].type(), HUB_EVENT_TYPE_MERGE_FAILURE);
+  EXPECT_EQ(ev[0].merge_failure().code(), "bad_request.conflict");
+}
+
+TEST(StoreModel, ReactionTimestampThenRemoveWinsThenHash) {
+  Fixture f;
+  const uint32_t a1 = f.Submit(Reaction(false, kTs, "u"));
+  const uint32_t r1 = f.Submit(Reaction(true, kTs, "u"));  // tie on timestamp: remove wins
+  ASSERT_NE(r1, wt::kNone);
+  EXPECT_FALSE(f.Holds("reaction", a1));
+  EXPECT_EQ(f.Submit(Reaction(false, kTs, "u")), wt::kNone);      // same as a1: duplicate-ish, loses
+  EXPECT_EQ(f.Submit(Reaction(false, kTs - 1, "u")), wt::kNone);  // older add loses
+  const uint32_t a2 = f.Submit(Reaction(false, kTs + 1, "u"));    // add -> remove -> add
+  ASSERT_NE(a2, wt::kNone);
+  EXPECT_TRUE(f.Holds("reaction", a2));
+  EXPECT_FALSE(f.Holds("reaction", r1));
+  // For non-cast stores a newer add beats an older remove.
+  const uint32_t r2 = f.Submit(Reaction(true, kTs - 5, "u"));
+  EXPECT_EQ(r2, wt::kNone);
+}
+
+TEST(StoreModel, HashBreaksTiesAndDuplicatesAreRejected) {
+  Fixture f;
+  const uint32_t x = f.Submit(UserData(kTs, USER_DATA_TYPE_BIO, "x"));
+  const uint32_t y = f.Submit(UserData(kTs, USER_DATA_TYPE_BIO, "y"));
+  const bool y_higher = f.node.Msg(y == wt::kNone ? x : y).hash > f.node.Msg(x).hash;
+  if (y != wt::kNone) {
+    // y merged: it must have the higher hash and have deleted x.
+    EXPECT_TRUE(y_higher);
+    EXPECT_TRUE(f.Holds("user_data", y));
+    EXPECT_FALSE(f.Holds("user_data", x));
+  } else {
+    EXPECT_TRUE(f.Holds("user_data", x));
+  }
+  f.Events();
+  const uint32_t held = y != wt::kNone ? y : x;
+  MessageData again;
+  Message m;
+  ASSERT_TRUE(m.ParseFromString(f.node.Msg(held).bytes));
+  EXPECT_EQ(f.Submit(m.data()), wt::kNone);
+  auto ev = f.Events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].merge_failure().code(), "bad_request.duplicate");
+}
+
+TEST(StoreModel, PruneOldestBeyondLimitAndRejectPrunable) {
+  Fixture f;
+  const uint32_t limit = wt::StoreLimitPerUnit(wt::Store::kCast);  // one unit
+  std::vector<uint32_t> casts;
+  for (uint32_t i = 0; i < limit; ++i) casts.push_back(f.Submit(CastAdd(kTs + 10 + i, "c" + std::to_string(i))));
+  f.Events();
+  const uint32_t extra = f.Submit(CastAdd(kTs + 100, "newest"));
+  ASSERT_NE(extra, wt::kNone);
+  auto ev = f.Events();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].type(), HUB_EVENT_TYPE_MERGE_MESSAGE);
+  ASSERT_EQ(ev[1].type(), HUB_EVENT_TYPE_PRUNE_MESSAGE);
+  EXPECT_EQ(ev[1].prune_message_body().message().hash(),
+            std::string(reinterpret_cast<const char*>(f.node.Msg(casts[0]).hash.data()), 20));
+  EXPECT_FALSE(f.Holds("cast", casts[0]));
+  // A message older than everything in a full store would be pruned at once: rejected.
+  EXPECT_EQ(f.Submit(CastAdd(kTs, "too old")), wt::kNone);
+  ev = f.Events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].merge_failure().code(), "bad_request.prunable");
+  // More storage raises the limit.
+  f.node.RentStorage(f.fid, 1);
+  EXPECT_NE(f.Submit(CastAdd(kTs + 1, "fits now")), wt::kNone);
+}
+
+TEST(StoreModel, SignerRemoveRevokesEverythingItSigned) {
+  Fixture f;
+  const uint32_t a = f.Submit(CastAdd(kTs, "by key 0"));
+  const uint32_t b = f.Submit(Link(false, kTs, 7));
+  const uint32_t k1 = f.node.AddSigner(f.fid);
+  const uint32_t c = f.Submit(UserData(kTs, USER_DATA_TYPE_PFP, "by key 1"), k1);
+  f.Events();
+  f.node.RemoveSigner(f.fid, 0);
+  auto ev = f.Events();
+  // The on-chain event, then one REVOKE_MESSAGE per message of key 0.
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].type(), HUB_EVENT_TYPE_MERGE_ON_CHAIN_EVENT);
+  EXPECT_EQ(ev[0].merge_on_chain_event_body().on_chain_event().signer_event_body().event_type(),
+            SIGNER_EVENT_TYPE_REMOVE);
+  std::set<std::string> revoked;
+  for (size_t i = 1; i < ev.size(); ++i) {
+    ASSERT_EQ(ev[i].type(), HUB_EVENT_TYPE_REVOKE_MESSAGE);
+    revoked.insert(ev[i].revoke_message_body().message().hash());
+  }
+  EXPECT_EQ(revoked.count(std::string(reinterpret_cast<const char*>(f.node.Msg(a).hash.data()), 20)), 1u);
+  EXPECT_EQ(revoked.count(std::string(reinterpret_cast<const char*>(f.node.Msg(b).hash.data()), 20)), 1u);
+  EXPECT_FALSE(f.Holds("cast", a));
+  EXPECT_FALSE(f.Holds("link", b));
+  EXPECT_TRUE(f.Holds("user_data", c));
+  // The removed key can no longer sign.
+  EXPECT_EQ(f.Submit(CastAdd(kTs + 5, "late"), 0), wt::kNone);
+}
+
+TEST(StoreModel, LinkCompactStateDropsUnlistedAndRemoves) {
+  Fixture f;
+  f.node.RentStorage(f.fid, 3);  // room for every link
+  const uint32_t l1 = f.Submit(Link(false, kTs, 1));
+  const uint32_t l2 = f.Submit(Link(false, kTs, 2));
+  const uint32_t r3 = f.Submit(Link(true, kTs, 3));
+  const uint32_t late = f.Submit(Link(false, kTs + 50, 4));  // newer than the compact state: kept
+  f.Events();
+  MessageData cs;
+  cs.set_type(MESSAGE_TYPE_LINK_COMPACT_STATE);
+  cs.set_timestamp(kTs + 10);
+  cs.mutable_link_compact_state_body()->set_type("follow");
+  cs.mutable_link_compact_state_body()->add_target_fids(1);
+  const uint32_t c = f.Submit(cs);
+  ASSERT_NE(c, wt::kNone);
+  auto ev = f.Events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].merge_message_body().deleted_messages_size(), 0);  // emptied, as the node does
+  EXPECT_TRUE(f.Holds("link_compact_state", c));
+  EXPECT_TRUE(f.Holds("link", l1));
+  EXPECT_FALSE(f.Holds("link", l2));
+  EXPECT_FALSE(f.Holds("link", r3));
+  EXPECT_TRUE(f.Holds("link", late));
+  // Older than the compact state and not listed: rejected; listed: accepted; newer: accepted.
+  EXPECT_EQ(f.Submit(Link(false, kTs + 5, 2)), wt::kNone);
+  EXPECT_EQ(f.Submit(Link(true, kTs + 5, 1)), wt::kNone);
+  EXPECT_NE(f.Submit(Link(false, kTs + 11, 2)), wt::kNone);
+}
+
+TEST(StoreModel, FnameTransferOnEveryShard) {
+  wt::Node node(3, 1);
+  node.BeginBlock(1);
+  node.RegisterFid(10, 1);
+  node.RegisterFid(11, 1);
+  const uint64_t unix_ts = 1700000000;
+  ASSERT_TRUE(node.SubmitFnameProof("alice", 10, unix_ts));
+  ASSERT_TRUE(node.SubmitFnameProof("alice", 11, unix_ts + 5));
+  EXPECT_FALSE(node.SubmitFnameProof("alice", 10, unix_ts + 1));  // ordered below the current proof
+  for (uint32_t s = 1; s <= 3; ++s) {
+    std::vector<HubEvent> proofs;
+    for (const auto& e : node.Log(s)->events) {
+      HubEvent h;
+      ASSERT_TRUE(h.ParseFromString(node.EventBytes(s, e)));
+      if (h.type() == HUB_EVENT_TYPE_MERGE_USERNAME_PROOF) proofs.push_back(h);
+    }
+    ASSERT_EQ(proofs.size(), 2u) << "shard " << s;
+    const auto& t = proofs[1].merge_username_proof_body();
+    EXPECT_EQ(t.username_proof().fid(), 11u);
+    EXPECT_EQ(t.deleted_username_proof().fid(), 10u);
+    EXPECT_EQ(t.username_proof().name(), "alice");
+    EXPECT_EQ(proofs[1].shard_index(), s);
+  }
+  auto lines = node.StateLines();
+  EXPECT_TRUE(std::binary_search(lines.begin(), lines.end(), "fname\talice\t11"));
+  EXPECT_FALSE(std::binary_search(lines.begin(), lines.end(), "fname\talice\t10"));
+  ASSERT_TRUE(node.SubmitFnameProof("alice", 0, unix_ts + 9));  // released
+  lines = node.StateLines();
+  for (const auto& l : lines) EXPECT_EQ(l.find("fname\talice"), std::string::npos);
+}
+
+TEST(EventLog, BlockConfirmedCountsEqualTheBlocksEvents) {
+  wt::Node node(2, 3);
+  wt::GeneratorOptions opt;
+  opt.seed = 3;
+  opt.fids = 60;
+  opt.messages_per_fid = 15;
+  opt.sign_threads = 1;
+  wt::Generator gen(node, opt);
+  gen.BuildHistory();
+  for (uint32_t s = 1; s <= 2; ++s) {
+    const wt::ShardLog* log = node.Log(s);
+    uint64_t prev = 0;
+    HubEvent bc;
+    std::map<int32_t, uint64_t> counted;
+    uint64_t total = 0;
+    auto check = [&] {
+      if (bc.type() != HUB_EVENT_TYPE_BLOCK_CONFIRMED) return;
+      EXPECT_EQ(bc.block_confirmed_body().total_events(), total);
+      std::map<int32_t, uint64_t> want(bc.block_confirmed_body().event_counts_by_type().begin(),
+                                       bc.block_confirmed_body().event_counts_by_type().end());
+      EXPECT_EQ(want, counted) << "block " << bc.block_number();
+    };
+    for (const auto& e : log->events) {
+      EXPECT_GT(e.id, prev);
+      prev = e.id;
+      HubEvent h;
+      const std::string bytes = node.EventBytes(s, e);
+      ASSERT_TRUE(h.ParseFromString(bytes));
+      // Hand-assembled bytes are what protobuf itself would write (maps aside).
+      if (h.type() != HUB_EVENT_TYPE_BLOCK_CONFIRMED) EXPECT_EQ(h.SerializeAsString(), bytes);
+      EXPECT_EQ(h.id(), e.id);
+      EXPECT_EQ(h.shard_index(), s);
+      EXPECT_EQ(h.block_number(), e.id >> 14);
+      EXPECT_GE(h.timestamp(), wt::kGenesisTs);
+      if (h.type() == HUB_EVENT_TYPE_BLOCK_CONFIRMED) {
+        check();
+        EXPECT_EQ(e.id & 0x3fff, 0u);  // seq 0 comes first in each block
+        bc = h;
+        counted.clear();
+        total = 0;
+      } else {
+        counted[h.type()]++;
+        total++;
+      }
+    }
+    check();
+  }
+}
+
+TEST(EventLog, FullBlockSpillsIntoNextHeight) {
+  wt::Node node(1, 1);
+  node.BeginBlock(1);
+  node.RegisterFid(5, 400);  // large limits so nothing prunes
+  for (uint32_t i = 0; i < 17000; ++i) {
+    MessageData d = UserData(kTs, USER_DATA_TYPE_BIO, "v");  // the same message: duplicates fail
+    d.set_fid(5);
+    node.SubmitMessage(d, 0, false);
+  }
+  node.EndBlock();
+  const wt::ShardLog* log = node.Log(1);
+  ASSERT_EQ(log->blocks.size(), 2u);
+  EXPECT_EQ(log->blocks[0].num_events, wt::kMaxSeq + 1);
+  EXPECT_EQ(log->events.back().id, (uint64_t{2} << 14) | (log->blocks[1].num_events - 1));
+}
+
+TEST(Generator, DeterministicAndMessagesVerify) {
+  auto build = [](uint64_t seed) {
+    auto node = std::make_unique<wt::Node>(2, seed);
+    wt::GeneratorOptions opt;
+    opt.seed = seed;
+    opt.fids = 50;
+    opt.messages_per_fid = 20;
+    opt.sign_threads = 2;
+    wt::Generator(*node, opt).BuildHistory();
+    return node;
+  };
+  auto a = build(9), b = build(9), c = build(10);
+  EXPECT_EQ(a->StateLines(), b->StateLines());
+  EXPECT_NE(a->StateLines(), c->StateLines());
+  size_t with_bytes = 0;
+  std::set<MessageType> types;
+  for (size_t i = 0; i < a->NumMessages(); ++i) {
+    Message m;
+    ASSERT_TRUE(m.ParseFromString(a->Msg(static_cast<uint32_t>(i)).bytes));
+    const auto r = waypoint::core::VerifyMessage(m);
+    ASSERT_TRUE(r.ok()) << r.reason;
+    if (m.has_data_bytes()) {
+      with_bytes++;
+      EXPECT_EQ(m.data_bytes(), m.data().SerializeAsString());
+    }
+    types.insert(m.data().type());
+  }
+  EXPECT_GT(with_bytes, 0u);
+  EXPECT_LT(with_bytes, a->NumMessages() / 2);
+  for (MessageType t : {MESSAGE_TYPE_CAST_ADD, MESSAGE_TYPE_CAST_REMOVE, MESSAGE_TYPE_REACTION_ADD,
+                        MESSAGE_TYPE_REACTION_REMOVE, MESSAGE_TYPE_LINK_ADD, MESSAGE_TYPE_LINK_REMOVE,
+                        MESSAGE_TYPE_LINK_COMPACT_STATE, MESSAGE_TYPE_VERIFICATION_ADD_ETH_ADDRESS,
+                        MESSAGE_TYPE_VERIFICATION_REMOVE, MESSAGE_TYPE_USER_DATA_ADD, MESSAGE_TYPE_USERNAME_PROOF,
+                        MESSAGE_TYPE_LEND_STORAGE}) {
+    EXPECT_EQ(types.count(t), 1u) << "type " << t;
+  }
+  // Every event kind the node emits shows up in a history of this size.
+  std::set<int> kinds;
+  for (uint32_t s = 1; s <= 2; ++s)
+    for (const auto& e : a->Log(s)->events) kinds.insert(e.type);
+  for (int k : {1, 2, 3, 6, 9, 10, 11}) EXPECT_EQ(kinds.count(k), 1u) << "event type " << k;
+}
