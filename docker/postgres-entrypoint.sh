@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Initialises the cluster on first start (extension preloaded and created), then runs
+# the postmaster in the foreground. Configuration comes from the environment:
+#   POSTGRES_PASSWORD (required), WAYPOINT_REDIS_URL, WAYPOINT_DATABASE (default postgres),
+#   WAYPOINT_PARTITIONS (default 8), WAYPOINT_WORKERS (default 2)
+set -euo pipefail
+: "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"
+if [ ! -f "$PGDATA/PG_VERSION" ]; then
+  pwfile=$(mktemp); printf '%s' "$POSTGRES_PASSWORD" >"$pwfile"
+  initdb -D "$PGDATA" -U postgres --pwfile="$pwfile" --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --locale=C.UTF-8
+  rm -f "$pwfile"
+  echo "host all all 0.0.0.0/0 scram-sha-256" >>"$PGDATA/pg_hba.conf"
+fi
+cat >"$PGDATA/waypoint.conf" <<CONF
+listen_addresses = '*'
+shared_preload_libraries = 'waypoint'
+waypoint.redis_url = '${WAYPOINT_REDIS_URL:-redis://redis:6379}'
+waypoint.database = '${WAYPOINT_DATABASE:-postgres}'
+waypoint.partitions = ${WAYPOINT_PARTITIONS:-8}
+waypoint.workers = ${WAYPOINT_WORKERS:-2}
+CONF
+grep -q "include 'waypoint.conf'" "$PGDATA/postgresql.conf" || echo "include 'waypoint.conf'" >>"$PGDATA/postgresql.conf"
+# Create the extension once the server accepts connections (idempotent).
+( until pg_isready -q -h /var/run/postgresql; do sleep 1; done
+  psql -q -h /var/run/postgresql -U postgres -d "${WAYPOINT_DATABASE:-postgres}" -c "CREATE EXTENSION IF NOT EXISTS waypoint" ) &
+exec postgres -D "$PGDATA" -k /var/run/postgresql
