@@ -1,0 +1,495 @@
+// The apply worker: owns the partition streams p with p % waypoint.workers == index,
+// reads them through consumer group "apply", applies each batch in one transaction and
+// acknowledges the entries only after that transaction committed (architecture contract
+// 3). Vocabulary: a *batch* is what one round of reads returned from all owned
+// partitions; *pending mode* of a partition means "read my own delivered-but-unacked
+// entries (id 0) before new ones (id >)": after a start, a claim or any failure.
+//
+// Poison (contract 7): entries that do not decode, that ApplyEntries rejects, or whose
+// apply raises a data error when retried alone, are written to waypoint.dead_letters in
+// the batch's transaction and to the dead-letter stream, and acknowledged.
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "../redis/client.hpp"
+#include "encoding.hpp"
+#include "settings.hpp"
+#include "shmem.hpp"
+#include "spi.hpp"
+#include "waypoint/core/entry.hpp"
+#include "waypoint/core/routing.hpp"
+#include "waypoint/ext/apply.hpp"
+#include "waypoint/ext/guard.hpp"
+#include "worker_util.hpp"
+
+extern "C" {
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+PGDLLEXPORT void waypoint_apply_main(Datum arg);
+}
+
+namespace waypoint::bgw {
+namespace {
+
+using redis::Command;
+using redis::Reply;
+
+struct Partition {
+  uint32_t number;
+  std::string key;
+  bool pending_mode = true;
+};
+
+// One entry as read from a stream, with what became of it.
+struct Item {
+  size_t partition;  // index into the worker's partitions
+  std::string id;
+  core::EntryFields fields;
+  bool deleted = false;  // entry trimmed while pending: nothing to apply, just ack
+  bool decoded = false;
+  core::StreamEntry entry;
+  bool dead = false;
+  std::string reason;
+};
+
+struct DeadLetter {
+  size_t item;
+};
+
+// SQLSTATE classes that say "try again later" rather than "this entry is bad": such
+// errors never dead-letter an entry (a full disk must not empty the stream into the
+// dead-letter table).
+bool IsTransientSqlState(int sqlerrcode) {
+  const int cls = ERRCODE_TO_CATEGORY(sqlerrcode);
+  return cls == ERRCODE_TO_CATEGORY(ERRCODE_T_R_SERIALIZATION_FAILURE) ||      // 40
+         cls == ERRCODE_TO_CATEGORY(ERRCODE_INSUFFICIENT_RESOURCES) ||         // 53
+         cls == ERRCODE_TO_CATEGORY(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE) ||  // 55
+         cls == ERRCODE_TO_CATEGORY(ERRCODE_OPERATOR_INTERVENTION) ||          // 57
+         cls == ERRCODE_TO_CATEGORY(ERRCODE_SYSTEM_ERROR) ||                   // 58
+         cls == ERRCODE_TO_CATEGORY(ERRCODE_CONNECTION_EXCEPTION) ||           // 08
+         sqlerrcode == ERRCODE_UNDEFINED_TABLE || sqlerrcode == ERRCODE_UNDEFINED_FUNCTION;
+}
+
+class ApplyWorker {
+ public:
+  explicit ApplyWorker(int index) : index_(index), link_(index) {
+    core::KeyLayout layout;
+    layout.prefix = settings::key_prefix;
+    dead_stream_ = layout.DeadLetterStream();
+    for (int p = 0; p < settings::partitions; ++p)
+      if (p % settings::workers == index) partitions_.push_back({static_cast<uint32_t>(p), layout.PartitionStream(p)});
+    consumer_ = "w" + std::to_string(index) + "-" + std::to_string(MyProcPid);
+  }
+
+  [[noreturn]] void Run() {
+    WaitForExtension();
+    MemoryContext loop_ctx = nullptr;
+    ext::PgCall([&] {
+      loop_ctx = AllocSetContextCreate(TopMemoryContext, "waypoint apply loop", ALLOCSET_DEFAULT_SIZES);
+    });
+    int error_delay = 100;
+    for (;;) {
+      MemoryContextSwitchTo(loop_ctx);
+      if (ProcessPending()) link_.Reconfigure();
+      bool busy = false;
+      redis::Client* r = link_.Get();
+      if (r == nullptr) {
+        Sleep(link_.DelayMs());
+        continue;
+      }
+      try {
+        if (!set_up_) SetUp(*r);
+        MaybeClaim(*r);
+        busy = Round(*r);
+        error_delay = 100;
+      } catch (const redis::RedisError& e) {
+        AbortTransaction();
+        link_.Failed(e.what());
+        Reset();
+      } catch (const ext::PgError& e) {
+        AbortTransaction();
+        Failure(std::string("batch failed, will retry: ") + e.what(), &error_delay);
+      } catch (const std::exception& e) {
+        AbortTransaction();
+        Failure(std::string("batch failed, will retry: ") + e.what(), &error_delay);
+      }
+      MemoryContextReset(loop_ctx);
+      if (!busy) Sleep(link_.Get() == nullptr ? link_.DelayMs() : settings::block_ms);
+    }
+  }
+
+ private:
+  void Reset() {
+    set_up_ = false;
+    for (Partition& p : partitions_) p.pending_mode = true;
+  }
+
+  void Failure(const std::string& msg, int* delay) {
+    LogMessage(WARNING, "waypoint apply worker " + std::to_string(index_) + ": " + msg);
+    NoteError(index_, SanitizeText(msg).c_str());
+    for (Partition& p : partitions_) p.pending_mode = true;
+    Sleep(*delay);
+    *delay = std::min(*delay * 2, 10000);
+  }
+
+  // SetUp runs after every (re)connect: create the groups (from id 0, so entries written
+  // before the group existed are not skipped), then take over every pending entry of
+  // the partitions. That is safe because the shared-memory slot guarantees this process
+  // is the only one applying these partitions; entries a dead incarnation read but never
+  // acknowledged are redelivered at once instead of after claim_idle_ms. Consumers left
+  // behind by dead incarnations (now without pending entries) are removed.
+  void SetUp(redis::Client& r) {
+    std::vector<Command> create;
+    for (const Partition& p : partitions_)
+      create.push_back({"XGROUP", "CREATE", p.key, core::KeyLayout::kApplyGroup, "0", "MKSTREAM"});
+    const auto replies = r.Pipeline(create);
+    for (const Reply& rep : replies)
+      if (rep.IsError() && rep.str.rfind("BUSYGROUP", 0) != 0) throw redis::RedisError("XGROUP CREATE: " + rep.str);
+    for (Partition& p : partitions_) {
+      Claim(r, p, 0);
+      const Reply consumers = r.Call({"XINFO", "CONSUMERS", p.key, core::KeyLayout::kApplyGroup});
+      if (!consumers.IsArray()) continue;
+      std::vector<Command> del;
+      for (const Reply& c : consumers.elements) {
+        std::string name;
+        long long pending = -1;
+        for (size_t i = 0; i + 1 < c.elements.size(); i += 2) {
+          if (c.elements[i].str == "name") name = c.elements[i + 1].str;
+          if (c.elements[i].str == "pending") pending = redis::ReplyInt(c.elements[i + 1]);
+        }
+        if (!name.empty() && name != consumer_ && pending == 0)
+          del.push_back({"XGROUP", "DELCONSUMER", p.key, core::KeyLayout::kApplyGroup, name});
+      }
+      if (!del.empty()) r.Pipeline(del);
+      p.pending_mode = true;
+    }
+    set_up_ = true;
+    last_claim_ = GetCurrentTimestamp();
+  }
+
+  // Claim moves pending entries idle for at least min_idle_ms to this consumer;
+  // returns how many were claimed.
+  size_t Claim(redis::Client& r, Partition& p, int min_idle_ms) {
+    std::string cursor = "0-0";
+    size_t claimed = 0;
+    for (int round = 0; round < 1000; ++round) {
+      const Reply rep = r.Call({"XAUTOCLAIM", p.key, core::KeyLayout::kApplyGroup, consumer_,
+                                std::to_string(min_idle_ms), cursor, "COUNT", "1000", "JUSTID"});
+      if (rep.IsError()) throw redis::RedisError("XAUTOCLAIM: " + rep.str);
+      if (!rep.IsArray() || rep.elements.size() < 2) break;
+      claimed += rep.elements[1].elements.size();
+      cursor = rep.elements[0].str;
+      if (cursor == "0-0") break;
+    }
+    if (claimed > 0) p.pending_mode = true;
+    return claimed;
+  }
+
+  void MaybeClaim(redis::Client& r) {
+    const TimestampTz now = GetCurrentTimestamp();
+    if (!TimestampDifferenceExceeds(last_claim_, now, std::max(settings::claim_idle_ms / 2, 100))) return;
+    last_claim_ = now;
+    for (Partition& p : partitions_) {
+      const size_t n = Claim(r, p, settings::claim_idle_ms);
+      if (n > 0)
+        LogMessage(LOG, "waypoint apply worker " + std::to_string(index_) + ": claimed " + std::to_string(n) +
+                            " idle entries of " + p.key);
+    }
+  }
+
+  // Round reads once from every owned partition and applies what came back. Returns
+  // true when there may be more to do right away.
+  bool Round(redis::Client& r) {
+    std::vector<Command> reads;
+    const std::string count = std::to_string(settings::batch_size);
+    for (const Partition& p : partitions_)
+      reads.push_back({"XREADGROUP", "GROUP", core::KeyLayout::kApplyGroup, consumer_, "COUNT", count, "STREAMS",
+                       p.key, p.pending_mode ? "0" : ">"});
+    const auto replies = r.Pipeline(reads);
+    std::vector<Item> items;
+    bool more = false;
+    for (size_t pi = 0; pi < partitions_.size(); ++pi) {
+      const Reply& rep = replies[pi];
+      if (rep.IsError()) {
+        // NOGROUP: the stream was deleted under us; set up again.
+        if (rep.str.rfind("NOGROUP", 0) == 0) {
+          set_up_ = false;
+          return true;
+        }
+        throw redis::RedisError("XREADGROUP: " + rep.str);
+      }
+      size_t n = 0;
+      if (rep.IsArray())
+        for (const Reply& stream : rep.elements) {
+          if (stream.elements.size() < 2) continue;
+          for (const Reply& e : stream.elements[1].elements) {
+            if (e.elements.empty()) continue;
+            Item it;
+            it.partition = pi;
+            it.id = e.elements[0].str;
+            if (e.elements.size() < 2 || e.elements[1].IsNil()) {
+              it.deleted = true;
+            } else {
+              const auto& kv = e.elements[1].elements;
+              for (size_t k = 0; k + 1 < kv.size(); k += 2) it.fields.emplace_back(kv[k].str, kv[k + 1].str);
+            }
+            items.push_back(std::move(it));
+            ++n;
+          }
+        }
+      if (partitions_[pi].pending_mode) {
+        // Own pending list drained: continue with new entries right away.
+        if (n == 0) {
+          partitions_[pi].pending_mode = false;
+          more = true;
+        }
+      }
+      if (n >= static_cast<size_t>(settings::batch_size)) more = true;
+    }
+    if (items.empty()) return more;
+    ApplyBatch(items);
+    Acknowledge(r, items);
+    return true;
+  }
+
+  void Decode(std::vector<Item>& items) {
+    for (Item& it : items) {
+      if (it.deleted) continue;
+      try {
+        it.entry = core::DecodeEntry(it.fields);
+        it.decoded = true;
+      } catch (const core::Error& e) {
+        it.dead = true;
+        it.reason = std::string("decode: ") + e.what();
+      }
+      if (it.decoded && it.entry.kind == core::EntryKind::kFidDone) {
+        try {
+          (void)ParseJobId(it.entry.job_id);
+          (void)ParseFidDone(it.entry.payload);
+        } catch (const std::exception& e) {
+          it.dead = true;
+          it.reason = std::string("fid_done: ") + e.what();
+        }
+      }
+    }
+  }
+
+  // ApplyBatch runs the batch's transaction; on return it has committed.
+  void ApplyBatch(std::vector<Item>& items) {
+    Decode(items);
+    std::vector<size_t> to_apply;  // indexes of items handed to ApplyEntries
+    for (size_t i = 0; i < items.size(); ++i)
+      if (!items[i].deleted && !items[i].dead && items[i].entry.kind != core::EntryKind::kFidDone) to_apply.push_back(i);
+
+    const std::string activity = "waypoint: applying " + std::to_string(items.size()) + " entries";
+    BeginTransaction(activity.c_str());
+    bool isolate = false;
+    std::string batch_error;
+    try {
+      if (!to_apply.empty()) {
+        std::vector<core::StreamEntry> entries;
+        entries.reserve(to_apply.size());
+        for (size_t i : to_apply) entries.push_back(items[i].entry);
+        const auto outcomes = ext::ApplyEntries(entries);
+        if (outcomes.size() != entries.size()) throw std::runtime_error("ApplyEntries returned a wrong outcome count");
+        for (size_t k = 0; k < to_apply.size(); ++k)
+          if (!outcomes[k].applied) {
+            items[to_apply[k]].dead = true;
+            items[to_apply[k]].reason = outcomes[k].reason.empty() ? "rejected" : outcomes[k].reason;
+          }
+      }
+      Record(items);
+      CommitTransaction();
+    } catch (const ext::PgError& e) {
+      if (IsTransientSqlState(e.sqlerrcode())) throw;
+      AbortTransaction();
+      isolate = true;
+      batch_error = e.what();
+    }
+    if (!isolate) {
+      Count(items);
+      return;
+    }
+    // Isolation: one subtransaction per entry; entries failing alone are dead letters.
+    LogMessage(LOG, "waypoint apply worker " + std::to_string(index_) + ": batch of " + std::to_string(items.size()) +
+                        " failed (" + SanitizeText(batch_error) + "); retrying entry by entry");
+    BeginTransaction("waypoint: applying entries one by one");
+    for (size_t i : to_apply) {
+      Item& it = items[i];
+      it.dead = false;
+      BeginSubTransaction();
+      try {
+        const auto outcomes = ext::ApplyEntries({it.entry});
+        CommitSubTransaction();
+        if (!outcomes.empty() && !outcomes[0].applied) {
+          it.dead = true;
+          it.reason = outcomes[0].reason.empty() ? "rejected" : outcomes[0].reason;
+        }
+      } catch (const ext::PgError& e) {
+        RollbackSubTransaction();
+        if (IsTransientSqlState(e.sqlerrcode())) throw;
+        it.dead = true;
+        it.reason = std::string("apply: ") + e.what();
+      }
+    }
+    Record(items);
+    CommitTransaction();
+    Count(items);
+  }
+
+  void Count(const std::vector<Item>& items) {
+    uint64_t applied = 0, dead = 0;
+    for (const Item& it : items) {
+      if (it.dead)
+        ++dead;
+      else if (!it.deleted)
+        ++applied;
+    }
+    NoteBatch(index_, applied, dead);
+  }
+
+  // Record writes, in the batch's transaction: dead letters, backfill progress of
+  // fid_done entries, and the per-shard high-water mark of live events.
+  void Record(const std::vector<Item>& items) {
+    std::vector<std::optional<std::string>> s, id, reason, kind, fid, fields, payload;
+    std::map<std::pair<int64_t, uint64_t>, const Item*> done;  // (job, fid) -> latest report
+    std::map<std::pair<uint32_t, uint32_t>, uint64_t> high;    // (shard, partition) -> event id
+    for (const Item& it : items) {
+      if (it.deleted) continue;
+      if (it.dead) {
+        s.push_back(partitions_[it.partition].key);
+        id.push_back(it.id);
+        reason.push_back(SanitizeText(it.reason));
+        kind.push_back(it.decoded ? std::optional<std::string>(core::EntryKindName(it.entry.kind)) : std::nullopt);
+        fid.push_back(it.decoded ? std::optional<std::string>(std::to_string(it.entry.fid)) : std::nullopt);
+        fields.push_back(FieldsJson(it.fields));
+        std::optional<std::string> d;
+        for (const auto& [name, value] : it.fields)
+          if (name == "d") d = Hex(value);
+        payload.push_back(d);
+        continue;
+      }
+      if (it.entry.kind == core::EntryKind::kFidDone) {
+        const auto key = std::make_pair(ParseJobId(it.entry.job_id), it.entry.fid);
+        auto found = done.find(key);
+        if (found == done.end() || found->second->entry.written_at_ms <= it.entry.written_at_ms) done[key] = &it;
+        continue;
+      }
+      if (it.entry.kind == core::EntryKind::kHubEvent && it.entry.source != core::EntrySource::kBackfill &&
+          it.entry.event_id > 0) {
+        auto& h = high[{it.entry.shard, partitions_[it.partition].number}];
+        h = std::max(h, it.entry.event_id);
+      }
+    }
+    if (!s.empty()) {
+      Exec(
+          "INSERT INTO waypoint.dead_letters (stream, entry_id, reason, kind, fid, fields, payload, worker) "
+          "SELECT t.s, t.i, t.r, t.k, t.f, t.fl::jsonb, decode(t.pl, 'hex'), $8::int "
+          "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[]) "
+          "AS t(s, i, r, k, f, fl, pl) ON CONFLICT (stream, entry_id) DO NOTHING",
+          {ArrayLiteral(s), ArrayLiteral(id), ArrayLiteral(reason), ArrayLiteral(kind), ArrayLiteral(fid),
+           ArrayLiteral(fields), ArrayLiteral(payload), std::to_string(index_)});
+    }
+    if (!done.empty()) {
+      std::vector<std::optional<std::string>> job, f, status, messages, error, ts;
+      for (const auto& [key, it] : done) {
+        const FidDone fd = ParseFidDone(it->entry.payload);
+        job.push_back(std::to_string(key.first));
+        f.push_back(std::to_string(key.second));
+        status.push_back(fd.status);
+        messages.push_back(std::to_string(fd.messages));
+        error.push_back(fd.error.empty() ? std::nullopt : std::optional<std::string>(SanitizeText(fd.error)));
+        ts.push_back(std::to_string(it->entry.written_at_ms));
+      }
+      Exec(
+          "INSERT INTO waypoint.backfill_fid_progress AS fp (job_id, fid, status, messages, error, reported_at) "
+          "SELECT t.j, t.f, t.s, t.m, t.e, to_timestamp(t.ts / 1000.0) "
+          "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[]) "
+          "AS t(j, f, s, m, e, ts) "
+          "ON CONFLICT (job_id, fid) DO UPDATE SET status = excluded.status, messages = excluded.messages, "
+          "error = excluded.error, reported_at = excluded.reported_at, recorded_at = now() "
+          "WHERE excluded.reported_at >= fp.reported_at",
+          {ArrayLiteral(job), ArrayLiteral(f), ArrayLiteral(status), ArrayLiteral(messages), ArrayLiteral(error),
+           ArrayLiteral(ts)});
+    }
+    if (!high.empty()) {
+      std::vector<std::optional<std::string>> shard, part, ev;
+      for (const auto& [key, e] : high) {
+        shard.push_back(std::to_string(key.first));
+        part.push_back(std::to_string(key.second));
+        ev.push_back(std::to_string(e));
+      }
+      Exec(
+          "INSERT INTO waypoint.shard_progress AS sp (shard, partition, applied_event_id, applied_at) "
+          "SELECT t.s, t.p, t.e, now() FROM unnest($1::int[], $2::int[], $3::bigint[]) AS t(s, p, e) "
+          "ON CONFLICT (shard, partition) DO UPDATE SET "
+          "applied_event_id = greatest(sp.applied_event_id, excluded.applied_event_id), applied_at = now()",
+          {ArrayLiteral(shard), ArrayLiteral(part), ArrayLiteral(ev)});
+    }
+  }
+
+  // Acknowledge runs after the commit: dead letters to the dead-letter stream, then XACK.
+  // If Redis fails here the entries are redelivered and applied again (idempotent).
+  void Acknowledge(redis::Client& r, const std::vector<Item>& items) {
+    std::vector<Command> cmds;
+    std::vector<std::vector<std::string>> acks(partitions_.size());
+    const std::string now_ms = std::to_string(GetCurrentTimestamp() / 1000 + 946684800000LL);
+    for (const Item& it : items) {
+      acks[it.partition].push_back(it.id);
+      if (!it.dead) continue;
+      Command x = {"XADD", dead_stream_, "*", "stream", partitions_[it.partition].key, "entry", it.id,
+                   "reason", it.reason, "worker", std::to_string(index_), "at_ms", now_ms};
+      for (const auto& [name, value] : it.fields) {
+        x.push_back("f." + name);
+        x.push_back(value);
+      }
+      cmds.push_back(std::move(x));
+    }
+    for (size_t pi = 0; pi < partitions_.size(); ++pi) {
+      if (acks[pi].empty()) continue;
+      Command x = {"XACK", partitions_[pi].key, core::KeyLayout::kApplyGroup};
+      x.insert(x.end(), acks[pi].begin(), acks[pi].end());
+      cmds.push_back(std::move(x));
+    }
+    for (const Reply& rep : r.Pipeline(cmds))
+      if (rep.IsError()) throw redis::RedisError("XADD/XACK: " + rep.str);
+  }
+
+  int index_;
+  RedisLink link_;
+  std::vector<Partition> partitions_;
+  std::string consumer_;
+  std::string dead_stream_;
+  bool set_up_ = false;
+  TimestampTz last_claim_ = 0;
+};
+
+}  // namespace
+}  // namespace waypoint::bgw
+
+void waypoint_apply_main(Datum arg) {
+  const int index = DatumGetInt32(arg);
+  pqsignal(SIGHUP, SignalHandlerForConfigReload);
+  pqsignal(SIGTERM, die);
+  BackgroundWorkerUnblockSignals();
+  // One live process per worker index (and so per partition); a duplicate leaves
+  // quietly (exit 0: the launcher decides about restarts).
+  if (!waypoint::bgw::ClaimSlot(index, waypoint::bgw::WorkerRole::kApply)) proc_exit(0);
+  BackgroundWorkerInitializeConnection(waypoint::settings::database, nullptr, 0);
+  char appname[NAMEDATALEN];
+  snprintf(appname, sizeof appname, "waypoint apply worker %d", index);
+  pgstat_report_appname(appname);
+  // An exception escaping the loop becomes an ERROR here: the worker exits with status
+  // 1 and the launcher starts it again.
+  waypoint::ext::InvokeCpp([&] { waypoint::bgw::ApplyWorker(index).Run(); });
+}

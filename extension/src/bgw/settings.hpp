@@ -1,0 +1,17 @@
+// Waypoint's GUC values (defined and registered in module.cpp). Read them only in the
+// process that owns them; PGC_SIGHUP ones change after ProcessConfigFile.
+#pragma once
+
+namespace waypoint::settings {
+
+extern char* redis_url;      // waypoint.redis_url        (SIGHUP, superuser only: may hold a password)
+extern char* database;       // waypoint.database         (postmaster)
+extern int partitions;       // waypoint.partitions       (postmaster) must equal the sidecar's
+extern int workers;          // waypoint.workers          (postmaster) apply workers
+extern int batch_size;       // waypoint.batch_size       (SIGHUP) entries per partition read
+extern int block_ms;         // waypoint.block_ms         (SIGHUP) idle poll interval
+extern char* key_prefix;     // waypoint.key_prefix       (postmaster) core::KeyLayout prefix
+extern int claim_idle_ms;    // waypoint.claim_idle_ms    (SIGHUP) XAUTOCLAIM idle threshold
+extern int redis_timeout_ms; // waypoint.redis_timeout_ms (SIGHUP) bound on one Redis round trip
+
+}  // namespace waypoint::settings

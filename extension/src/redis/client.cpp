@@ -1,0 +1,283 @@
+// The latch-driven Redis client (see client.hpp for why it exists).
+#include "client.hpp"
+
+#include <hiredis/hiredis.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "waypoint/ext/guard.hpp"
+
+extern "C" {
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+}
+
+namespace waypoint::redis {
+namespace {
+
+int64_t NowMs() { return GetCurrentTimestamp() / 1000; }
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    const int hi = i + 2 < s.size() ? HexValue(s[i + 1]) : -1;
+    const int lo = i + 2 < s.size() ? HexValue(s[i + 2]) : -1;
+    if (hi < 0 || lo < 0) throw std::invalid_argument("bad percent-escape in redis URL");
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+int ParseInt(const std::string& s, int lo, int hi, const char* what) {
+  if (s.empty() || s.size() > 9) throw std::invalid_argument(std::string("redis URL ") + what + " is not a number");
+  int v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') throw std::invalid_argument(std::string("redis URL ") + what + " is not a number");
+    v = v * 10 + (c - '0');
+  }
+  if (v < lo || v > hi) throw std::invalid_argument(std::string("redis URL ") + what + " is out of range");
+  return v;
+}
+
+Reply CopyReply(const redisReply* r) {
+  Reply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      out.type = Reply::Type::kString;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = Reply::Type::kStatus;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = Reply::Type::kError;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = Reply::Type::kInteger;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = Reply::Type::kArray;
+      out.elements.reserve(r->elements);
+      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(CopyReply(r->element[i]));
+      break;
+    default:
+      out.type = Reply::Type::kNil;
+  }
+  return out;
+}
+
+struct ReplyFree {
+  void operator()(void* r) const { freeReplyObject(r); }
+};
+
+}  // namespace
+
+RedisUrl RedisUrl::Parse(const std::string& url) {
+  static const std::string kScheme = "redis://";
+  if (url.compare(0, kScheme.size(), kScheme) != 0)
+    throw std::invalid_argument("redis URL must start with redis:// (got \"" + url + "\")");
+  RedisUrl out;
+  std::string rest = url.substr(kScheme.size());
+  const size_t slash = rest.find('/');
+  if (slash != std::string::npos) {
+    const std::string db = rest.substr(slash + 1);
+    if (!db.empty()) out.db = ParseInt(db, 0, 1 << 20, "database number");
+    rest.resize(slash);
+  }
+  const size_t at = rest.rfind('@');
+  if (at != std::string::npos) {
+    const std::string userinfo = rest.substr(0, at);
+    const size_t colon = userinfo.find(':');
+    if (colon == std::string::npos)
+      throw std::invalid_argument("redis URL user info needs a ':' (use redis://:password@host:port)");
+    out.user = PercentDecode(userinfo.substr(0, colon));
+    out.password = PercentDecode(userinfo.substr(colon + 1));
+    rest = rest.substr(at + 1);
+  }
+  std::string port;
+  if (!rest.empty() && rest[0] == '[') {
+    const size_t close = rest.find(']');
+    if (close == std::string::npos) throw std::invalid_argument("redis URL has an unterminated [IPv6] host");
+    out.host = rest.substr(1, close - 1);
+    const std::string after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') throw std::invalid_argument("redis URL has garbage after the host");
+      port = after.substr(1);
+    }
+  } else {
+    const size_t colon = rest.rfind(':');
+    if (colon != std::string::npos) {
+      out.host = rest.substr(0, colon);
+      port = rest.substr(colon + 1);
+    } else {
+      out.host = rest;
+    }
+  }
+  if (out.host.empty()) throw std::invalid_argument("redis URL has no host");
+  if (!port.empty()) out.port = ParseInt(port, 1, 65535, "port");
+  return out;
+}
+
+std::string RedisUrl::Redacted() const {
+  std::string s = "redis://";
+  if (!user.empty() || !password.empty()) s += user + ":***@";
+  s += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  s += ":" + std::to_string(port);
+  if (db != 0) s += "/" + std::to_string(db);
+  return s;
+}
+
+Client::Client(RedisUrl url, int timeout_ms, uint32_t wait_event)
+    : url_(std::move(url)), timeout_ms_(timeout_ms), wait_event_(wait_event) {}
+
+Client::~Client() { Close(); }
+
+void Client::Close() {
+  if (ctx_ != nullptr) {
+    redisFree(ctx_);
+    ctx_ = nullptr;
+  }
+}
+
+void Client::Fail(const std::string& what) {
+  std::string msg = "redis " + url_.Redacted() + ": " + what;
+  Close();
+  throw RedisError(msg);
+}
+
+void Client::WaitSocket(int events, int64_t deadline_ms) {
+  for (;;) {
+    const int64_t left = deadline_ms - NowMs();
+    if (left <= 0) Fail("timed out after " + std::to_string(timeout_ms_) + " ms");
+    int rc = 0;
+    const int fd = ctx_->fd;
+    const uint32_t we = wait_event_;
+    ext::PgCall([&] {
+      rc = WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH | events, fd, left, we);
+    });
+    if (rc & WL_LATCH_SET) {
+      try {
+        // SIGTERM ends the process here (FATAL): the connection goes away with it. A
+        // query cancel arrives as PgError: drop the connection, then let it propagate.
+        ext::PgCall([] {
+          ResetLatch(MyLatch);
+          CHECK_FOR_INTERRUPTS();
+        });
+      } catch (...) {
+        Close();
+        throw;
+      }
+    }
+    if (rc & events) return;
+  }
+}
+
+void Client::Connect() {
+  if (ctx_ != nullptr) return;
+  const int64_t deadline = NowMs() + timeout_ms_;
+  redisContext* c = redisConnectNonBlock(url_.host.c_str(), url_.port);
+  if (c == nullptr) throw RedisError("redis " + url_.Redacted() + ": cannot allocate a context");
+  if (c->err) {
+    std::string msg = "redis " + url_.Redacted() + ": " + c->errstr;
+    redisFree(c);
+    throw RedisError(msg);
+  }
+  ctx_ = c;
+  WaitSocket(WL_SOCKET_WRITEABLE, deadline);  // the non-blocking connect finished
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(ctx_->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err != 0) Fail(std::string("connect failed: ") + strerror(err));
+
+  std::vector<Command> init;
+  if (!url_.password.empty()) {
+    if (url_.user.empty())
+      init.push_back({"AUTH", url_.password});
+    else
+      init.push_back({"AUTH", url_.user, url_.password});
+  }
+  if (url_.db != 0) init.push_back({"SELECT", std::to_string(url_.db)});
+  if (init.empty()) return;
+  for (const Reply& r : Pipeline(init))
+    if (r.IsError()) Fail("connection setup failed: " + r.str);
+}
+
+std::vector<Reply> Client::Pipeline(const std::vector<Command>& cmds) {
+  Connect();
+  const int64_t deadline = NowMs() + timeout_ms_;
+  std::vector<const char*> argv;
+  std::vector<size_t> argvlen;
+  for (const Command& cmd : cmds) {
+    argv.clear();
+    argvlen.clear();
+    for (const std::string& a : cmd) {
+      argv.push_back(a.data());
+      argvlen.push_back(a.size());
+    }
+    if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), argvlen.data()) != REDIS_OK)
+      Fail(ctx_->errstr);
+  }
+  int done = 0;
+  for (;;) {
+    if (redisBufferWrite(ctx_, &done) != REDIS_OK) Fail(ctx_->errstr);
+    if (done) break;
+    WaitSocket(WL_SOCKET_WRITEABLE, deadline);
+  }
+  std::vector<Reply> replies;
+  replies.reserve(cmds.size());
+  while (replies.size() < cmds.size()) {
+    void* raw = nullptr;
+    if (redisGetReplyFromReader(ctx_, &raw) != REDIS_OK) Fail(ctx_->errstr);
+    if (raw != nullptr) {
+      std::unique_ptr<void, ReplyFree> owned(raw);
+      replies.push_back(CopyReply(static_cast<redisReply*>(raw)));
+      continue;
+    }
+    WaitSocket(WL_SOCKET_READABLE, deadline);
+    if (redisBufferRead(ctx_) != REDIS_OK) Fail(ctx_->errstr);
+  }
+  return replies;
+}
+
+Reply Client::Call(const Command& cmd) { return std::move(Pipeline({cmd}).front()); }
+
+long long ReplyInt(const Reply& r) {
+  if (r.type == Reply::Type::kInteger) return r.integer;
+  if (r.IsString()) {
+    char* end = nullptr;
+    errno = 0;
+    const long long v = strtoll(r.str.c_str(), &end, 10);
+    if (errno == 0 && end != r.str.c_str() && *end == '\0') return v;
+  }
+  return 0;
+}
+
+int64_t StreamIdMillis(const std::string& id) {
+  int64_t ms = 0;
+  for (char c : id) {
+    if (c == '-') return ms;
+    if (c < '0' || c > '9') return 0;
+    ms = ms * 10 + (c - '0');
+  }
+  return ms;
+}
+
+}  // namespace waypoint::redis
