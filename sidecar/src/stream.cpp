@@ -562,7 +562,11 @@ void StreamService::Supervise() {
         for (uint32_t p = 0; p < cfg_.partitions; ++p) backlog += StreamBacklog(redis, keys.PartitionStream(p));
         redis_ok_ = true;
         GlobalMetrics().Set("waypoint_sidecar_backlog_entries", "", static_cast<double>(backlog));
-        if (!paused_ && backlog > cfg_.high_watermark) {
+        if (first_check_) {
+          first_check_ = false;
+          paused_ = backlog > cfg_.high_watermark;
+          if (paused_) spdlog::warn("backlog {} above the high watermark {}: waiting before subscribing", backlog, cfg_.high_watermark);
+        } else if (!paused_ && backlog > cfg_.high_watermark) {
           spdlog::warn("backlog {} above the high watermark {}: closing subscriptions", backlog, cfg_.high_watermark);
           paused_ = true;
           for (auto& s : shards_) s->Cancel();

@@ -157,7 +157,9 @@ class StreamService {
   Node* node_;
   const std::atomic<bool>* stop_;
   const std::atomic<bool>* hard_stop_;
-  std::atomic<bool> paused_{false};
+  // Paused until the first backlog check: never subscribe into an already full backlog.
+  std::atomic<bool> paused_{true};
+  bool first_check_ = true;
   std::atomic<bool> redis_ok_{false};
   std::vector<std::unique_ptr<ShardStream>> shards_;
   std::thread supervisor_;
