@@ -381,3 +381,11 @@ TEST(Generator, DeterministicAndMessagesVerify) {
     for (const auto& e : a->Log(s)->events) kinds.insert(e.type);
   for (int k : {1, 2, 3, 6, 9, 10, 11}) EXPECT_EQ(kinds.count(k), 1u) << "event type " << k;
 }
+
+#include "waypoint/core/routing.hpp"
+
+// Two independent implementations of Snapchain's fid -> shard rule must agree.
+TEST(Routing, DataShardMatchesCore) {
+  for (uint32_t shards : {1u, 2u, 3u, 8u})
+    for (uint64_t fid = 1; fid < 3000; fid += 7) EXPECT_EQ(wt::DataShardOf(fid, shards), waypoint::core::ShardOf(fid, shards));
+}
