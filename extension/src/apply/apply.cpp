@@ -97,11 +97,10 @@ void AddCandidate(std::vector<ArrayParam>& p, const core::Candidate& c) {
 }
 
 template <typename Row, typename Fill>
-void Upsert(PreparedStatement& stmt, const std::vector<Row>& rows, size_t typed_count, Fill fill) {
+void Upsert(PreparedStatement& stmt, const std::vector<Row>& rows, Fill fill) {
   if (rows.empty()) return;
   std::vector<ArrayParam> p = CandidateParams();
   for (size_t i = 4; i < stmt.types.size(); ++i) p.emplace_back(stmt.types[i]);
-  (void)typed_count;
   for (const Row& r : rows) {
     AddCandidate(p, r.c);
     fill(p, r);
@@ -157,7 +156,7 @@ void WriteStores(const core::RowSet& rs) {
        {"mentions", ParamType::kText, "u.mentions::bigint[]"},
        {"mentions_positions", ParamType::kText, "u.mentions_positions::int[]"},
        {"cast_type", ParamType::kInt4, nullptr}});
-  Upsert(casts, rs.casts, 9, [](std::vector<ArrayParam>& p, const core::CastRow& r) {
+  Upsert(casts, rs.casts, [](std::vector<ArrayParam>& p, const core::CastRow& r) {
     p[4].AddStr(r.cast_hash);
     p[5].AddOptStr(r.text);
     p[6].AddOptInt(r.parent_fid);
@@ -175,7 +174,7 @@ void WriteStores(const core::RowSet& rs) {
                                                     {"target_cast_fid", ParamType::kInt8, nullptr},
                                                     {"target_cast_hash", ParamType::kBytea, nullptr},
                                                     {"target_url", ParamType::kText, nullptr}});
-  Upsert(reactions, rs.reactions, 5, [](std::vector<ArrayParam>& p, const core::ReactionRow& r) {
+  Upsert(reactions, rs.reactions, [](std::vector<ArrayParam>& p, const core::ReactionRow& r) {
     p[4].AddInt(r.reaction_type);
     p[5].AddStr(r.target_key);
     p[6].AddOptInt(r.target_cast_fid);
@@ -188,7 +187,7 @@ void WriteStores(const core::RowSet& rs) {
                   {{"link_type", ParamType::kText, nullptr},
                    {"target_fid", ParamType::kInt8, nullptr},
                    {"display_timestamp", ParamType::kInt8, "waypoint.farcaster_time(u.display_timestamp)"}});
-  Upsert(links, rs.links, 3, [](std::vector<ArrayParam>& p, const core::LinkRow& r) {
+  Upsert(links, rs.links, [](std::vector<ArrayParam>& p, const core::LinkRow& r) {
     p[4].AddStr(r.link_type);
     p[5].AddInt(static_cast<int64_t>(r.target_fid));
     p[6].AddOptInt(r.display_timestamp);
@@ -197,7 +196,7 @@ void WriteStores(const core::RowSet& rs) {
   static PreparedStatement lcs = StoreUpsert("link_compact_states", "fid, link_type", false,
                                              {{"link_type", ParamType::kText, nullptr},
                                               {"target_fids", ParamType::kText, "u.target_fids::bigint[]"}});
-  Upsert(lcs, rs.link_compact_states, 2, [](std::vector<ArrayParam>& p, const core::LinkCompactStateRow& r) {
+  Upsert(lcs, rs.link_compact_states, [](std::vector<ArrayParam>& p, const core::LinkCompactStateRow& r) {
     p[4].AddStr(r.link_type);
     p[5].AddStr(r.TargetFidsLiteral());
   });
@@ -209,7 +208,7 @@ void WriteStores(const core::RowSet& rs) {
                                                         {"block_hash", ParamType::kBytea, nullptr},
                                                         {"verification_type", ParamType::kInt4, nullptr},
                                                         {"chain_id", ParamType::kInt8, nullptr}});
-  Upsert(verifications, rs.verifications, 6, [](std::vector<ArrayParam>& p, const core::VerificationRow& r) {
+  Upsert(verifications, rs.verifications, [](std::vector<ArrayParam>& p, const core::VerificationRow& r) {
     p[4].AddStr(r.address);
     p[5].AddInt(r.protocol);
     p[6].AddOptStr(r.claim_signature);
@@ -221,7 +220,7 @@ void WriteStores(const core::RowSet& rs) {
   static PreparedStatement user_data = StoreUpsert(
       "user_data", "fid, user_data_type",
       false, {{"user_data_type", ParamType::kInt4, nullptr}, {"value", ParamType::kText, nullptr}});
-  Upsert(user_data, rs.user_data, 2, [](std::vector<ArrayParam>& p, const core::UserDataRow& r) {
+  Upsert(user_data, rs.user_data, [](std::vector<ArrayParam>& p, const core::UserDataRow& r) {
     p[4].AddInt(r.user_data_type);
     p[5].AddStr(r.value);
   });
@@ -234,7 +233,7 @@ void WriteStores(const core::RowSet& rs) {
                    {"owner", ParamType::kBytea, nullptr},
                    {"signature", ParamType::kBytea, nullptr},
                    {"proof_type", ParamType::kInt4, nullptr}});
-  Upsert(proofs_msg, rs.username_proof_messages, 6,
+  Upsert(proofs_msg, rs.username_proof_messages,
          [](std::vector<ArrayParam>& p, const core::UsernameProofMessageRow& r) {
            p[4].AddStr(r.name);
            p[5].AddInt(static_cast<int64_t>(r.proof_fid));
@@ -248,7 +247,7 @@ void WriteStores(const core::RowSet& rs) {
                                               {{"to_fid", ParamType::kInt8, nullptr},
                                                {"num_units", ParamType::kInt8, nullptr},
                                                {"unit_type", ParamType::kInt4, nullptr}});
-  Upsert(lend, rs.lend_storage, 3, [](std::vector<ArrayParam>& p, const core::LendStorageRow& r) {
+  Upsert(lend, rs.lend_storage, [](std::vector<ArrayParam>& p, const core::LendStorageRow& r) {
     p[4].AddInt(static_cast<int64_t>(r.to_fid));
     p[5].AddInt(static_cast<int64_t>(r.num_units));
     p[6].AddInt(r.unit_type);
