@@ -132,6 +132,19 @@ class HubServer final : public HubService::Service {
     return grpc::Status::OK;
   }
 
+  // The other per-fid stores hold nothing in these tests.
+#define WAYPOINT_EMPTY(Method, Req, Resp) \
+  grpc::Status Method(grpc::ServerContext*, const Req*, Resp*) override { return grpc::Status::OK; }
+  WAYPOINT_EMPTY(GetAllReactionMessagesByFid, FidTimestampRequest, MessagesResponse)
+  WAYPOINT_EMPTY(GetAllLinkMessagesByFid, FidTimestampRequest, MessagesResponse)
+  WAYPOINT_EMPTY(GetAllVerificationMessagesByFid, FidTimestampRequest, MessagesResponse)
+  WAYPOINT_EMPTY(GetAllUserDataMessagesByFid, FidTimestampRequest, MessagesResponse)
+  WAYPOINT_EMPTY(GetAllLendStorageMessagesByFid, FidTimestampRequest, MessagesResponse)
+  WAYPOINT_EMPTY(GetLinkCompactStateMessageByFid, FidRequest, MessagesResponse)
+  WAYPOINT_EMPTY(GetUserNameProofsByFid, FidRequest, UsernameProofsResponse)
+  WAYPOINT_EMPTY(GetOnChainEvents, OnChainEventRequest, OnChainEventResponse)
+#undef WAYPOINT_EMPTY
+
   grpc::Status GetIdRegistryOnChainEvent(grpc::ServerContext*, const FidRequest*, OnChainEvent*) override {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "no id registration");
   }

@@ -1,1 +1,157 @@
+// Backfill against a real in-test HubService and redis-server: pages land as entries of
+// the fid's partition, every fid gets a fid_done with its outcome (failed fids are
+// reported, not silently done), and the job is acknowledged only after all of them.
 #include <gtest/gtest.h>
+
+#include <thread>
+
+#include "backfill.hpp"
+#include "hub_server.hpp"
+#include "support.hpp"
+#include "waypoint/core/entry.hpp"
+#include "waypoint/core/errors.hpp"
+
+using namespace waypoint::sidecar;
+using namespace waypoint::sidecar::test;
+using waypoint::core::KeyLayout;
+
+namespace {
+
+struct Seen {
+  std::map<uint64_t, int> messages;          // fid -> message entries
+  std::map<uint64_t, std::string> fid_done;  // fid -> payload
+  int fid_done_count = 0;
+};
+
+Seen ReadAll(Redis& r, uint32_t partitions) {
+  Seen s;
+  KeyLayout k;
+  for (uint32_t p = 0; p < partitions; ++p) {
+    Reply rep = r.Command({"XRANGE", k.PartitionStream(p), "-", "+"});
+    for (size_t i = 0; i < rep->elements; ++i) {
+      const redisReply* f = rep->element[i]->element[1];
+      waypoint::core::EntryFields fields;
+      for (size_t j = 0; j + 1 < f->elements; j += 2)
+        fields.emplace_back(std::string(f->element[j]->str, f->element[j]->len),
+                            std::string(f->element[j + 1]->str, f->element[j + 1]->len));
+      auto e = waypoint::core::DecodeEntry(fields);
+      EXPECT_EQ(waypoint::core::PartitionOf(e.fid, partitions), p);
+      EXPECT_EQ(e.job_id, "job-1");
+      EXPECT_EQ(e.source, waypoint::core::EntrySource::kBackfill);
+      if (e.kind == waypoint::core::EntryKind::kFidDone) {
+        s.fid_done[e.fid] = e.payload;
+        s.fid_done_count++;
+      } else if (e.kind == waypoint::core::EntryKind::kMessage) {
+        Message m;
+        EXPECT_TRUE(m.ParseFromString(e.payload));
+        EXPECT_EQ(m.data().fid(), e.fid);
+        s.messages[e.fid]++;
+      }
+    }
+  }
+  return s;
+}
+
+long long Pending(Redis& r) {
+  Reply p = r.Command({"XPENDING", KeyLayout{}.BackfillJobStream(), KeyLayout::kBackfillGroup});
+  return p->type == REDIS_REPLY_ARRAY ? p->element[0]->integer : -1;
+}
+
+}  // namespace
+
+TEST(BackfillJob, ParsesAndRejectsFields) {
+  auto j = ParseJob("1-0", {{"v", "1"}, {"job", "a"}, {"fids", "3,5"}, {"types", "cast,onchain"}});
+  EXPECT_EQ(j.fids, (std::vector<uint64_t>{3, 5}));
+  EXPECT_EQ(j.types.size(), 2u);
+  EXPECT_TRUE(ParseJob("1-0", {{"v", "1"}, {"job", "a"}, {"fids", "all"}, {"types", ""}}).all_fids);
+  EXPECT_THROW(ParseJob("1-0", {{"v", "2"}, {"job", "a"}, {"fids", "1"}}), waypoint::core::Error);
+  EXPECT_THROW(ParseJob("1-0", {{"v", "1"}, {"job", "a"}, {"fids", "1,x"}}), waypoint::core::Error);
+  EXPECT_THROW(ParseJob("1-0", {{"v", "1"}, {"job", "a"}, {"fids", "1"}, {"types", "casts"}}), waypoint::core::Error);
+  EXPECT_THROW(ParseJob("1-0", {{"v", "1"}, {"fids", "1"}}), waypoint::core::Error);
+}
+
+TEST(Backfill, PagesEveryFidReportsFailuresAndAcksAfterAll) {
+  RedisServer redis;
+  HubServer hub;
+  hub.num_shards = 2;
+  hub.casts_per_fid = {{1, 7}, {2, 0}, {3, 25}, {4, 3}, {9, 12}};
+  hub.failing_fids = {4};
+  const std::string addr = hub.Start();
+  Config cfg;
+  cfg.node_addr = addr;
+  cfg.redis_url = redis.url();
+  cfg.partitions = 4;
+  cfg.page_size = 5;  // several pages per fid
+  cfg.fid_attempts = 2;
+  cfg.backoff_base_ms = 10;
+  cfg.backoff_max_ms = 50;
+  cfg.node_rps = 10000;
+  cfg.consumer = "test-consumer";
+  cfg.breaker_failures = 1000;
+  Redis r(ParseRedisUrl(redis.url()));
+  const std::string jobs = KeyLayout{}.BackfillJobStream();
+  Redis::Check(r.Command({"XADD", jobs, "*", "v", "1", "job", "job-1", "fids", "1,2,3,4", "types", "cast"}), "XADD");
+  Redis::Check(r.Command({"XADD", jobs, "*", "v", "9", "job", "bad"}), "XADD");  // poison job
+  std::atomic<bool> stop{false};
+  Node node(cfg, &stop);
+  BackfillWorker w(cfg, &node, &stop);
+  std::thread t([&] { w.Run(); });
+  const bool acked = WaitFor(
+      [&] {
+        Reply g = r.Command({"XINFO", "GROUPS", jobs});
+        if (g->type != REDIS_REPLY_ARRAY || g->elements == 0) return false;
+        return Pending(r) == 0 && r.Command({"XLEN", KeyLayout{}.DeadLetterStream()})->integer == 1;
+      },
+      15000);
+  stop = true;
+  t.join();
+  ASSERT_TRUE(acked);
+  Seen s = ReadAll(r, cfg.partitions);
+  EXPECT_EQ(s.messages[1], 7);
+  EXPECT_EQ(s.messages[3], 25);
+  EXPECT_EQ(s.messages.count(2), 0u);
+  EXPECT_EQ(s.fid_done_count, 4);
+  EXPECT_EQ(s.fid_done[1], "{\"status\":\"ok\",\"messages\":7}");
+  EXPECT_EQ(s.fid_done[2], "{\"status\":\"ok\",\"messages\":0}");
+  EXPECT_EQ(s.fid_done[3], "{\"status\":\"ok\",\"messages\":25}");
+  EXPECT_EQ(s.fid_done[4].rfind("{\"status\":\"failed\",\"messages\":0,\"error\":\"GetAllCastMessagesByFid: fid unavailable", 0),
+            0u)
+      << s.fid_done[4];
+  Reply progress = r.Command({"HGET", "waypoint:backfill:job:job-1", "fids_done"});
+  ASSERT_EQ(progress->type, REDIS_REPLY_STRING);
+  EXPECT_EQ(std::string(progress->str), "4");
+}
+
+TEST(Backfill, AllFidsAndEveryStoreAndAClaimedJob) {
+  RedisServer redis;
+  HubServer hub;
+  hub.num_shards = 2;
+  hub.casts_per_fid = {{5, 2}, {6, 1}, {7, 3}};
+  const std::string addr = hub.Start();
+  Config cfg;
+  cfg.node_addr = addr;
+  cfg.redis_url = redis.url();
+  cfg.partitions = 2;
+  cfg.node_rps = 10000;
+  cfg.claim_idle_ms = 200;
+  cfg.consumer = "alive";
+  Redis r(ParseRedisUrl(redis.url()));
+  const std::string jobs = KeyLayout{}.BackfillJobStream();
+  Redis::Check(r.Command({"XGROUP", "CREATE", jobs, KeyLayout::kBackfillGroup, "0", "MKSTREAM"}), "XGROUP");
+  Redis::Check(r.Command({"XADD", jobs, "*", "v", "1", "job", "job-1", "fids", "all", "types", ""}), "XADD");
+  // A consumer that died holding the job: it must be claimed once idle.
+  Redis::Check(r.Command({"XREADGROUP", "GROUP", KeyLayout::kBackfillGroup, "dead", "STREAMS", jobs, ">"}), "read");
+  std::atomic<bool> stop{false};
+  Node node(cfg, &stop);
+  BackfillWorker w(cfg, &node, &stop);
+  std::thread t([&] { w.Run(); });
+  const bool acked = WaitFor([&] { return Pending(r) == 0; }, 15000);
+  stop = true;
+  t.join();
+  ASSERT_TRUE(acked);
+  Seen s = ReadAll(r, cfg.partitions);
+  EXPECT_EQ(s.fid_done_count, 3);
+  EXPECT_EQ(s.messages[5], 2);
+  EXPECT_EQ(s.messages[7], 3);
+  for (auto fid : {5, 6, 7}) EXPECT_EQ(s.fid_done[fid].find("\"status\":\"ok\""), 1u) << s.fid_done[fid];
+}
