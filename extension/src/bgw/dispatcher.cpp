@@ -26,6 +26,7 @@ extern "C" {
 #include "storage/ipc.h"
 #include "tcop/tcopprot.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 PGDLLEXPORT void waypoint_dispatcher_main(Datum arg);
 }
@@ -102,7 +103,17 @@ class Dispatcher {
       AbortTransaction();
       throw;
     }
-    if (jobs.empty()) return false;
+    if (jobs.empty()) {
+      // Idle: a cheap PING now and then keeps waypoint.workers.redis_connected honest
+      // and notices an outage before there is a job to send.
+      const TimestampTz now = GetCurrentTimestamp();
+      if (TimestampDifferenceExceeds(last_ping_, now, 1000)) {
+        last_ping_ = now;
+        const redis::Reply pong = r.Call({"PING"});
+        if (pong.IsError()) throw redis::RedisError("PING: " + pong.str);
+      }
+      return false;
+    }
 
     std::vector<redis::Command> cmds;
     for (const Row& j : jobs)
@@ -136,6 +147,7 @@ class Dispatcher {
   RedisLink link_;
   std::string stream_;
   bool group_ready_ = false;
+  TimestampTz last_ping_ = 0;
 };
 
 }  // namespace
