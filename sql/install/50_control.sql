@@ -30,6 +30,7 @@ COMMENT ON TABLE waypoint.backfill_jobs IS
   'Backfill outbox: one row per waypoint_enqueue_backfill call, written in the caller''s transaction; the dispatcher worker copies committed rows to the Redis job stream and sets dispatched_at.';
 COMMENT ON COLUMN waypoint.backfill_jobs.fids IS 'Fids to backfill; NULL means every fid.';
 COMMENT ON COLUMN waypoint.backfill_jobs.types IS 'Store names to backfill (docs/state-lines.md); empty means every type.';
+COMMENT ON COLUMN waypoint.backfill_jobs.requested_by IS 'Session (login) role that enqueued the job; SET ROLE does not change it.';
 COMMENT ON COLUMN waypoint.backfill_jobs.dispatched_at IS 'When the job reached the Redis job stream; NULL while still in the outbox.';
 COMMENT ON COLUMN waypoint.backfill_jobs.stream_entry_id IS 'Redis entry id of the job in the job stream.';
 
