@@ -163,3 +163,33 @@ TEST(EndToEnd, TestNodeToRedisWithSigkillResumeAndRedisOutage) {
   EXPECT_EQ(c2.duplicates, 0u);  // no crash: exactly once
   std::cout << "[ e2e ] fresh run: " << c2.expected << " events, duplicates " << c2.duplicates << "\n";
 }
+
+TEST(EndToEnd, NodeFaultsAreRepaired) {
+  const std::string dir = TempDir();
+  RedisServer redis;
+  Process node({WAYPOINT_TEST_NODE_BIN, "--port", "0", "--port-file", dir + "/node.port", "--seed", "11", "--fids",
+                "40", "--shards", std::to_string(kShards), "--block-ms", "100", "--live-rate", "40", "--live-events",
+                "300", "--drop-every", "150", "--duplicate-rate", "0.05", "--garble-rate", "0.01", "--withhold", "0.02"},
+               dir + "/node.log");
+  ASSERT_TRUE(WaitFor([&] { return std::ifstream(dir + "/node.port").peek() != EOF; }, 60000));
+  std::string port;
+  std::ifstream(dir + "/node.port") >> port;
+  const std::string node_addr = "127.0.0.1:" + port;
+  const int http_port = FreePort();
+  Process sidecar({WAYPOINT_SIDECAR_BIN, "stream", "--node", node_addr, "--redis-url", redis.url(), "--metrics-listen",
+                   "127.0.0.1:" + std::to_string(http_port), "--watchdog-ms", "3000", "--partitions",
+                   std::to_string(kPartitions), "--backoff-max-ms", "300", "--repair-delay-ms", "500"},
+                  dir + "/sidecar.log");
+  Redis r(ParseRedisUrl(redis.url()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(15000));
+  Compare c = CompareUpToCursor(node_addr, r);
+  std::cout << "[ e2e faults ] events up to cursor: " << c.expected << ", missing " << c.missing << ", duplicates "
+            << c.duplicates << ", not identical " << c.not_identical << "\n";
+  EXPECT_GT(c.expected, 300u);
+  EXPECT_EQ(c.missing, 0u);
+  EXPECT_EQ(c.not_identical, 0u);
+  EXPECT_EQ(sidecar.Signal(SIGTERM, 10000), 0);
+  std::ifstream log(dir + "/sidecar.log");
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("repaired"), std::string::npos);
+}
