@@ -102,6 +102,7 @@ class ApplyWorker {
       MemoryContextSwitchTo(loop_ctx);
       if (ProcessPending()) link_.Reconfigure();
       bool busy = false;
+      bool redis_failed = false;
       redis::Client* r = link_.Get();
       if (r == nullptr) {
         Sleep(link_.DelayMs());
@@ -116,6 +117,7 @@ class ApplyWorker {
         AbortTransaction();
         link_.Failed(e.what());
         Reset();
+        redis_failed = true;
       } catch (const ext::PgError& e) {
         AbortTransaction();
         Failure(std::string("batch failed, will retry: ") + e.what(), &error_delay);
@@ -124,7 +126,7 @@ class ApplyWorker {
         Failure(std::string("batch failed, will retry: ") + e.what(), &error_delay);
       }
       MemoryContextReset(loop_ctx);
-      if (!busy) Sleep(link_.Get() == nullptr ? link_.DelayMs() : settings::block_ms);
+      if (!busy) Sleep(redis_failed ? link_.DelayMs() : settings::block_ms);
     }
   }
 
@@ -140,6 +142,22 @@ class ApplyWorker {
     for (Partition& p : partitions_) p.pending_mode = true;
     Sleep(*delay);
     *delay = std::min(*delay * 2, 10000);
+    // DROP EXTENSION makes every batch fail: go back to waiting for CREATE EXTENSION
+    // instead of retrying (the entries stay pending in Redis meanwhile).
+    bool exists = true;
+    BeginTransaction("waypoint: checking for the extension");
+    try {
+      exists = ExtensionExists();
+      CommitTransaction();
+    } catch (...) {
+      AbortTransaction();
+      throw;
+    }
+    if (!exists) {
+      LogMessage(LOG, "waypoint apply worker " + std::to_string(index_) + ": extension dropped, waiting for it");
+      WaitForExtension();
+      *delay = 100;
+    }
   }
 
   // SetUp runs after every (re)connect: create the groups (from id 0, so entries written

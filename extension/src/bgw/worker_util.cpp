@@ -67,8 +67,9 @@ RedisLink::RedisLink(int slot) : slot_(slot) { Reconfigure(); }
 
 void RedisLink::Reconfigure() {
   const std::string url = settings::redis_url ? settings::redis_url : "";
-  if (client_ && url == url_text_) return;
-  url_text_ = url;
+  const std::string key = url + "|" + std::to_string(settings::redis_timeout_ms);
+  if (client_ && key == url_text_) return;
+  url_text_ = key;
   // The GUC check hook already validated the URL.
   client_ = std::make_unique<redis::Client>(redis::RedisUrl::Parse(url), settings::redis_timeout_ms,
                                             PG_WAIT_EXTENSION);
