@@ -40,7 +40,7 @@ AS $$
     SELECT 'onchain' || E'\t' || type || E'\t' || fid || E'\t' || encode(transaction_hash, 'hex') || E'\t' || log_index
       FROM waypoint.onchain_events
     UNION ALL
-    SELECT 'fname' || E'\t' || name || E'\t' || fid FROM waypoint.username_proofs WHERE NOT deleted AND fid <> 0
+    SELECT 'fname' || E'\t' || name || E'\t' || fid FROM waypoint.username_proofs WHERE NOT deleted AND fid <> 0 AND proof_type = 1
   ) s
   ORDER BY line COLLATE "C";
 $$;

@@ -68,7 +68,7 @@ fi
 LC_ALL=C sort "$STACK_DIR/node.state" >"$STACK_DIR/expected"
 deadline=$((SECONDS + ${TIMEOUT:-240}))
 while :; do
-  psql_stack -At -c "SELECT line FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/actual" || true
+  psql_stack -At -c "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/actual" || true
   if cmp -s "$STACK_DIR/expected" "$STACK_DIR/actual"; then
     echo "PASS $SCENARIO: $(wc -l <"$STACK_DIR/expected") state lines equal to the node's"
     exit 0
