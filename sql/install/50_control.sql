@@ -194,12 +194,13 @@ AS 'MODULE_PATHNAME', 'waypoint_redis_queue_depth';
 COMMENT ON FUNCTION waypoint.redis_queue_depth() IS
   'Reads every partition stream, the backfill job stream and the dead-letter stream from Redis (bounded by waypoint.redis_timeout_ms). Requires waypoint_operator.';
 
-CREATE FUNCTION waypoint.node_heads(OUT shard integer, OUT node_height bigint)
+CREATE FUNCTION waypoint.node_heads(OUT shard integer, OUT node_height bigint, OUT node_event_id bigint,
+                                    OUT node_head_at timestamptz)
 RETURNS SETOF record
 LANGUAGE c VOLATILE STRICT
 AS 'MODULE_PATHNAME', 'waypoint_node_heads';
 COMMENT ON FUNCTION waypoint.node_heads() IS
-  'Block height of each data shard''s node head as published by the sidecar in Redis keys <prefix>:node:shard:<n>:head (shards 1..64); empty when Redis is unreachable. Requires waypoint_operator.';
+  'Head of each data shard as last seen by the sidecar: Redis hashes <prefix>:node:shard:<n>:head (fields block, event_id, ts in Unix ms), shards 1..64; empty, with a NOTICE, when Redis is unreachable. Requires waypoint_operator.';
 
 CREATE VIEW waypoint.queue_depth AS
   SELECT stream, partition, group_name, length, pending, lag, consumers, last_delivered_id,
@@ -228,11 +229,13 @@ CREATE VIEW waypoint.sync_status AS
          a.applied_event_id OPERATOR(pg_catalog.>>) 14 AS applied_height,
          a.applied_at,
          h.node_height,
+         h.node_event_id,
+         h.node_head_at,
          h.node_height OPERATOR(pg_catalog.-) (a.applied_event_id OPERATOR(pg_catalog.>>) 14) AS lag_blocks
     FROM applied AS a
     FULL JOIN waypoint.node_heads() AS h ON h.shard OPERATOR(pg_catalog.=) a.shard;
 COMMENT ON VIEW waypoint.sync_status IS
-  'Per data shard: highest event id (and block height) applied from the live stream, and the node head published by the sidecar, with the lag in blocks.';
+  'Per data shard: highest event id (and block height) applied from the live stream, the node head the sidecar last saw (height, event id, time), and the lag in blocks.';
 
 CREATE VIEW waypoint.backfill_progress AS
   WITH p AS (

@@ -171,6 +171,16 @@ row=$(q "SELECT fids_queued, fids_done, fids_failed, messages FROM waypoint.back
 [ "$row" = "20|16|4|1600" ] || fail "backfill_progress row is $row, expected 20|16|4|1600"
 echo "ok: rolled-back enqueue sent nothing; job $job dispatched; progress $row"
 
+echo "== 6b. sync_status and queue_depth"
+redis-cli -p "$REDIS_PORT" HSET waypoint:node:shard:1:head block 5000 event_id $((5000 << 14)) ts 1700000000000 >/dev/null
+row=$(q "SELECT applied_height, node_height, lag_blocks, node_head_at = to_timestamp(1700000000) FROM waypoint.sync_status WHERE shard = 1")
+applied=$(q "SELECT max(applied_event_id) >> 14 FROM waypoint.shard_progress WHERE shard = 1")
+[ "$row" = "$applied|5000|$((5000 - applied))|t" ] || fail "sync_status row for shard 1 is '$row' (applied height $applied)"
+[ "$(q "SELECT count(*) FROM waypoint.queue_depth WHERE group_name = 'apply' AND length > 0")" = "$PARTS" ] ||
+  fail "queue_depth does not show $PARTS partition streams"
+[ "$(q "SELECT length FROM waypoint.queue_depth WHERE stream = 'waypoint:dead'")" -ge 4 ] || fail "queue_depth misses dead letters"
+echo "ok: sync_status $row; queue_depth lists every stream"
+
 echo "== 8. apply worker RSS over a long run ($LONG_RUN entries)"
 pid=$(apply_pids | head -1)
 # VmRSS also counts the shared buffers a worker has touched, which grows until it has

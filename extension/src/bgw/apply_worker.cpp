@@ -465,8 +465,11 @@ class ApplyWorker {
     for (const Item& it : items) {
       acks[it.partition].push_back(it.id);
       if (!it.dead) continue;
-      Command x = {"XADD", dead_stream_, "*", "stream", partitions_[it.partition].key, "entry", it.id,
-                   "reason", it.reason, "worker", std::to_string(index_), "at_ms", now_ms};
+      // Field names as in the sidecar's dead letters (docs/sidecar.md): reason is the
+      // class (decode, rejected, apply, fid_done), error the full text.
+      const std::string cls = it.reason.substr(0, it.reason.find(':'));
+      Command x = {"XADD", dead_stream_, "*", "source_stream", partitions_[it.partition].key, "original_id", it.id,
+                   "reason", cls, "error", it.reason, "worker", std::to_string(index_), "at_ms", now_ms};
       for (const auto& [name, value] : it.fields) {
         x.push_back("f." + name);
         x.push_back(value);

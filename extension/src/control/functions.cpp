@@ -221,17 +221,32 @@ Datum QueueDepthImpl(FunctionCallInfo fcinfo) {
 
 constexpr int kMaxProbedShard = 64;
 
+struct Head {
+  int shard;
+  long long block;
+  std::optional<long long> event_id;
+  std::optional<int64_t> ts_ms;
+};
+
 Datum NodeHeadsImpl(FunctionCallInfo fcinfo) {
-  std::vector<std::pair<int, long long>> heads;
+  std::vector<Head> heads;
   std::string problem;
   try {
     redis::Client client = MakeClient();
     std::vector<redis::Command> gets;
     for (int shard = 1; shard <= kMaxProbedShard; ++shard)
-      gets.push_back({"GET", settings::key_prefix + std::string(":node:shard:") + std::to_string(shard) + ":head"});
+      gets.push_back({"HMGET", settings::key_prefix + std::string(":node:shard:") + std::to_string(shard) + ":head",
+                      "block", "event_id", "ts"});
     const auto replies = client.Pipeline(gets);
-    for (size_t i = 0; i < replies.size(); ++i)
-      if (replies[i].IsString()) heads.emplace_back(static_cast<int>(i) + 1, redis::ReplyInt(replies[i]));
+    for (size_t i = 0; i < replies.size(); ++i) {
+      const Reply& r = replies[i];
+      // Missing key: all nil. A key of another type (WRONGTYPE) is skipped as well.
+      if (!r.IsArray() || r.elements.size() != 3 || !r.elements[0].IsString()) continue;
+      Head h{static_cast<int>(i) + 1, redis::ReplyInt(r.elements[0]), std::nullopt, std::nullopt};
+      if (r.elements[1].IsString()) h.event_id = redis::ReplyInt(r.elements[1]);
+      if (r.elements[2].IsString()) h.ts_ms = redis::ReplyInt(r.elements[2]);
+      heads.push_back(h);
+    }
   } catch (const redis::RedisError& e) {
     problem = e.what();
   }
@@ -241,9 +256,10 @@ Datum NodeHeadsImpl(FunctionCallInfo fcinfo) {
     if (note != nullptr) ereport(NOTICE, (errmsg("waypoint: node heads unavailable: %s", note)));
     InitMaterializedSRF(fcinfo, 0);
     ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-    for (const auto& h : *out) {
-      Datum v[2] = {Int32GetDatum(h.first), Int64GetDatum(h.second)};
-      bool nulls[2] = {false, false};
+    for (const Head& h : *out) {
+      Datum v[4] = {Int32GetDatum(h.shard), Int64GetDatum(h.block), Int64GetDatum(h.event_id.value_or(0)),
+                    TimestampTzGetDatum((h.ts_ms.value_or(0) - 946684800000LL) * 1000)};
+      bool nulls[4] = {false, false, !h.event_id.has_value(), !h.ts_ms.has_value()};
       tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
     }
   });
