@@ -10,6 +10,16 @@ SELECT setting AS redis_url, context FROM pg_settings WHERE name = 'waypoint.red
 SET waypoint.partitions = 4;
 SET waypoint.redis_url = 'redis://elsewhere:6379';
 SET waypoint.no_such_setting = 1;
+-- waypoint.redis_url is checked when set (ALTER SYSTEM runs the check hook).
+ALTER SYSTEM SET waypoint.redis_url = 'http://127.0.0.1:6379';
+ALTER SYSTEM SET waypoint.redis_url = 'redis://127.0.0.1:99999';
+ALTER SYSTEM SET waypoint.redis_url = 'redis://user@127.0.0.1';
+ALTER SYSTEM SET waypoint.redis_url = 'redis://:p%zzss@127.0.0.1';
+ALTER SYSTEM SET waypoint.redis_url = 'redis://127.0.0.1:6379/x';
+ALTER SYSTEM SET waypoint.redis_url = 'redis://:p%40ss@[::1]:6380/2';
+ALTER SYSTEM SET waypoint.redis_url = 'redis://default:secret@redis.internal';
+ALTER SYSTEM RESET waypoint.redis_url;
+ALTER SYSTEM SET waypoint.key_prefix = 'has{braces}';
 
 -- One row per worker slot: apply worker i owns partitions p with p % workers = i.
 SELECT worker, role, partitions FROM waypoint.workers ORDER BY worker;

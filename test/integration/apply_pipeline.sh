@@ -101,6 +101,20 @@ wait "$feeder"
 converge 120
 echo "ok: $(wc -l <"$STACK_DIR/expected") lines after 3 rounds of terminations"
 
+echo "== 2b. the launcher dies: workers keep running, no duplicates, restarts resume"
+eventually 30 "apply workers back" '[ "$(apply_pids | wc -l)" -eq 2 ]'
+launcher=$(pgrep -f "waypoint launcher" -P "$(head -1 "$PG_DATA/postmaster.pid")" || true)
+[ -n "$launcher" ] || fail "no launcher process"
+before_pids=$(apply_pids | tr '\n' ' ')
+kill -TERM "$launcher"
+eventually 30 "a new launcher" '[ -n "$(pgrep -f "waypoint launcher" -P "$(head -1 "$PG_DATA/postmaster.pid")" || true)" ] && [ "$(pgrep -f "waypoint launcher" -P "$(head -1 "$PG_DATA/postmaster.pid")")" != "$launcher" ]'
+sleep 3
+[ "$(apply_pids | tr '\n' ' ')" = "$before_pids" ] || fail "apply workers changed when only the launcher restarted"
+[ "$(pgrep -f "waypoint apply worker" -P "$(head -1 "$PG_DATA/postmaster.pid")" | wc -l)" -eq 2 ] || fail "duplicate apply workers"
+q "SELECT pg_terminate_backend($(apply_pids | head -1))" >/dev/null
+eventually 30 "the new launcher restarts a worker" '[ "$(apply_pids | wc -l)" -eq 2 ]'
+echo "ok: launcher $launcher restarted; workers untouched; a stopped worker restarted by the new launcher"
+
 echo "== 3. SIGKILL mid-batch (crash restart)"
 eventually 30 "apply workers back" '[ "$(apply_pids | wc -l)" -eq 2 ]'
 feed --from 10000 --count 8000 >>"$STACK_DIR/expected" &
@@ -170,6 +184,21 @@ eventually 30 "backfill progress" '[ "$(q "SELECT state FROM waypoint.backfill_p
 row=$(q "SELECT fids_queued, fids_done, fids_failed, messages FROM waypoint.backfill_progress WHERE job_id = $job")
 [ "$row" = "20|16|4|1600" ] || fail "backfill_progress row is $row, expected 20|16|4|1600"
 echo "ok: rolled-back enqueue sent nothing; job $job dispatched; progress $row"
+
+echo "== 6a. outbox: a failed mark means a resend, never a loss"
+psql_stack <<'SQL'
+CREATE FUNCTION public.refuse_mark() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN RAISE EXCEPTION 'mark refused for the test'; END$$;
+CREATE TRIGGER refuse_mark BEFORE UPDATE ON waypoint.backfill_jobs
+  FOR EACH ROW EXECUTE FUNCTION public.refuse_mark();
+SQL
+job2=$(q "SELECT waypoint.waypoint_enqueue_backfill(ARRAY[77]::bigint[])")
+sent() { redis-cli -p "$REDIS_PORT" XRANGE waypoint:backfill:jobs - + | grep -cx "$job2" || true; }
+eventually 30 "job $job2 sent twice while its mark fails" '[ "$(sent)" -ge 2 ]'
+[ -z "$(q "SELECT dispatched_at FROM waypoint.backfill_jobs WHERE job_id = $job2")" ] || fail "job marked despite the trigger"
+q "DROP TRIGGER refuse_mark ON waypoint.backfill_jobs" >/dev/null
+eventually 30 "job $job2 marked" '[ -n "$(q "SELECT dispatched_at FROM waypoint.backfill_jobs WHERE job_id = $job2")" ]'
+echo "ok: job $job2 resent $(sent) times until its mark succeeded"
 
 echo "== 6b. sync_status and queue_depth"
 redis-cli -p "$REDIS_PORT" HSET waypoint:node:shard:1:head block 5000 event_id $((5000 << 14)) ts 1700000000000 >/dev/null
