@@ -134,7 +134,7 @@ uint32_t BackfillWorker::NumShards() {
   Backoff bo(cfg_.backoff_base_ms, cfg_.backoff_max_ms);
   while (num_shards_ == 0 && !stop_->load()) {
     GetInfoResponse info;
-    auto s = node_->GetInfo(&info);
+    auto s = node_->GetInfo(&info, stop_);
     if (s.ok()) {
       num_shards_ = info.num_shards();
       break;
@@ -157,7 +157,7 @@ std::vector<uint64_t> BackfillWorker::AllFids() {
       req.set_page_size(cfg_.page_size);
       if (!token.empty()) req.set_page_token(token);
       std::string raw;
-      auto s = node_->CallRaw("GetFids", req, &raw);
+      auto s = node_->CallRaw("GetFids", req, &raw, stop_);
       FidsResponse resp;
       if (!s.ok() || !resp.ParseFromString(raw)) {
         spdlog::warn("backfill: GetFids shard {} failed: {} (retrying)", shard, s.error_message());
@@ -185,7 +185,7 @@ uint64_t BackfillWorker::BackfillFid(Redis& r, uint64_t fid, const std::set<std:
   uint64_t written = 0;
 
   auto call = [&](const std::string& method, const google::protobuf::MessageLite& req, std::string* raw) -> bool {
-    auto s = node_->CallRaw(method, req, raw);
+    auto s = node_->CallRaw(method, req, raw, stop_);
     if (s.ok()) return true;
     if (s.error_code() == grpc::StatusCode::NOT_FOUND) return false;  // nothing stored: an empty answer
     GlobalMetrics().Add("waypoint_sidecar_node_errors_total", Label("method", method));

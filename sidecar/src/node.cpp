@@ -3,6 +3,7 @@
 #include <grpcpp/impl/client_unary_call.h>
 #include <grpcpp/impl/rpc_method.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -142,17 +143,22 @@ Node::Node(const Config& cfg, std::atomic<bool>* stop)
 }
 
 void Node::PrepareContext(grpc::ClientContext* ctx, bool deadline) const {
-  ctx->set_wait_for_ready(true);
+  ctx->set_wait_for_ready(!deadline);
   if (!cfg_.api_key_header.empty()) ctx->AddMetadata(cfg_.api_key_header, cfg_.api_key);
   if (deadline) ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(cfg_.node_timeout_ms));
 }
 
-grpc::Status Node::CallRaw(const std::string& method, const google::protobuf::MessageLite& req, std::string* out) {
+grpc::Status Node::CallRaw(const std::string& method, const google::protobuf::MessageLite& req, std::string* out,
+                           const std::atomic<bool>* abort) {
+  auto stopping = [&] { return (stop_ && stop_->load()) || (abort && abort->load()); };
   while (!breaker_.Allow(NowMs())) {
-    if (stop_ && stop_->load()) return grpc::Status(grpc::StatusCode::CANCELLED, "shutting down");
+    if (stopping()) return grpc::Status(grpc::StatusCode::CANCELLED, "shutting down");
     std::this_thread::sleep_for(Ms(50));
   }
-  if (stop_ && !limiter_.Acquire(*stop_)) return grpc::Status(grpc::StatusCode::CANCELLED, "shutting down");
+  while (!limiter_.TryAcquire(NowMs())) {
+    if (stopping()) return grpc::Status(grpc::StatusCode::CANCELLED, "shutting down");
+    std::this_thread::sleep_for(Ms(std::clamp<int64_t>(limiter_.WaitMs(NowMs()), 1, 50)));
+  }
   grpc::ClientContext ctx;
   PrepareContext(&ctx, true);
   grpc::ByteBuffer resp;
@@ -171,10 +177,10 @@ grpc::Status Node::CallRaw(const std::string& method, const google::protobuf::Me
   return s;
 }
 
-grpc::Status Node::GetInfo(GetInfoResponse* out) {
+grpc::Status Node::GetInfo(GetInfoResponse* out, const std::atomic<bool>* abort) {
   std::string raw;
   GetInfoRequest req;
-  auto s = CallRaw("GetInfo", req, &raw);
+  auto s = CallRaw("GetInfo", req, &raw, abort);
   if (s.ok() && !out->ParseFromString(raw)) return grpc::Status(grpc::StatusCode::INTERNAL, "undecodable GetInfo");
   return s;
 }

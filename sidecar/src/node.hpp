@@ -52,12 +52,16 @@ class Node {
  public:
   Node(const Config& cfg, std::atomic<bool>* stop);
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
-  // PrepareContext sets wait_for_ready, the API-key header and (if deadline) the deadline.
+  // PrepareContext sets the API-key header and, for unary calls (deadline), the deadline.
+  // Streams wait for the channel to be ready (the watchdog bounds the wait); unary calls
+  // fail fast instead so a shutdown never waits out a deadline against a dead node.
   void PrepareContext(grpc::ClientContext* ctx, bool deadline) const;
   // CallRaw does one unary call through the rate limiter and breaker; raw response in *out.
-  grpc::Status CallRaw(const std::string& method, const google::protobuf::MessageLite& req, std::string* out);
+  // `abort` (optional) also ends waiting for the breaker or the rate limiter.
+  grpc::Status CallRaw(const std::string& method, const google::protobuf::MessageLite& req, std::string* out,
+                       const std::atomic<bool>* abort = nullptr);
   // Typed convenience for small control calls.
-  grpc::Status GetInfo(GetInfoResponse* out);
+  grpc::Status GetInfo(GetInfoResponse* out, const std::atomic<bool>* abort = nullptr);
   CircuitBreaker& breaker() { return breaker_; }
   TokenBucket& limiter() { return limiter_; }
   const Config& config() const { return cfg_; }

@@ -514,7 +514,7 @@ bool StreamService::Start() {
     Backoff bo(cfg_.backoff_base_ms, cfg_.backoff_max_ms);
     while (!stop_->load()) {
       GetInfoResponse info;
-      auto s = node_->GetInfo(&info);
+      auto s = node_->GetInfo(&info, stop_);
       if (s.ok()) {
         for (uint32_t i = 1; i <= info.num_shards(); ++i) shards.push_back(i);
         spdlog::info("node {} (version {}): {} data shard(s)", cfg_.node_addr, info.version(), info.num_shards());
