@@ -150,6 +150,8 @@ echo "ok: SIGTERM honoured in $(( ($(date +%s%N) - t0) / 1000000 )) ms with Redi
 REDIS_PORT_SAVED=$REDIS_PORT
 start_redis  # same port (REDIS_PORT is set) and same AOF directory: the streams come back
 [ "$REDIS_PORT" = "$REDIS_PORT_SAVED" ] || fail "redis came back on another port"
+# PING answers "LOADING" while the AOF is replayed; wait for the real PONG.
+eventually 60 "redis loaded" '[ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]' 
 feed --from 18000 --count 2000 >>"$STACK_DIR/expected"
 converge 120
 echo "ok: converged after Redis came back"
@@ -228,5 +230,17 @@ echo "after $((2 * LONG_RUN)) entries: $(mem)"
 # Private memory must not keep growing between two equal halves (a per-batch leak would).
 [ $((anon2 - anon1)) -lt 4096 ] || fail "apply worker private memory grew by $((anon2 - anon1)) kB over the second half"
 q "SELECT worker, entries_applied, batches, dead_letters, errors FROM waypoint.workers"
+
+echo "== 9. SIGHUP: waypoint.redis_url changed at runtime"
+old_port=$REDIS_PORT
+unset REDIS_PORT
+start_redis
+[ "$REDIS_PORT" != "$old_port" ] || fail "second redis on the same port"
+q "ALTER SYSTEM SET waypoint.redis_url = '$REDIS_URL'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+eventually 30 "every worker on the new Redis" '[ "$(grep -c "connected to redis://127.0.0.1:$REDIS_PORT" "$STACK_DIR/pg/postgres.log" || true)" -ge 3 ]'
+feed --from 200000 --count 500 >>"$STACK_DIR/expected"
+converge 60
+echo "ok: workers moved to $REDIS_URL on reload and applied its entries"
 
 echo "PASS apply_pipeline: $(wc -l <"$STACK_DIR/expected") state lines equal"

@@ -100,7 +100,9 @@ class ApplyWorker {
     int error_delay = 100;
     for (;;) {
       MemoryContextSwitchTo(loop_ctx);
-      if (ProcessPending()) link_.Reconfigure();
+      // A reload may also have been processed inside a sleep: compare every round (cheap).
+      ProcessPending();
+      link_.Reconfigure();
       bool busy = false;
       bool redis_failed = false;
       redis::Client* r = link_.Get();

@@ -54,7 +54,9 @@ class Dispatcher {
     int error_delay = 100;
     for (;;) {
       MemoryContextSwitchTo(loop_ctx);
-      if (ProcessPending()) link_.Reconfigure();
+      // A reload may also have been processed inside a sleep: compare every round (cheap).
+      ProcessPending();
+      link_.Reconfigure();
       redis::Client* r = link_.Get();
       bool more = false;
       if (r != nullptr) {

@@ -69,6 +69,8 @@ void RedisLink::Reconfigure() {
   const std::string url = settings::redis_url ? settings::redis_url : "";
   const std::string key = url + "|" + std::to_string(settings::redis_timeout_ms);
   if (client_ && key == url_text_) return;
+  // After a reload that changed the settings, log the next connection again.
+  if (client_) ever_up_ = false;
   url_text_ = key;
   // The GUC check hook already validated the URL.
   client_ = std::make_unique<redis::Client>(redis::RedisUrl::Parse(url), settings::redis_timeout_ms,
