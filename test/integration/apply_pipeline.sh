@@ -72,6 +72,7 @@ waypoint.claim_idle_ms = 2000
 waypoint.redis_timeout_ms = 2000
 restart_after_crash = on"
 start_redis
+eventually 60 "redis loaded" '[ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]'
 start_postgres
 psql_stack -c "CREATE EXTENSION waypoint"
 # The poison entry of step 5 fails inside the database through this trigger.
@@ -236,6 +237,7 @@ old_port=$REDIS_PORT
 unset REDIS_PORT
 start_redis
 [ "$REDIS_PORT" != "$old_port" ] || fail "second redis on the same port"
+eventually 60 "redis loaded" '[ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]' 
 q "ALTER SYSTEM SET waypoint.redis_url = '$REDIS_URL'" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
 eventually 30 "every worker on the new Redis" '[ "$(grep -c "connected to redis://127.0.0.1:$REDIS_PORT" "$STACK_DIR/pg/postgres.log" || true)" -ge 3 ]'

@@ -4,6 +4,7 @@
 // launcher owns the restart policy (a per-worker delay, so a worker that fails at once,
 // e.g. because waypoint.database does not exist, does not spin), and bgw_notify_pid
 // makes the postmaster set our latch whenever one starts or stops.
+#include <algorithm>
 #include <cstdio>
 
 #include "settings.hpp"
@@ -27,11 +28,14 @@ namespace waypoint::bgw {
 namespace {
 
 constexpr int kRestartDelayMs = 2000;
+constexpr int kMaxRestartDelayMs = 60000;
+constexpr int kStableRunMs = 10000;  // a worker that lived this long restarts at the base delay
 constexpr int kMaxSlots = 65;
 
 struct Managed {
   BackgroundWorkerHandle* handle = nullptr;
   TimestampTz last_start = 0;
+  int delay_ms = kRestartDelayMs;
   bool warned = false;
 };
 
@@ -82,10 +86,15 @@ void Supervise(Managed* managed, int nslots) {
       if (st == BGWH_POSTMASTER_DIED) proc_exit(1);
       pfree(m->handle);  // BGWH_STOPPED
       m->handle = nullptr;
+      // A worker that keeps failing right after start (e.g. waypoint.database does not
+      // exist) is restarted less and less often instead of filling the log.
+      m->delay_ms = TimestampDifferenceExceeds(m->last_start, now, kStableRunMs)
+                        ? kRestartDelayMs
+                        : std::min(m->delay_ms * 2, kMaxRestartDelayMs);
     }
     // A worker from an earlier launcher incarnation may still hold the slot.
     if (SlotPid(i) != 0) continue;
-    if (!TimestampDifferenceExceeds(m->last_start, now, kRestartDelayMs)) continue;
+    if (!TimestampDifferenceExceeds(m->last_start, now, m->delay_ms)) continue;
     StartWorker(i, m);
   }
 }
