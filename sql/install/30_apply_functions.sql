@@ -31,16 +31,13 @@ AS $$
     SELECT 'msg' || E'\t' || 'user_data' || E'\t' || encode(message_hash, 'hex')
       FROM waypoint.user_data WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
     UNION ALL
-    SELECT 'msg' || E'\t' || 'username_proof' || E'\t' || encode(message_hash, 'hex')
-      FROM waypoint.username_proof_messages WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
-    UNION ALL
     SELECT 'msg' || E'\t' || 'lend_storage' || E'\t' || encode(message_hash, 'hex')
       FROM waypoint.lend_storage WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
     UNION ALL
     SELECT 'onchain' || E'\t' || type || E'\t' || fid || E'\t' || encode(transaction_hash, 'hex') || E'\t' || log_index
       FROM waypoint.onchain_events
     UNION ALL
-    SELECT 'fname' || E'\t' || name || E'\t' || fid FROM waypoint.username_proofs WHERE NOT deleted AND fid <> 0 AND proof_type = 1
+    SELECT 'fname' || E'\t' || name || E'\t' || fid FROM waypoint.username_proofs WHERE NOT deleted AND fid <> 0
   ) s
   ORDER BY line COLLATE "C";
 $$;

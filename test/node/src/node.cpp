@@ -716,6 +716,16 @@ std::vector<std::string> Node::StateLines() const {
   for (const auto& [fid, f] : fids_) {
     for (size_t si = 0; si < kStoreCount; ++si) {
       for (const auto& [k, v] : f.held[si]) {
+        if (static_cast<Store>(si) == Store::kUsernameProof) {
+          // ENS/basename proofs: compared by the proof they carry (name -> fid), since a
+          // backfill can only read them back as UserNameProof objects, not as messages.
+          Message m;
+          if (m.ParseFromString(msgs_[v].bytes) && m.data().has_username_proof_body()) {
+            const auto& p = m.data().username_proof_body();
+            if (p.fid() != 0) lines.push_back("fname\t" + p.name() + "\t" + std::to_string(p.fid()));
+          }
+          continue;
+        }
         lines.push_back(std::string("msg\t") + StoreName(static_cast<Store>(si)) + "\t" + Hex(HashStr(msgs_[v].hash)));
       }
     }
