@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Waypoint needs to build, test and run. Idempotent:
+# Installs the Debian packages Waypoint needs to build, test and run (regenerating the
+# golden fixtures also needs Node.js and npm, which tests never do). Idempotent:
 # packages already present are skipped, so a second run does no network work.
 set -euo pipefail
 
@@ -10,7 +11,6 @@ PACKAGES=(
   libhiredis-dev redis-server
   libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libssl-dev libsodium-dev
-  nodejs npm
 )
 
 missing=()
