@@ -11,7 +11,9 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "hub_event.pb.h"
 #include "waypoint/testnode/generator.hpp"
 #include "waypoint/testnode/server.hpp"
 
@@ -38,6 +40,8 @@ Server:
   --live-rate R        submissions per second in live blocks (default 0: empty blocks)
   --live-events N      stop submitting after N live events (default: never)
   --freeze             produce no blocks after the initial history
+  --emit-log FILE      for latency benchmarks: one line "<message hash hex>\t<unix ms>" per
+                       MERGE_MESSAGE of a live block, stamped when the block is published
 
 Faults (Subscribe streams only; GetEvent(s) and bulk reads always tell the truth):
   --drop-every N       end each stream with UNAVAILABLE after N events
@@ -59,6 +63,7 @@ struct Args {
   double live_rate = 0;
   int64_t live_events = -1;
   bool freeze = false;
+  std::string emit_log;
 };
 
 [[noreturn]] void Die(const std::string& msg) {
@@ -107,6 +112,7 @@ Args Parse(int argc, char** argv) {
       a.live_rate = std::strtod(v.c_str(), nullptr);
     } else if (f == "--live-events") a.live_events = static_cast<int64_t>(num());
     else if (f == "--freeze") a.freeze = true;
+    else if (f == "--emit-log") a.emit_log = val();
     else if (f == "--drop-every") a.faults.drop_every = num();
     else if (f == "--duplicate-rate") a.faults.duplicate_rate = prob();
     else if (f == "--garble-rate") a.faults.garble_rate = prob();
@@ -125,6 +131,33 @@ Args Parse(int argc, char** argv) {
 void Dump(const NodeServer& srv, const std::string& path) {
   if (path.empty()) return;
   if (!srv.WriteStateFile(path)) std::cerr << "waypoint-test-node: cannot write " << path << "\n";
+}
+
+// Event log length of every data shard (1..num_shards).
+std::vector<size_t> EventCounts(const Node& n) {
+  std::vector<size_t> c;
+  for (uint32_t s = 1; s <= n.num_shards(); ++s) c.push_back(n.Log(s)->events.size());
+  return c;
+}
+
+// Appends "<hash hex>\t<unix ms>" for every MERGE_MESSAGE published since `before`.
+void LogEmitted(const NodeServer& srv, const std::vector<size_t>& before, FILE* out) {
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+  srv.Read([&](const Node& n) {
+    static const char* kHex = "0123456789abcdef";
+    for (uint32_t s = 1; s <= n.num_shards(); ++s) {
+      const auto& ev = n.Log(s)->events;
+      for (size_t i = before[s - 1]; i < ev.size(); ++i) {
+        if (ev[i].type != HUB_EVENT_TYPE_MERGE_MESSAGE || ev[i].a == kNone) continue;
+        std::string hex;
+        for (uint8_t b : n.Msg(ev[i].a).hash) hex += {kHex[b >> 4], kHex[b & 15]};
+        std::fprintf(out, "%s\t%lld\n", hex.c_str(), static_cast<long long>(now_ms));
+      }
+    }
+    return 0;
+  });
+  std::fflush(out);
 }
 
 }  // namespace
@@ -167,6 +200,8 @@ int main(int argc, char** argv) {
   std::thread producer;
   if (!args.freeze) {
     producer = std::thread([&] {
+      FILE* emit_log = args.emit_log.empty() ? nullptr : std::fopen(args.emit_log.c_str(), "w");
+      if (!args.emit_log.empty() && emit_log == nullptr) std::cerr << "waypoint-test-node: cannot write " << args.emit_log << "\n";
       double budget = 0;
       int64_t live_events = 0;
       bool submitting = live_submissions;
@@ -182,7 +217,13 @@ int main(int argc, char** argv) {
           budget -= ops;
         }
         uint64_t produced = 0;
-        srv.Mutate([&](Node&) { produced = gen.LiveBlock(ops); });
+        std::vector<size_t> before;
+        srv.Mutate([&](Node& n) {
+          if (emit_log) before = EventCounts(n);
+          produced = gen.LiveBlock(ops);
+        });
+        // Stamped right after publication (subscribers are notified inside Mutate).
+        if (emit_log) LogEmitted(srv, before, emit_log);
         live_events += static_cast<int64_t>(produced);
         if (submitting && args.live_events > 0 && live_events >= args.live_events) {
           submitting = false;
@@ -191,6 +232,7 @@ int main(int argc, char** argv) {
                        static_cast<long long>(live_events));
         }
       }
+      if (emit_log) std::fclose(emit_log);
     });
   }
 
