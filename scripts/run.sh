@@ -76,28 +76,41 @@ fi
 echo "starting the sidecar toward $NODE_ADDR..."
 start_sidecar "$BUILD_DIR/sidecar/waypoint-sidecar" "${SIDECAR_ARGS[@]}"
 
+# Enqueue once: a resumed run finds its job in the outbox and carries on.
+if [ "$(psql_stack -At -c "SELECT count(*) FROM waypoint.backfill_jobs")" != 0 ]; then BACKFILL=resume; fi
 case "$BACKFILL" in
-  none) ;;
+  none|resume) ;;
   all) psql_stack -c "SELECT waypoint.waypoint_enqueue_backfill_all()" >/dev/null ;;
   *) psql_stack -c "SELECT waypoint.waypoint_enqueue_backfill('{$BACKFILL}'::bigint[])" >/dev/null ;;
 esac
 echo "backfill enqueued ($BACKFILL); Ctrl-C to stop"
 
-progress() {
-  psql_stack -At -F ' ' -c "
-    SELECT format('fids %s/%s done%s | %s msgs | %s msg/s | backlog %s | dead letters %s',
-      coalesce(sum(fids_done),0), coalesce(sum(fids_total),0),
-      CASE WHEN coalesce(sum(fids_failed),0) > 0 THEN format(' (%s failed)', sum(fids_failed)) ELSE '' END,
-      (SELECT count(*) FROM waypoint.messages),
-      coalesce(round(sum(messages_per_second)),0),
-      (SELECT coalesce(sum(lag),0) FROM waypoint.queue_depth),
-      (SELECT count(*) FROM waypoint.dead_letters))
-    FROM waypoint.backfill_progress" 2>/dev/null || echo "waiting for the database..."
+# One line of progress, read from the extension's views (the same ones users watch).
+progress_fields() {
+  psql_stack -At -F '|' -c "
+    SELECT (SELECT coalesce(sum(fids_done),0) FROM waypoint.backfill_progress),
+           (SELECT coalesce(sum(fids_failed),0) FROM waypoint.backfill_progress),
+           (SELECT coalesce(sum(fids_queued)::text,'?') FROM waypoint.backfill_progress WHERE NOT all_fids),
+           (SELECT coalesce(sum(entries_applied),0) FROM waypoint.workers),
+           (SELECT coalesce(sum(lag + pending),0) FROM waypoint.queue_depth WHERE stream LIKE '%entries'),
+           (SELECT coalesce(max(lag_blocks)::text,'-') FROM waypoint.sync_status),
+           (SELECT count(*) FROM waypoint.dead_letters)" 2>/dev/null
 }
 
-start=$SECONDS
+start=$SECONDS; last_applied=0; last_t=$SECONDS
 while :; do
-  if [ -t 1 ]; then printf '\r\033[K[%4ds] %s' $((SECONDS - start)) "$(progress)"; else echo "[$((SECONDS - start))s] $(progress)"; fi
+  IFS='|' read -r done failed queued applied backlog lagb dead <<<"$(progress_fields || true)"
+  if [ -n "${applied:-}" ]; then
+    now=$SECONDS; rate=0
+    [ $now -gt $last_t ] && rate=$(( (applied - last_applied) / (now - last_t) ))
+    last_applied=$applied; last_t=$now
+    [ "$queued" = "" ] && queued="?"
+    line=$(printf 'fids %s done%s | %s entries applied (%s/s) | backlog %s | live lag %s blocks | dead letters %s' \
+      "$done" "$([ "$failed" != 0 ] && echo " ($failed failed)")" "$applied" "$rate" "$backlog" "$lagb" "$dead")
+  else
+    line="waiting for the database..."
+  fi
+  if [ -t 1 ]; then printf '\r\033[K[%4ds] %s' $((SECONDS - start)) "$line"; else echo "[$((SECONDS - start))s] $line"; fi
   if [ "$DURATION" -gt 0 ] && [ $((SECONDS - start)) -ge "$DURATION" ]; then break; fi
   kill -0 "$SIDECAR_PID" 2>/dev/null || { echo; echo "the sidecar exited; see $STATE_DIR/sidecar.log"; exit 1; }
   sleep 2
@@ -105,15 +118,33 @@ done
 echo
 
 echo "== summary"
-psql_stack -c "SELECT * FROM waypoint.backfill_progress"
+psql_stack -c "SELECT job_id, state, fids_done, fids_failed, messages, messages_per_second FROM waypoint.backfill_progress ORDER BY job_id"
 psql_stack -c "SELECT 'casts' AS what, count(*) FROM waypoint.casts_live UNION ALL
                SELECT 'reactions', count(*) FROM waypoint.reactions_live UNION ALL
                SELECT 'follows', count(*) FROM waypoint.links_live UNION ALL
-               SELECT 'profiles', count(DISTINCT fid) FROM waypoint.user_data_live"
-echo "== example: the newest casts"
-psql_stack -c "SELECT fid, left(text, 60) AS text, timestamp FROM waypoint.casts_live ORDER BY timestamp DESC LIMIT 5"
-echo "== example: most followed fids"
-psql_stack -c "SELECT target_fid, count(*) AS followers FROM waypoint.links_live WHERE type = 'follow' GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
-echo "== example: most liked casts"
-psql_stack -c "SELECT encode(target_cast_hash, 'hex') AS cast, count(*) AS likes FROM waypoint.reactions_live WHERE reaction_type = 1 GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
-echo "psql: psql -h 127.0.0.1 -p $PG_PORT -U postgres (while running)"
+               SELECT 'profiles', count(*) FROM waypoint.profiles UNION ALL
+               SELECT 'verifications', count(*) FROM waypoint.verifications_live UNION ALL
+               SELECT 'on-chain events', count(*) FROM waypoint.onchain_events"
+echo "== example 1: the newest casts"
+psql_stack -c "SELECT c.fid, p.username, left(c.text, 50) AS text, c.timestamp
+               FROM waypoint.casts_live c LEFT JOIN waypoint.profiles p USING (fid)
+               ORDER BY c.timestamp DESC LIMIT 5"
+echo "== example 2: most followed fids"
+psql_stack -c "SELECT target_fid AS fid, count(*) AS followers FROM waypoint.links_live
+               WHERE link_type = 'follow' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5"
+echo "== example 3: most liked casts"
+psql_stack -c "SELECT target_cast_fid AS author, encode(target_cast_hash, 'hex') AS cast_hash, count(*) AS likes
+               FROM waypoint.reactions_live WHERE reaction_type = 1 AND target_cast_hash IS NOT NULL
+               GROUP BY 1, 2 ORDER BY 3 DESC, 2 LIMIT 5"
+if [ -n "${NODE_PID:-}" ]; then
+  # The embedded node can say what it holds: compare the mirror with it, line by line.
+  kill -USR1 "$NODE_PID" 2>/dev/null && sleep 1
+  psql_stack -At -c "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STATE_DIR/db.state"
+  LC_ALL=C sort "$STATE_DIR/node.state" >"$STATE_DIR/node.sorted"
+  n=$(wc -l <"$STATE_DIR/node.sorted")
+  if cmp -s "$STATE_DIR/node.sorted" "$STATE_DIR/db.state"; then
+    echo "== mirror check: the database equals the node's state ($n state lines)"
+  else
+    echo "== mirror check: the database differs from the node in $(comm -3 "$STATE_DIR/node.sorted" "$STATE_DIR/db.state" | wc -l) of $n state lines (still catching up?)"
+  fi
+fi
