@@ -8,7 +8,7 @@ RUN scripts/install-deps.sh && make JOBS=2 && make -C extension BUILD_DIR=/src/b
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends postgresql-15 \
-      libprotobuf32 libhiredis0.14 libsodium23 libssl3 && rm -rf /var/lib/apt/lists/*
+      libprotobuf32 libhiredis0.14 libssl3 && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/ /
 ENV PATH=/usr/lib/postgresql/15/bin:$PATH PGDATA=/var/lib/postgresql/data
 COPY docker/postgres-entrypoint.sh /usr/local/bin/waypoint-postgres-entrypoint

@@ -11,6 +11,7 @@ PACKAGES=(
   libhiredis-dev redis-server
   libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libssl-dev libsodium-dev
+  docker-compose
 )
 
 missing=()
