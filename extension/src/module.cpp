@@ -1,6 +1,7 @@
 // Waypoint's module entry: _PG_init declares the GUCs, requests shared memory and
 // registers the static launcher. Nothing else happens here (style.md H6, T13): no
 // sockets, no threads; Redis connections are made lazily by the workers.
+#include <climits>
 #include <exception>
 #include <string>
 
@@ -29,6 +30,11 @@ int block_ms = 200;
 char* key_prefix = nullptr;
 int claim_idle_ms = 30000;
 int redis_timeout_ms = 5000;
+bool redis_allow_eviction = false;
+int alert_backlog_warning = 250000;
+int alert_backlog_critical = 500000;
+int alert_age_warning_ms = 60000;
+int alert_age_critical_ms = 300000;
 }  // namespace waypoint::settings
 
 namespace {
@@ -97,6 +103,27 @@ void DefineGucs() {
                           "Also bounds the Redis reads of the waypoint.queue_depth and waypoint.sync_status views.",
                           &redis_timeout_ms, 5000, 100, 600000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
                           nullptr);
+  DefineCustomBoolVariable("waypoint.redis_allow_eviction",
+                           "Apply even when Redis' maxmemory-policy can evict keys.",
+                           "Off: workers refuse a Redis whose maxmemory-policy is not noeviction (an evicted stream "
+                           "loses entries that were never applied) and log why.",
+                           &redis_allow_eviction, false, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("waypoint.alert_backlog_warning",
+                          "Unapplied entries (pending + lag) of a partition stream that make its status 'warning'.",
+                          "0 turns the threshold off. Shown in waypoint.queue_depth.status.", &alert_backlog_warning,
+                          250000, 0, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("waypoint.alert_backlog_critical",
+                          "Unapplied entries of a partition stream that make its status 'critical'.",
+                          "0 turns the threshold off.", &alert_backlog_critical, 500000, 0, INT_MAX, PGC_SIGHUP, 0,
+                          nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("waypoint.alert_pending_age_warning",
+                          "Age of the oldest pending entry that makes a partition's status 'warning'.",
+                          "0 turns the threshold off.", &alert_age_warning_ms, 60000, 0, INT_MAX, PGC_SIGHUP,
+                          GUC_UNIT_MS, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("waypoint.alert_pending_age_critical",
+                          "Age of the oldest pending entry that makes a partition's status 'critical'.",
+                          "0 turns the threshold off.", &alert_age_critical_ms, 300000, 0, INT_MAX, PGC_SIGHUP,
+                          GUC_UNIT_MS, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("waypoint");
 }
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "metrics.hpp"
+#include "spam.hpp"
 #include "waypoint/core/entry.hpp"
 #include "waypoint/core/errors.hpp"
 #include "waypoint/core/routing.hpp"
@@ -109,6 +110,10 @@ Job ParseJob(const std::string& entry_id, const std::vector<std::pair<std::strin
           throw Error(ErrorClass::kInvalid, "job field 'fids': '" + item + "' is not a fid");
         j.fids.push_back(fid);
       }
+    } else if (k == "max_fid") {
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), j.max_fid);
+      if (v.empty() || ec != std::errc() || p != v.data() + v.size() || j.max_fid == 0)
+        throw Error(ErrorClass::kInvalid, "job field 'max_fid': '" + v + "' is not a fid");
     } else if (k == "types") {
       std::stringstream ss(v);
       std::string item;
@@ -128,7 +133,12 @@ Job ParseJob(const std::string& entry_id, const std::vector<std::pair<std::strin
 }
 
 BackfillWorker::BackfillWorker(const Config& cfg, Node* node, const std::atomic<bool>* stop)
-    : cfg_(cfg), node_(node), stop_(stop) {}
+    : cfg_(cfg),
+      node_(node),
+      stop_(stop),
+      pool_("backfill", ParseRedisUrl(cfg.redis_url),
+            std::max<size_t>(cfg.redis_pool_size, static_cast<size_t>(cfg.backfill_concurrency)), cfg.redis_timeout_ms,
+            cfg.redis_pool_wait_ms) {}
 
 uint32_t BackfillWorker::NumShards() {
   Backoff bo(cfg_.backoff_base_ms, cfg_.backoff_max_ms);
@@ -176,13 +186,30 @@ std::vector<uint64_t> BackfillWorker::AllFids() {
 }
 
 uint64_t BackfillWorker::BackfillFid(Redis& r, uint64_t fid, const std::set<std::string>& types,
-                                     const std::string& job_id) {
+                                     const std::string& job_id, uint64_t fids_total) {
+  if (SpamFiltered(fid, "backfill")) return 0;  // optional spam-label filter: nothing of this fid
   auto wanted = [&](const char* store) { return types.empty() || types.count(store) > 0; };
   core::KeyLayout keys;
   keys.prefix = cfg_.key_prefix;
   const std::string stream = keys.PartitionStream(core::PartitionOf(fid, cfg_.partitions));
   const uint32_t shard = core::ShardOf(fid, std::max<uint32_t>(1, num_shards_));
   uint64_t written = 0;
+  {
+    // fid_start lands in the fid's partition before the first page is read (every
+    // attempt): at fid_done the extension marks gone the fid's rows that neither these
+    // pages nor later live events offered (docs/apply-semantics.md, reconciliation).
+    std::string names;
+    for (const auto& t : types) names += (names.empty() ? "\"" : ",\"") + JsonEscape(t) + "\"";
+    core::StreamEntry e;
+    e.kind = core::EntryKind::kFidStart;
+    e.shard = shard;
+    e.fid = fid;
+    e.source = core::EntrySource::kBackfill;
+    e.job_id = job_id;
+    e.written_at_ms = WallMs();
+    e.payload = "{\"types\":[" + names + "],\"fids_total\":" + std::to_string(fids_total) + "}";
+    WriteEntries(r, stream, {e});
+  }
 
   auto call = [&](const std::string& method, const google::protobuf::MessageLite& req, std::string* raw) -> bool {
     auto s = node_->CallRaw(method, req, raw, stop_);
@@ -281,7 +308,9 @@ bool BackfillWorker::RunJob(Redis& r, const Job& job) {
   core::KeyLayout keys;
   keys.prefix = cfg_.key_prefix;
   NumShards();
-  const std::vector<uint64_t> fids = job.all_fids ? AllFids() : job.fids;
+  std::vector<uint64_t> fids = job.all_fids ? AllFids() : job.fids;
+  if (job.max_fid > 0) fids.erase(std::remove_if(fids.begin(), fids.end(), [&](uint64_t f) { return f > job.max_fid; }),
+                                  fids.end());
   if (stop_->load()) return false;
   spdlog::info("backfill job {}: {} fid(s), types {}", job.id, fids.size(), job.types.empty() ? "all" : "selected");
   std::atomic<size_t> next{0}, done{0}, failed{0};
@@ -289,7 +318,9 @@ bool BackfillWorker::RunJob(Redis& r, const Job& job) {
   std::atomic<bool> interrupted{false};
 
   auto worker = [&] {
-    Redis wr(ParseRedisUrl(cfg_.redis_url));
+    // Sized to the concurrency: a fid worker never waits for a connection.
+    RedisPool::Lease lease = pool_.Acquire();
+    Redis& wr = *lease;
     while (!stop_->load()) {
       const size_t i = next.fetch_add(1);
       if (i >= fids.size()) return;
@@ -298,7 +329,7 @@ bool BackfillWorker::RunJob(Redis& r, const Job& job) {
       Backoff bo(cfg_.backoff_base_ms, cfg_.backoff_max_ms);
       for (int attempt = 1; attempt <= cfg_.fid_attempts; ++attempt) {
         try {
-          res.messages = BackfillFid(wr, fid, job.types, job.id);
+          res.messages = BackfillFid(wr, fid, job.types, job.id, fids.size());
           res.ok = true;
           break;
         } catch (const std::exception& e) {
@@ -398,9 +429,9 @@ void BackfillWorker::Run() {
   keys.prefix = cfg_.key_prefix;
   const std::string jobs = keys.BackfillJobStream();
   const char* group = core::KeyLayout::kBackfillGroup;
-  Redis r(ParseRedisUrl(cfg_.redis_url), 5000);
+  Redis r(ParseRedisUrl(cfg_.redis_url), cfg_.redis_timeout_ms);  // dedicated: it blocks in XREADGROUP
   Backoff bo(cfg_.backoff_base_ms, cfg_.backoff_max_ms);
-  bool group_ready = false, own_pending = true;
+  bool group_ready = false, own_pending = true, ever_ready = false;
   bool logged = false;
   while (!stop_->load()) {
     try {
@@ -408,7 +439,12 @@ void BackfillWorker::Run() {
         Reply g = r.Command({"XGROUP", "CREATE", jobs, group, "0", "MKSTREAM"});
         if (g->type == REDIS_REPLY_ERROR && std::string(g->str, g->len).find("BUSYGROUP") == std::string::npos)
           Redis::Check(g, "XGROUP CREATE");
-        group_ready = true;
+        // Created (not BUSYGROUP) after the first start: the stream or group was deleted.
+        if (g->type != REDIS_REPLY_ERROR && ever_ready) {
+          spdlog::warn("backfill: job stream {} or its group was deleted; recreated group '{}' from 0", jobs, group);
+          GlobalMetrics().Add("waypoint_sidecar_groups_recreated_total", Label("stream", "backfill_jobs"));
+        }
+        group_ready = ever_ready = true;
         spdlog::info("backfill: consuming {} as {}", jobs, cfg_.consumer);
       }
       std::string id;
@@ -430,8 +466,8 @@ void BackfillWorker::Run() {
         if (found) spdlog::info("backfill: claimed job entry {} from an idle consumer", id);
       }
       if (!found) {
-        Reply n = r.Command(
-            {"XREADGROUP", "GROUP", group, cfg_.consumer, "COUNT", "1", "BLOCK", "1000", "STREAMS", jobs, ">"});
+        Reply n = r.Command({"XREADGROUP", "GROUP", group, cfg_.consumer, "COUNT", "1", "BLOCK",
+                             std::to_string(kRedisBlockMs), "STREAMS", jobs, ">"});
         Redis::Check(n, "XREADGROUP");
         if (n->type == REDIS_REPLY_ARRAY && n->elements > 0 && n->element[0]->elements >= 2)
           found = FirstEntry(n->element[0]->element[1], &id, &fields);

@@ -1,7 +1,8 @@
 // Backfill mode (contract 8): consume jobs from <prefix>:backfill:jobs in consumer group
 // "backfill" (own pending jobs first, then XAUTOCLAIM of dead consumers' jobs, then new
-// ones). Per fid, page through every per-fid bulk method of the node and write each page
-// as it arrives to the fid's partition stream; then a fid_done entry with the outcome.
+// ones). Per fid, write a fid_start entry to the fid's partition stream, page through
+// every per-fid bulk method of the node and write each page as it arrives to that
+// stream; then a fid_done entry with the outcome.
 // A job is XACKed only when every fid of it has its fid_done written.
 #pragma once
 
@@ -23,6 +24,7 @@ struct Job {
   bool all_fids = false;
   std::vector<uint64_t> fids;
   std::set<std::string> types;  // empty: every store
+  uint64_t max_fid = 0;          // with all_fids: only fids <= max_fid (0: no bound)
 };
 
 // ParseJob reads a job entry's fields; throws core::Error(kInvalid) naming the field.
@@ -43,8 +45,10 @@ class BackfillWorker {
   // RunJob processes one job and XACKs it when every fid has its fid_done. Returns
   // false when interrupted (the job stays pending for a later run or another consumer).
   bool RunJob(Redis& r, const Job& job);
-  // BackfillFid writes every page of one fid; throws on a failed node or Redis call.
-  uint64_t BackfillFid(Redis& r, uint64_t fid, const std::set<std::string>& types, const std::string& job_id);
+  // BackfillFid writes a fid_start entry, then every page of one fid; throws on a failed
+  // node or Redis call. fids_total (the job's size) rides on fid_start for progress.
+  uint64_t BackfillFid(Redis& r, uint64_t fid, const std::set<std::string>& types, const std::string& job_id,
+                       uint64_t fids_total = 0);
 
  private:
   std::vector<uint64_t> AllFids();
@@ -53,6 +57,9 @@ class BackfillWorker {
   Node* node_;
   const std::atomic<bool>* stop_;
   uint32_t num_shards_ = 0;
+  // Long-lived connections of the fid workers, reused across jobs (the blocking job read
+  // in Run keeps its own dedicated connection).
+  RedisPool pool_;
 };
 
 }  // namespace waypoint::sidecar

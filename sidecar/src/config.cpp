@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <toml++/toml.h>
 
@@ -103,6 +104,9 @@ std::vector<Option> Options() {
        [](Config& c, const std::string& v) { c.api_key = v; }},
       {"node.timeout_ms", "WAYPOINT_NODE_TIMEOUT_MS", "node-timeout-ms", Kind::kInt,
        "deadline of unary node calls (default 30000)", int_opt(&Config::node_timeout_ms, 100, 3600000)},
+      {"node.max_in_flight", "WAYPOINT_NODE_MAX_IN_FLIGHT", "node-max-in-flight", Kind::kInt,
+       "concurrent unary calls toward the node, shared by backfill and repair (default 8)",
+       int_opt(&Config::node_max_in_flight, 1, 1024)},
       {"redis.url", "WAYPOINT_REDIS_URL", "redis-url", Kind::kString,
        "redis://[[user]:password@]host:port[/db] (no TLS: hiredis 0.14 has none)",
        [](Config& c, const std::string& v) {
@@ -117,6 +121,19 @@ std::vector<Option> Options() {
       {"redis.partitions", "WAYPOINT_PARTITIONS", "partitions", Kind::kInt,
        "partition streams P (fid mod P); must equal the extension's waypoint.partitions (default 8)",
        int_opt(&Config::partitions, 1, 1024)},
+      {"redis.timeout_ms", "WAYPOINT_REDIS_TIMEOUT_MS", "redis-timeout-ms", Kind::kInt,
+       "Redis connect and command timeout; must exceed the 1000 ms blocking read (default 5000)",
+       int_opt(&Config::redis_timeout_ms, 100, 600000)},
+      {"redis.pool_size", "WAYPOINT_REDIS_POOL_SIZE", "redis-pool-size", Kind::kInt,
+       "long-lived Redis connections shared by concurrent short commands (default 8; blocking reads "
+       "and stream writers keep their own)",
+       int_opt(&Config::redis_pool_size, 1, 1024)},
+      {"redis.pool_wait_ms", "WAYPOINT_REDIS_POOL_WAIT_MS", "redis-pool-wait-ms", Kind::kInt,
+       "how long work waits for a free pooled connection before failing as 'pool exhausted' (default 2000)",
+       int_opt(&Config::redis_pool_wait_ms, 1, 600000)},
+      {"redis.allow_eviction", "WAYPOINT_REDIS_ALLOW_EVICTION", "redis-allow-eviction", Kind::kBool,
+       "start even when Redis' maxmemory-policy can evict keys (default false: refused, entries could be lost)",
+       [](Config& c, const std::string& v) { c.redis_allow_eviction = ParseBool("", v); }},
       {"stream.shards", "WAYPOINT_SHARDS", "shards", Kind::kList,
        "data shards to stream, comma-separated (default: every data shard from GetInfo)",
        [](Config& c, const std::string& v) {
@@ -178,6 +195,29 @@ std::vector<Option> Options() {
       {"backfill.consumer", "WAYPOINT_CONSUMER", "consumer", Kind::kString,
        "consumer name in the backfill group (default <hostname>-<pid>)",
        [](Config& c, const std::string& v) { c.consumer = v; }},
+      {"backfill.preset", "WAYPOINT_PRESET", "preset", Kind::kString,
+       "standard (concurrency 4, 50 req/s, 8 in flight, pool 8) or high (concurrency 16, 400 req/s, "
+       "32 in flight, pool 24: a dedicated high-throughput worker); explicit options override (default standard)",
+       [](Config& c, const std::string& v) {
+         if (v != "standard" && v != "high") Bad("", "'" + v + "' is not standard or high");
+         c.preset = v;
+       }},
+      {"alerts.backlog_warning", "WAYPOINT_ALERT_BACKLOG_WARNING", "alert-backlog-warning", Kind::kInt,
+       "unapplied entries (pending + lag) of one stream that raise a warning; 0 = off (default 250000)",
+       int_opt(&Config::alert_backlog_warning, 0, INT64_MAX)},
+      {"alerts.backlog_critical", "WAYPOINT_ALERT_BACKLOG_CRITICAL", "alert-backlog-critical", Kind::kInt,
+       "unapplied entries of one stream that are critical; 0 = off (default 500000)",
+       int_opt(&Config::alert_backlog_critical, 0, INT64_MAX)},
+      {"alerts.pending_age_warning_ms", "WAYPOINT_ALERT_AGE_WARNING_MS", "alert-age-warning-ms", Kind::kInt,
+       "age of the oldest pending entry that raises a warning; 0 = off (default 60000)",
+       int_opt(&Config::alert_age_warning_ms, 0, INT64_MAX)},
+      {"alerts.pending_age_critical_ms", "WAYPOINT_ALERT_AGE_CRITICAL_MS", "alert-age-critical-ms", Kind::kInt,
+       "age of the oldest pending entry that is critical; 0 = off (default 300000)",
+       int_opt(&Config::alert_age_critical_ms, 0, INT64_MAX)},
+      {"filter.spam_labels_file", "WAYPOINT_SPAM_LABELS_FILE", "spam-labels-file", Kind::kString,
+       "Farcaster spam label JSONL file; fids whose latest label_value is 0 (spam) are not written to Redis "
+       "(default: no file, no filter)",
+       [](Config& c, const std::string& v) { c.spam_labels_file = v; }},
       {"http.listen", "WAYPOINT_METRICS_LISTEN", "metrics-listen", Kind::kString,
        "host:port of /metrics, /healthz, /readyz (default 127.0.0.1:9102; port 0 = any)",
        [](Config& c, const std::string& v) {
@@ -195,7 +235,11 @@ std::vector<Option> Options() {
   };
 }
 
+// Keys given explicitly (by any source): presets fill only the others.
+thread_local std::set<std::string>* g_explicit = nullptr;
+
 void Apply(const Option& o, Config& c, const std::string& source, const std::string& value) {
+  if (g_explicit) g_explicit->insert(o.key);
   try {
     o.set(c, value);
   } catch (const Error& e) {
@@ -319,6 +363,11 @@ Config LoadConfig(const std::vector<std::string>& args, const std::map<std::stri
   }
 
   Config c;
+  std::set<std::string> explicit_keys;
+  g_explicit = &explicit_keys;
+  struct Reset {
+    ~Reset() { g_explicit = nullptr; }
+  } reset;
   if (!config_file.empty()) {
     toml::table t;
     try {
@@ -340,6 +389,19 @@ Config LoadConfig(const std::vector<std::string>& args, const std::map<std::stri
   }
   for (const auto& [o, v] : flag_values) Apply(*o, c, std::string("flag --") + o->flag + " for", v);
 
+  if (c.preset == "high") {
+    if (!explicit_keys.count("backfill.concurrency")) c.backfill_concurrency = 16;
+    if (!explicit_keys.count("backfill.node_rps")) c.node_rps = 400;
+    if (!explicit_keys.count("node.max_in_flight")) c.node_max_in_flight = 32;
+    if (!explicit_keys.count("redis.pool_size")) c.redis_pool_size = 24;
+  }
+  if (c.redis_timeout_ms <= kRedisBlockMs)
+    Bad("redis.timeout_ms", "must be longer than the blocking read time (" + std::to_string(kRedisBlockMs) +
+                                " ms), or idle blocking reads would time out");
+  if (c.alert_backlog_warning > 0 && c.alert_backlog_critical > 0 && c.alert_backlog_warning > c.alert_backlog_critical)
+    Bad("alerts.backlog_warning", "must not exceed alerts.backlog_critical");
+  if (c.alert_age_warning_ms > 0 && c.alert_age_critical_ms > 0 && c.alert_age_warning_ms > c.alert_age_critical_ms)
+    Bad("alerts.pending_age_warning_ms", "must not exceed alerts.pending_age_critical_ms");
   if (c.low_watermark >= c.high_watermark)
     Bad("stream.low_watermark", "must be below stream.high_watermark (" + std::to_string(c.high_watermark) + ")");
   if (c.backoff_base_ms > c.backoff_max_ms) Bad("retry.backoff_base_ms", "must not exceed retry.backoff_max_ms");

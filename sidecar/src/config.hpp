@@ -13,6 +13,10 @@ namespace waypoint::sidecar {
 
 enum class Mode { kStream, kBackfill, kBoth };
 
+// Longest blocking Redis read the sidecar issues (XREADGROUP BLOCK of the backfill job
+// consumer). Command timeouts must exceed it, or a healthy idle read would time out.
+constexpr int kRedisBlockMs = 1000;
+
 struct Config {
   Mode mode = Mode::kBoth;
 
@@ -23,11 +27,16 @@ struct Config {
   std::string api_key_header;
   std::string api_key;  // never logged
   int node_timeout_ms = 30000;
+  int node_max_in_flight = 8;  // concurrent unary calls toward the node (backfill + repair)
 
   // redis
   std::string redis_url = "redis://127.0.0.1:6379";
   std::string key_prefix = "waypoint";
   uint32_t partitions = 8;
+  int redis_timeout_ms = 5000;  // connect and command timeout; > kRedisBlockMs
+  size_t redis_pool_size = 8;   // shared connections for short commands
+  int redis_pool_wait_ms = 2000;
+  bool redis_allow_eviction = false;  // accept a maxmemory-policy other than noeviction
 
   // stream
   std::vector<uint32_t> shards;  // empty: every data shard from GetInfo
@@ -55,6 +64,16 @@ struct Config {
   int claim_idle_ms = 60000;
   int progress_interval_ms = 10000;
   std::string consumer;  // empty: <hostname>-<pid>
+  std::string preset = "standard";  // standard | high (throughput presets, see --help)
+
+  // queue alerts (0 = off); defaults in docs/operations.md
+  int64_t alert_backlog_warning = 250000;
+  int64_t alert_backlog_critical = 500000;
+  int64_t alert_age_warning_ms = 60000;
+  int64_t alert_age_critical_ms = 300000;
+
+  // spam-label filter (off when empty)
+  std::string spam_labels_file;
 
   // http / log / shutdown
   std::string metrics_listen = "127.0.0.1:9102";

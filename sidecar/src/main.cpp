@@ -14,6 +14,7 @@
 #include "metrics.hpp"
 #include "node.hpp"
 #include "redis.hpp"
+#include "spam.hpp"
 #include "stream.hpp"
 #include "waypoint/core/errors.hpp"
 
@@ -45,6 +46,25 @@ void DescribeMetrics() {
   m.Describe("waypoint_sidecar_backfill_entries_total", "counter", "backfill entries written");
   m.Describe("waypoint_sidecar_backfill_jobs_total", "counter", "backfill jobs acknowledged");
   m.Describe("waypoint_sidecar_node_errors_total", "counter", "failed node calls, by method");
+  m.Describe("waypoint_sidecar_node_requests_total", "counter", "unary calls sent to the node, by method");
+  m.Describe("waypoint_sidecar_node_in_flight", "gauge", "unary node calls in flight (capped by node.max_in_flight)");
+  m.Describe("waypoint_sidecar_node_rate_limited_total", "counter", "node calls that waited for the rate limit");
+  m.Describe("waypoint_sidecar_breaker_state", "gauge",
+             "circuit breaker per dependency: 0 closed, 1 half-open, 2 open (redis: 0 up, 2 down)");
+  m.Describe("waypoint_sidecar_breaker_opened_total", "counter", "times a breaker opened, per dependency");
+  m.Describe("waypoint_sidecar_errors_total", "counter", "errors by dependency and class (transient, permanent)");
+  m.Describe("waypoint_sidecar_redis_pool_size", "gauge", "connections a Redis pool may hold");
+  m.Describe("waypoint_sidecar_redis_pool_in_use", "gauge", "pooled Redis connections lent out");
+  m.Describe("waypoint_sidecar_redis_pool_idle", "gauge", "pooled Redis connections free");
+  m.Describe("waypoint_sidecar_redis_pool_waits_total", "counter", "acquisitions that had to wait for a connection");
+  m.Describe("waypoint_sidecar_redis_pool_timeouts_total", "counter", "acquisitions that gave up (pool exhausted)");
+  m.Describe("waypoint_sidecar_queue_alert_level", "gauge",
+             "queue alert per partition stream (and worst, unlabelled): 0 ok, 1 warning, 2 critical");
+  m.Describe("waypoint_sidecar_queue_alert_transitions_total", "counter", "queue alert level changes, by new level");
+  m.Describe("waypoint_sidecar_oldest_pending_age_seconds", "gauge", "age of the oldest unacknowledged entry");
+  m.Describe("waypoint_sidecar_groups_recreated_total", "counter", "consumer groups recreated after a deletion");
+  m.Describe("waypoint_sidecar_spam_filtered_total", "counter", "entries not written because of a spam label, by src");
+  m.Describe("waypoint_sidecar_spam_labelled_fids", "gauge", "fids filtered by the spam-label file");
 }
 
 }  // namespace
@@ -91,6 +111,41 @@ int main(int argc, char** argv) {
   });
   signals.detach();
 
+  if (!cfg.spam_labels_file.empty()) {
+    try {
+      const SpamLoadStats st = GlobalSpamFilter().LoadFile(cfg.spam_labels_file);
+      spdlog::info("spam-label filter on: {} label(s) in {} line(s) ({} skipped), {} fid(s) filtered", st.labels,
+                   st.lines, st.skipped, st.spam_fids);
+      GlobalMetrics().Set("waypoint_sidecar_spam_labelled_fids", "", static_cast<double>(st.spam_fids));
+    } catch (const std::exception& e) {
+      spdlog::error("configuration error: {}", e.what());
+      spdlog::shutdown();
+      return 2;
+    }
+  }
+
+  // Durability guard: wait for Redis, then refuse a server that may evict the streams.
+  {
+    Redis r(ParseRedisUrl(cfg.redis_url), cfg.redis_timeout_ms);
+    Backoff bo(cfg.backoff_base_ms, cfg.backoff_max_ms);
+    bool logged = false;
+    while (!stop.load()) {
+      try {
+        CheckDurability(r, ParseRedisUrl(cfg.redis_url).Redacted(), cfg.redis_allow_eviction);
+        break;
+      } catch (const waypoint::core::Error& e) {
+        if (e.cls() == waypoint::core::ErrorClass::kConfig) {
+          spdlog::error("refusing to start: {}", e.what());
+          spdlog::shutdown();
+          return 2;
+        }
+        if (!logged) spdlog::warn("waiting for Redis: {}", e.what());
+        logged = true;
+        SleepFor(bo.Next(), stop);
+      }
+    }
+  }
+
   int rc = 0;
   try {
     Node node(cfg, &hard_stop);
@@ -121,13 +176,31 @@ int main(int argc, char** argv) {
     spdlog::info("metrics and health on {}:{}", cfg.metrics_listen.substr(0, cfg.metrics_listen.rfind(':')), port);
 
     std::thread probe([&] {
-      Redis r(ParseRedisUrl(cfg.redis_url), 2000);
+      // One long-lived connection: PING, and the health hash the extension shows in
+      // waypoint.sync_status (breaker states of the sidecar's dependencies).
+      Redis r(ParseRedisUrl(cfg.redis_url), cfg.redis_timeout_ms);
+      const std::string health = cfg.key_prefix + ":sidecar:health";
+      bool was_up = true;
       while (!hard_stop.load()) {
+        node.PublishBreaker();
+        const char* node_state = BreakerStateName(node.breaker().state(NowMs()));
         try {
-          redis_probe = r.Command({"PING"})->type == REDIS_REPLY_STATUS;
-        } catch (const std::exception&) {
+          auto rep = r.Pipeline({{"PING"},
+                                 {"HSET", health, "node_breaker", node_state, "redis", "closed", "consumer",
+                                  cfg.consumer, "mode", ModeName(cfg.mode), "updated_ms", std::to_string(WallMs())}});
+          redis_probe = rep[0]->type == REDIS_REPLY_STATUS;
+        } catch (const std::exception& e) {
           redis_probe = false;
+          GlobalMetrics().Add("waypoint_sidecar_errors_total", Label("dependency", "redis") + "," + Label("class", "transient"));
         }
+        const bool up = redis_probe.load();
+        GlobalMetrics().Set("waypoint_sidecar_breaker_state", Label("dependency", "redis"), up ? 0 : 2);
+        if (up != was_up) {
+          if (up) spdlog::info("Redis reachable again");
+          else spdlog::warn("Redis unreachable (writes retry with capped exponential backoff and jitter)");
+          if (!up) GlobalMetrics().Add("waypoint_sidecar_breaker_opened_total", Label("dependency", "redis"));
+        }
+        was_up = up;
         SleepFor(1000, stop);
         if (stop) break;
       }

@@ -7,6 +7,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
+#include "metrics.hpp"
 #include "waypoint/core/errors.hpp"
 
 namespace waypoint::sidecar {
@@ -148,17 +151,66 @@ void Node::PrepareContext(grpc::ClientContext* ctx, bool deadline) const {
   if (deadline) ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(cfg_.node_timeout_ms));
 }
 
+void Node::PublishBreaker() {
+  const auto st = breaker_.state(NowMs());
+  const int v = st == CircuitBreaker::State::kClosed ? 0 : st == CircuitBreaker::State::kHalfOpen ? 1 : 2;
+  GlobalMetrics().Set("waypoint_sidecar_breaker_state", Label("dependency", "node"), v);
+  GlobalMetrics().Set("waypoint_sidecar_breaker_open", "", v == 2 ? 1 : 0);
+  std::lock_guard<std::mutex> l(publish_mu_);
+  if (v == published_state_) return;
+  if (published_state_ != -1 || v != 0) {
+    if (v == 2) spdlog::warn("node circuit breaker open: {} consecutive failures; calls wait {} ms for a trial",
+                             cfg_.breaker_failures, cfg_.breaker_open_ms);
+    else spdlog::info("node circuit breaker {}", BreakerStateName(st));
+  }
+  if (v == 2) GlobalMetrics().Add("waypoint_sidecar_breaker_opened_total", Label("dependency", "node"));
+  published_state_ = v;
+}
+
+bool Node::EnterFlight(const std::function<bool()>& stopping) {
+  std::unique_lock<std::mutex> l(flight_mu_);
+  while (in_flight_.load() >= cfg_.node_max_in_flight) {
+    if (stopping()) return false;
+    flight_cv_.wait_for(l, Ms(50));
+  }
+  const int n = ++in_flight_;
+  int seen = max_in_flight_seen_.load();
+  while (n > seen && !max_in_flight_seen_.compare_exchange_weak(seen, n)) {
+  }
+  GlobalMetrics().Set("waypoint_sidecar_node_in_flight", "", n);
+  return true;
+}
+
+void Node::LeaveFlight() {
+  {
+    std::lock_guard<std::mutex> l(flight_mu_);
+    GlobalMetrics().Set("waypoint_sidecar_node_in_flight", "", --in_flight_);
+  }
+  flight_cv_.notify_one();
+}
+
 grpc::Status Node::CallRaw(const std::string& method, const google::protobuf::MessageLite& req, std::string* out,
                            const std::atomic<bool>* abort) {
   auto stopping = [&] { return (stop_ && stop_->load()) || (abort && abort->load()); };
+  // The cap and the rate limit hold for everyone (backfill fids, repairs, GetFids).
+  if (!EnterFlight(stopping)) return grpc::Status(grpc::StatusCode::CANCELLED, "shutting down");
+  struct Leave {
+    Node* n;
+    ~Leave() { n->LeaveFlight(); }
+  } leave{this};
   while (!breaker_.Allow(NowMs())) {
+    PublishBreaker();
     if (stopping()) return grpc::Status(grpc::StatusCode::CANCELLED, "shutting down");
     std::this_thread::sleep_for(Ms(50));
   }
+  bool limited = false;
   while (!limiter_.TryAcquire(NowMs())) {
+    if (!limited) GlobalMetrics().Add("waypoint_sidecar_node_rate_limited_total", "");
+    limited = true;
     if (stopping()) return grpc::Status(grpc::StatusCode::CANCELLED, "shutting down");
     std::this_thread::sleep_for(Ms(std::clamp<int64_t>(limiter_.WaitMs(NowMs()), 1, 50)));
   }
+  GlobalMetrics().Add("waypoint_sidecar_node_requests_total", Label("method", method));
   grpc::ClientContext ctx;
   PrepareContext(&ctx, true);
   grpc::ByteBuffer resp;
@@ -174,8 +226,14 @@ grpc::Status Node::CallRaw(const std::string& method, const google::protobuf::Me
   } else {
     breaker_.Success();  // the node answered; the request itself was refused
   }
+  if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND)
+    GlobalMetrics().Add("waypoint_sidecar_errors_total",
+                        Label("dependency", "node") + "," + Label("class", ErrorClassOf(s)));
+  PublishBreaker();
   return s;
 }
+
+const char* ErrorClassOf(const grpc::Status& s) { return Retryable(s) ? "transient" : "permanent"; }
 
 grpc::Status Node::GetInfo(GetInfoResponse* out, const std::atomic<bool>* abort) {
   std::string raw;

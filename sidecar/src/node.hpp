@@ -9,6 +9,8 @@
 #include <grpcpp/impl/codegen/proto_utils.h>
 
 #include <thread>
+#include <condition_variable>
+#include <mutex>
 
 #include <atomic>
 #include <functional>
@@ -65,14 +67,34 @@ class Node {
   CircuitBreaker& breaker() { return breaker_; }
   TokenBucket& limiter() { return limiter_; }
   const Config& config() const { return cfg_; }
+  // PublishBreaker puts the breaker state into the metrics
+  // (waypoint_sidecar_breaker_state{dependency="node"}: 0 closed, 1 half-open, 2 open)
+  // and logs each change of state once.
+  void PublishBreaker();
+  int in_flight() const { return in_flight_.load(); }
+  int max_in_flight_seen() const { return max_in_flight_seen_.load(); }
 
  private:
+  // Concurrency cap toward the node (node.max_in_flight), shared by every caller.
+  bool EnterFlight(const std::function<bool()>& stopping);
+  void LeaveFlight();
+
   const Config& cfg_;
   std::atomic<bool>* stop_;
   std::shared_ptr<grpc::Channel> channel_;
   CircuitBreaker breaker_;
   TokenBucket limiter_;
+  std::mutex flight_mu_;
+  std::condition_variable flight_cv_;
+  std::atomic<int> in_flight_{0}, max_in_flight_seen_{0};
+  std::mutex publish_mu_;
+  int published_state_ = -1;
 };
+
+// ErrorClassOf sorts a failed node call: "transient" (unavailable, timeouts, overload,
+// rate limited: retried with capped exponential backoff and jitter, and counted by the
+// breaker) or "permanent" (invalid argument, not found, unimplemented...: not retried).
+const char* ErrorClassOf(const grpc::Status& s);
 
 // Retryable says whether a failed call is worth retrying (transport trouble, overload).
 bool Retryable(const grpc::Status& s);

@@ -2,8 +2,13 @@
 
 #include <sys/time.h>
 
+#include <spdlog/spdlog.h>
+
+#include <atomic>
 #include <charconv>
 
+#include "metrics.hpp"
+#include "util.hpp"
 #include "waypoint/core/errors.hpp"
 
 namespace waypoint::sidecar {
@@ -121,6 +126,115 @@ std::vector<Reply> Redis::Pipeline(const std::vector<std::vector<std::string>>& 
 void Redis::Check(const Reply& r, const std::string& what) {
   if (!r) throw Error(ErrorClass::kTransient, what + ": no reply");
   if (r->type == REDIS_REPLY_ERROR) throw Error(ErrorClass::kTransient, what + ": " + std::string(r->str, r->len));
+}
+
+core::RedisDurability ReadDurability(Redis& r) {
+  core::RedisDurability d;
+  auto replies = r.Pipeline({{"CONFIG", "GET", "maxmemory-policy"}, {"CONFIG", "GET", "appendonly"},
+                             {"CONFIG", "GET", "save"}, {"INFO", "memory"}, {"INFO", "persistence"}});
+  auto config_value = [](const Reply& rep, std::string* out) {
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 || rep->element[1]->type != REDIS_REPLY_STRING) return false;
+    out->assign(rep->element[1]->str, rep->element[1]->len);
+    return true;
+  };
+  std::string v;
+  if (config_value(replies[0], &v)) d.maxmemory_policy = v;
+  if (config_value(replies[1], &v)) d.aof = v == "yes" ? 1 : 0;
+  if (config_value(replies[2], &v)) d.rdb = v.find_first_not_of(' ') == std::string::npos ? 0 : 1;
+  // INFO works where CONFIG is disabled; it knows the policy and whether AOF is on.
+  if (replies[3]->type == REDIS_REPLY_STRING && d.maxmemory_policy.empty())
+    d.maxmemory_policy = core::InfoField(std::string(replies[3]->str, replies[3]->len), "maxmemory_policy");
+  if (replies[4]->type == REDIS_REPLY_STRING && d.aof == -1) {
+    const std::string aof = core::InfoField(std::string(replies[4]->str, replies[4]->len), "aof_enabled");
+    if (!aof.empty()) d.aof = aof == "1" ? 1 : 0;
+  }
+  return d;
+}
+
+void CheckDurability(Redis& r, const std::string& where, bool allow_eviction) {
+  static std::atomic<bool> warned_eviction{false}, warned_persistence{false};
+  const core::RedisDurability d = ReadDurability(r);
+  const std::string refusal = core::EvictionRefusal(d, where);
+  if (!refusal.empty()) {
+    if (!allow_eviction) throw Error(ErrorClass::kConfig, refusal + " (redis.allow_eviction = true)");
+    if (!warned_eviction.exchange(true)) spdlog::warn("{} (allowed by redis.allow_eviction)", refusal);
+  }
+  if (d.maxmemory_policy.empty() && !warned_eviction.exchange(true))
+    spdlog::warn("Redis {}: cannot read maxmemory-policy; make sure it is noeviction", where);
+  const std::string warning = core::PersistenceWarning(d, where);
+  if (!warning.empty() && !warned_persistence.exchange(true)) spdlog::warn("{}", warning);
+}
+
+RedisPool::RedisPool(std::string name, RedisUrl url, size_t size, int timeout_ms, int wait_ms)
+    : name_(std::move(name)), url_(std::move(url)), size_(std::max<size_t>(1, size)), timeout_ms_(timeout_ms),
+      wait_ms_(wait_ms) {
+  std::lock_guard<std::mutex> l(mu_);
+  GlobalMetrics().Set("waypoint_sidecar_redis_pool_size", Label("pool", name_), static_cast<double>(size_));
+  Publish();
+}
+
+void RedisPool::Publish() {
+  const std::string label = Label("pool", name_);
+  GlobalMetrics().Set("waypoint_sidecar_redis_pool_in_use", label, static_cast<double>(in_use_));
+  GlobalMetrics().Set("waypoint_sidecar_redis_pool_idle", label, static_cast<double>(idle_.size()));
+}
+
+RedisPool::Lease RedisPool::Acquire() {
+  std::unique_lock<std::mutex> l(mu_);
+  auto available = [&] { return !idle_.empty() || created_ < size_; };
+  if (!available()) {
+    GlobalMetrics().Add("waypoint_sidecar_redis_pool_waits_total", Label("pool", name_));
+    if (!cv_.wait_for(l, Ms(wait_ms_), available)) {
+      GlobalMetrics().Add("waypoint_sidecar_redis_pool_timeouts_total", Label("pool", name_));
+      throw Error(ErrorClass::kTransient, "Redis pool '" + name_ + "' exhausted: no connection free after " +
+                                              std::to_string(wait_ms_) + " ms (" + std::to_string(size_) + " in use)");
+    }
+  }
+  std::unique_ptr<Redis> c;
+  if (!idle_.empty()) {
+    c = std::move(idle_.back());
+    idle_.pop_back();
+  } else {
+    ++created_;
+    c = std::make_unique<Redis>(url_, timeout_ms_);  // connects lazily on first command
+  }
+  ++in_use_;
+  Publish();
+  return Lease(this, std::move(c));
+}
+
+void RedisPool::Release(std::unique_ptr<Redis> c) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    --in_use_;
+    idle_.push_back(std::move(c));
+    Publish();
+  }
+  cv_.notify_one();
+}
+
+size_t RedisPool::in_use() {
+  std::lock_guard<std::mutex> l(mu_);
+  return in_use_;
+}
+
+size_t RedisPool::idle() {
+  std::lock_guard<std::mutex> l(mu_);
+  return idle_.size();
+}
+
+RedisPool::Lease& RedisPool::Lease::operator=(Lease&& o) noexcept {
+  if (this != &o) {
+    if (pool_ && c_) pool_->Release(std::move(c_));
+    pool_ = o.pool_;
+    c_ = std::move(o.c_);
+    o.pool_ = nullptr;
+  }
+  return *this;
+}
+
+RedisPool::Lease::~Lease() {
+  if (pool_ && c_) pool_->Release(std::move(c_));
 }
 
 }  // namespace waypoint::sidecar

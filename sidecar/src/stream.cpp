@@ -7,6 +7,8 @@
 #include <algorithm>
 
 #include "backlog.hpp"
+#include "spam.hpp"
+#include "waypoint/core/redis_policy.hpp"
 #include "waypoint/core/errors.hpp"
 
 namespace waypoint::sidecar {
@@ -24,6 +26,18 @@ constexpr uint32_t kEventsPageSize = 1000;
 bool Subscribed(int type) {
   const auto& t = SubscribedTypes();
   return std::find(t.begin(), t.end(), type) != t.end();
+}
+
+// Age of the oldest entry delivered to the apply group but not acknowledged; -1 if none.
+int64_t OldestPendingAgeMs(Redis& r, const std::string& stream) {
+  Reply p = r.Command({"XPENDING", stream, core::KeyLayout::kApplyGroup});
+  if (p->type != REDIS_REPLY_ARRAY || p->elements < 2 || p->element[1]->type != REDIS_REPLY_STRING) return -1;
+  const std::string id(p->element[1]->str, p->element[1]->len);
+  try {
+    return std::max<int64_t>(0, WallMs() - static_cast<int64_t>(std::stoull(id.substr(0, id.find('-')))));
+  } catch (...) {
+    return -1;
+  }
 }
 
 std::string HeadKey(const core::KeyLayout& k, uint32_t shard) {
@@ -90,6 +104,8 @@ std::optional<uint64_t> ShardWriter::LoadCursor() {
 }
 
 void ShardWriter::Append(const std::string& bytes, const EventInfo& info, core::EntrySource src) {
+  // Counted for the block check already; only the write is skipped.
+  if (info.fid != 0 && SpamFiltered(info.fid, core::EntrySourceName(src))) return;
   Pending p;
   p.partition = core::PartitionOf(info.fid, cfg_.partitions);
   p.entry.kind = core::EntryKind::kHubEvent;
@@ -361,11 +377,11 @@ void ShardStream::ReaderLoop() {
       continue;
     }
     if (!node_->breaker().Allow(NowMs())) {
-      GlobalMetrics().Set("waypoint_sidecar_breaker_open", "", 1);
+      node_->PublishBreaker();
       std::this_thread::sleep_for(Ms(100));
       continue;
     }
-    GlobalMetrics().Set("waypoint_sidecar_breaker_open", "", 0);
+    node_->PublishBreaker();
     SubscribeRequest req;
     for (int t : SubscribedTypes()) req.add_event_types(static_cast<HubEventType>(t));
     req.set_shard_index(shard_);
@@ -438,7 +454,9 @@ void ShardStream::ReaderLoop() {
       if (got > 0) bo.Reset();
     } else {
       node_->breaker().Failure(NowMs());
+      GlobalMetrics().Add("waypoint_sidecar_errors_total", Label("dependency", "node") + "," + Label("class", "transient"));
     }
+    node_->PublishBreaker();
     if (fault && !stop_->load()) SleepFor(bo.Next(), *stop_);
   }
   reader_done_ = true;
@@ -446,7 +464,7 @@ void ShardStream::ReaderLoop() {
 
 void ShardStream::WriterLoop() {
   const std::string label = Label("shard", shard_);
-  Redis redis(ParseRedisUrl(cfg_.redis_url));
+  Redis redis(ParseRedisUrl(cfg_.redis_url), cfg_.redis_timeout_ms);  // the shard writer's own connection
   ShardWriter w(shard_, cfg_, node_, &redis, hard_stop_);
   Backoff bo(cfg_.backoff_base_ms, cfg_.backoff_max_ms);
   while (!stop_->load()) {
@@ -539,7 +557,7 @@ void StreamService::Join() {
 }
 
 void StreamService::Supervise() {
-  Redis redis(ParseRedisUrl(cfg_.redis_url));
+  Redis redis(ParseRedisUrl(cfg_.redis_url), cfg_.redis_timeout_ms);
   core::KeyLayout keys;
   keys.prefix = cfg_.key_prefix;
   int64_t next_backlog = 0, next_trim = NowMs() + cfg_.trim_interval_ms;
@@ -559,7 +577,38 @@ void StreamService::Supervise() {
       if (now >= next_backlog) {
         next_backlog = now + cfg_.backlog_interval_ms;
         uint64_t backlog = 0;
-        for (uint32_t p = 0; p < cfg_.partitions; ++p) backlog += StreamBacklog(redis, keys.PartitionStream(p));
+        int worst_level = 0;
+        int64_t worst_age = -1;
+        for (uint32_t p = 0; p < cfg_.partitions; ++p) {
+          const std::string key = keys.PartitionStream(p);
+          const uint64_t b = StreamBacklog(redis, key);
+          backlog += b;
+          const int64_t age = OldestPendingAgeMs(redis, key);
+          worst_age = std::max(worst_age, age);
+          const int level = core::QueueAlertLevel(static_cast<int64_t>(b), age, cfg_.alert_backlog_warning,
+                                                  cfg_.alert_backlog_critical, cfg_.alert_age_warning_ms,
+                                                  cfg_.alert_age_critical_ms);
+          worst_level = std::max(worst_level, level);
+          const std::string label = Label("partition", p);
+          GlobalMetrics().Set("waypoint_sidecar_queue_alert_level", label, level);
+          GlobalMetrics().Set("waypoint_sidecar_oldest_pending_age_seconds", label, age < 0 ? 0 : age / 1000.0);
+          if (alert_levels_.size() < cfg_.partitions) alert_levels_.resize(cfg_.partitions, 0);
+          if (level != alert_levels_[p]) {
+            // Logged once per crossing, in either direction.
+            const std::string msg = fmt::format("queue alert {} -> {} on {}: backlog {} (warning {}, critical {}), "
+                                                "oldest pending {} ms (warning {}, critical {})",
+                                                core::QueueAlertName(alert_levels_[p]), core::QueueAlertName(level),
+                                                key, b, cfg_.alert_backlog_warning, cfg_.alert_backlog_critical, age,
+                                                cfg_.alert_age_warning_ms, cfg_.alert_age_critical_ms);
+            if (level > alert_levels_[p]) spdlog::warn("{}", msg);
+            else spdlog::info("{}", msg);
+            GlobalMetrics().Add("waypoint_sidecar_queue_alert_transitions_total",
+                                Label("to", core::QueueAlertName(level)));
+            alert_levels_[p] = level;
+          }
+        }
+        GlobalMetrics().Set("waypoint_sidecar_queue_alert_level", "", worst_level);
+        GlobalMetrics().Set("waypoint_sidecar_oldest_pending_age_seconds", "", worst_age < 0 ? 0 : worst_age / 1000.0);
         redis_ok_ = true;
         GlobalMetrics().Set("waypoint_sidecar_backlog_entries", "", static_cast<double>(backlog));
         if (first_check_) {

@@ -161,6 +161,7 @@ class StreamService {
   std::atomic<bool> paused_{true};
   bool first_check_ = true;
   std::atomic<bool> redis_ok_{false};
+  std::vector<int> alert_levels_;  // last queue alert level per partition (logged on change)
   std::vector<std::unique_ptr<ShardStream>> shards_;
   std::thread supervisor_;
 };

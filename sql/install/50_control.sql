@@ -22,7 +22,9 @@ CREATE TABLE waypoint.backfill_jobs (
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   dispatched_at   timestamptz,
   stream_entry_id text,
-  CONSTRAINT backfill_jobs_fids_nonempty CHECK (fids IS NULL OR pg_catalog.cardinality(fids) > 0)
+  max_fid         bigint,                       -- with fids NULL: only fids <= max_fid
+  CONSTRAINT backfill_jobs_fids_nonempty CHECK (fids IS NULL OR pg_catalog.cardinality(fids) > 0),
+  CONSTRAINT backfill_jobs_max_fid CHECK (max_fid IS NULL OR (fids IS NULL AND max_fid > 0))
 );
 -- The dispatcher only ever looks for undispatched jobs; keep that lookup tiny.
 CREATE INDEX backfill_jobs_undispatched ON waypoint.backfill_jobs (job_id) WHERE dispatched_at IS NULL;
@@ -33,6 +35,7 @@ COMMENT ON COLUMN waypoint.backfill_jobs.types IS 'Store names to backfill (docs
 COMMENT ON COLUMN waypoint.backfill_jobs.requested_by IS 'Session (login) role that enqueued the job; SET ROLE does not change it.';
 COMMENT ON COLUMN waypoint.backfill_jobs.dispatched_at IS 'When the job reached the Redis job stream; NULL while still in the outbox.';
 COMMENT ON COLUMN waypoint.backfill_jobs.stream_entry_id IS 'Redis entry id of the job in the job stream.';
+COMMENT ON COLUMN waypoint.backfill_jobs.max_fid IS 'For an every-fid job (fids NULL): only fids up to this one; NULL means no bound.';
 
 CREATE TABLE waypoint.backfill_fid_progress (
   job_id      bigint NOT NULL,
@@ -171,6 +174,60 @@ $$;
 COMMENT ON FUNCTION waypoint.waypoint_enqueue_backfill_all(text[]) IS
   'Queues a backfill of every fid the node knows, optionally restricted to some types, in the caller''s transaction; returns the job id. Requires waypoint_operator.';
 
+CREATE FUNCTION waypoint.waypoint_enqueue_backfill_upto(max_fid bigint, types text[] DEFAULT '{}')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  job bigint;
+BEGIN
+  IF max_fid IS NULL OR max_fid OPERATOR(pg_catalog.<=) 0 THEN
+    RAISE EXCEPTION 'max_fid must be a positive fid' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  INSERT INTO waypoint.backfill_jobs (fids, types, max_fid)
+  VALUES (NULL, waypoint.check_backfill_types(types), max_fid)
+  RETURNING job_id INTO job;
+  RETURN job;
+END
+$$;
+COMMENT ON FUNCTION waypoint.waypoint_enqueue_backfill_upto(bigint, text[]) IS
+  'Queues a backfill of every fid the node knows that is <= max_fid (the sidecar lists fids with GetFids and skips the rest), optionally restricted to some types; returns the job id. Requires waypoint_operator.';
+
+CREATE FUNCTION waypoint.waypoint_refresh_profiles(fids bigint[] DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE WHEN fids IS NULL THEN waypoint.waypoint_enqueue_backfill_all(ARRAY['user_data'])
+              ELSE waypoint.waypoint_enqueue_backfill(fids, ARRAY['user_data']) END
+$$;
+COMMENT ON FUNCTION waypoint.waypoint_refresh_profiles(bigint[]) IS
+  'Queues a user-data-only backfill (display name, bio, pfp, url, username...) of the given fids, or of every fid when NULL: it reads and rewrites nothing but user data. Returns the job id. Requires waypoint_operator.';
+
+-- queue_alert_status: ok / warning / critical for a stream's backlog (pending + lag) and
+-- the age of its oldest pending entry (rule shared with the sidecar: core/redis_policy.hpp).
+-- A threshold of 0 is off. Thresholds default to the waypoint.alert_* settings.
+CREATE FUNCTION waypoint.queue_alert_status(
+  backlog bigint, oldest_pending_age interval,
+  backlog_warning bigint DEFAULT pg_catalog.current_setting('waypoint.alert_backlog_warning', true)::bigint,
+  backlog_critical bigint DEFAULT pg_catalog.current_setting('waypoint.alert_backlog_critical', true)::bigint,
+  age_warning interval DEFAULT pg_catalog.current_setting('waypoint.alert_pending_age_warning', true)::interval,
+  age_critical interval DEFAULT pg_catalog.current_setting('waypoint.alert_pending_age_critical', true)::interval)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE
+    WHEN (coalesce(backlog_critical, 0) > 0 AND coalesce(backlog, 0) >= backlog_critical)
+      OR (coalesce(age_critical, '0') > '0' AND oldest_pending_age >= age_critical) THEN 'critical'
+    WHEN (coalesce(backlog_warning, 0) > 0 AND coalesce(backlog, 0) >= backlog_warning)
+      OR (coalesce(age_warning, '0') > '0' AND oldest_pending_age >= age_warning) THEN 'warning'
+    ELSE 'ok' END
+$$;
+COMMENT ON FUNCTION waypoint.queue_alert_status(bigint, interval, bigint, bigint, interval, interval) IS
+  'Alert status of a stream: critical when the backlog or the oldest pending age reaches its critical threshold, warning likewise, else ok. Thresholds default to waypoint.alert_backlog_warning/critical and waypoint.alert_pending_age_warning/critical (0 = off).';
+
 -- C functions over shared memory and Redis; the views below are the public face.
 CREATE FUNCTION waypoint.worker_stats(
   OUT worker integer, OUT role text, OUT pid integer, OUT partitions integer[],
@@ -202,12 +259,23 @@ AS 'MODULE_PATHNAME', 'waypoint_node_heads';
 COMMENT ON FUNCTION waypoint.node_heads() IS
   'Head of each data shard as last seen by the sidecar: Redis hashes <prefix>:node:shard:<n>:head (fields block, event_id, ts in Unix ms), shards 1..64; empty, with a NOTICE, when Redis is unreachable. Requires waypoint_operator.';
 
+CREATE FUNCTION waypoint.sidecar_health(OUT node_breaker text, OUT redis_state text, OUT consumer text,
+                                        OUT mode text, OUT seen_at timestamptz)
+RETURNS SETOF record
+LANGUAGE c VOLATILE STRICT
+AS 'MODULE_PATHNAME', 'waypoint_sidecar_health';
+COMMENT ON FUNCTION waypoint.sidecar_health() IS
+  'What the sidecar last reported in the Redis hash <prefix>:sidecar:health (every second): its node circuit breaker (closed, open, half_open), its view of Redis, consumer name, mode and when. No row, with a NOTICE, when Redis is unreachable or no sidecar ever ran. Requires waypoint_operator.';
+
 CREATE VIEW waypoint.queue_depth AS
   SELECT stream, partition, group_name, length, pending, lag, consumers, last_delivered_id,
-         oldest_pending_id, oldest_pending_age
+         oldest_pending_id, oldest_pending_age,
+         CASE WHEN partition IS NOT NULL THEN
+           waypoint.queue_alert_status(coalesce(pending OPERATOR(pg_catalog.+) lag, length), oldest_pending_age)
+         END AS status
     FROM waypoint.redis_queue_depth();
 COMMENT ON VIEW waypoint.queue_depth IS
-  'Per Redis stream (each partition stream, the backfill job stream, the dead-letter stream) and consumer group: length, entries delivered but not acknowledged (pending), entries not yet delivered (lag), and age of the oldest pending entry. Read live from Redis.';
+  'Per Redis stream (each partition stream, the backfill job stream, the dead-letter stream) and consumer group: length, entries delivered but not acknowledged (pending), entries not yet delivered (lag), age of the oldest pending entry, and for partition streams the alert status (ok, warning, critical; see waypoint.queue_alert_status). Read live from Redis.';
 
 CREATE VIEW waypoint.workers AS
   SELECT w.worker, w.role, w.pid, w.partitions, w.redis_connected, w.entries_applied, w.batches,
@@ -231,11 +299,17 @@ CREATE VIEW waypoint.sync_status AS
          h.node_height,
          h.node_event_id,
          h.node_head_at,
-         h.node_height OPERATOR(pg_catalog.-) (a.applied_event_id OPERATOR(pg_catalog.>>) 14) AS lag_blocks
+         h.node_height OPERATOR(pg_catalog.-) (a.applied_event_id OPERATOR(pg_catalog.>>) 14) AS lag_blocks,
+         s.node_breaker,
+         CASE WHEN w.up IS NULL THEN NULL WHEN w.up THEN 'closed' ELSE 'open' END AS redis_breaker,
+         s.seen_at AS sidecar_seen_at
     FROM applied AS a
-    FULL JOIN waypoint.node_heads() AS h ON h.shard OPERATOR(pg_catalog.=) a.shard;
+    FULL JOIN waypoint.node_heads() AS h ON h.shard OPERATOR(pg_catalog.=) a.shard
+    LEFT JOIN waypoint.sidecar_health() AS s ON true
+    LEFT JOIN (SELECT bool_and(ws.redis_connected) AS up FROM waypoint.worker_stats() AS ws
+                WHERE ws.pid IS NOT NULL) AS w ON true;
 COMMENT ON VIEW waypoint.sync_status IS
-  'Per data shard: highest event id (and block height) applied from the live stream, the node head the sidecar last saw (height, event id, time), and the lag in blocks.';
+  'Per data shard: highest event id (and block height) applied from the live stream, the node head the sidecar last saw (height, event id, time), the lag in blocks, and the circuit breakers: node_breaker as the sidecar last reported it (closed, open, half_open; sidecar_seen_at says when), redis_breaker as the extension''s workers see Redis (open while any running worker is disconnected or refuses the server).';
 
 CREATE VIEW waypoint.backfill_progress AS
   WITH p AS (
@@ -279,6 +353,12 @@ REVOKE ALL ON FUNCTION waypoint.waypoint_enqueue_backfill(bigint[], text[]) FROM
 REVOKE ALL ON FUNCTION waypoint.waypoint_enqueue_backfill_all(text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION waypoint.redis_queue_depth() FROM PUBLIC;
 REVOKE ALL ON FUNCTION waypoint.node_heads() FROM PUBLIC;
+REVOKE ALL ON FUNCTION waypoint.sidecar_health() FROM PUBLIC;
+REVOKE ALL ON FUNCTION waypoint.waypoint_enqueue_backfill_upto(bigint, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION waypoint.waypoint_refresh_profiles(bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION waypoint.sidecar_health() TO waypoint_operator;
+GRANT EXECUTE ON FUNCTION waypoint.waypoint_enqueue_backfill_upto(bigint, text[]) TO waypoint_operator;
+GRANT EXECUTE ON FUNCTION waypoint.waypoint_refresh_profiles(bigint[]) TO waypoint_operator;
 GRANT EXECUTE ON FUNCTION waypoint.waypoint_enqueue_backfill(bigint[], text[]) TO waypoint_operator;
 GRANT EXECUTE ON FUNCTION waypoint.waypoint_enqueue_backfill_all(text[]) TO waypoint_operator;
 GRANT EXECUTE ON FUNCTION waypoint.redis_queue_depth() TO waypoint_operator;

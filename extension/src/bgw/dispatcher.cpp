@@ -5,7 +5,8 @@
 // a job is never marked before Redis accepted it. A rolled-back enqueue is never seen.
 //
 // Job entry fields: v="1", job=<job id>, fids=<comma-separated fids | "all">,
-// types=<comma-separated store names, empty = every type>.
+// types=<comma-separated store names, empty = every type>, and max_fid=<fid> for jobs of
+// every fid up to a bound (fids=all).
 #include <string>
 #include <vector>
 
@@ -96,7 +97,8 @@ class Dispatcher {
     std::vector<Row> jobs;
     try {
       static const std::string kSelect =
-          "SELECT job_id::text, coalesce(array_to_string(fids, ','), 'all'), array_to_string(types, ',') "
+          "SELECT job_id::text, coalesce(array_to_string(fids, ','), 'all'), array_to_string(types, ','), "
+          "max_fid::text "
           "FROM waypoint.backfill_jobs WHERE dispatched_at IS NULL ORDER BY job_id LIMIT " +
           std::to_string(kJobsPerRound);
       jobs = Exec(kSelect.c_str());
@@ -118,9 +120,14 @@ class Dispatcher {
     }
 
     std::vector<redis::Command> cmds;
-    for (const Row& j : jobs)
+    for (const Row& j : jobs) {
       cmds.push_back({"XADD", stream_, "*", "v", "1", "job", *j[0], "fids", j[1].value_or("all"), "types",
                       j[2].value_or("")});
+      if (j.size() > 3 && j[3]) {
+        cmds.back().push_back("max_fid");
+        cmds.back().push_back(*j[3]);
+      }
+    }
     const auto replies = r.Pipeline(cmds);
     std::vector<std::optional<std::string>> ids, entry_ids;
     for (size_t i = 0; i < jobs.size(); ++i) {

@@ -13,5 +13,12 @@ extern int block_ms;         // waypoint.block_ms         (SIGHUP) idle poll int
 extern char* key_prefix;     // waypoint.key_prefix       (postmaster) core::KeyLayout prefix
 extern int claim_idle_ms;    // waypoint.claim_idle_ms    (SIGHUP) XAUTOCLAIM idle threshold
 extern int redis_timeout_ms; // waypoint.redis_timeout_ms (SIGHUP) bound on one Redis round trip
+extern bool redis_allow_eviction;  // waypoint.redis_allow_eviction (SIGHUP) accept an evicting Redis
+// Queue alert thresholds (SIGHUP; 0 = off), read by SQL through current_setting in
+// waypoint.queue_depth.status.
+extern int alert_backlog_warning;
+extern int alert_backlog_critical;
+extern int alert_age_warning_ms;
+extern int alert_age_critical_ms;
 
 }  // namespace waypoint::settings

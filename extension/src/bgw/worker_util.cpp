@@ -4,6 +4,7 @@
 #include "settings.hpp"
 #include "shmem.hpp"
 #include "spi.hpp"
+#include "waypoint/core/redis_policy.hpp"
 #include "waypoint/ext/guard.hpp"
 
 extern "C" {
@@ -87,6 +88,19 @@ redis::Client* RedisLink::Get() {
     Failed(e.what());
     return nullptr;
   }
+  bool allowed = false;
+  try {
+    allowed = CheckDurability();
+  } catch (const redis::RedisError& e) {
+    Failed(e.what());
+    return nullptr;
+  }
+  if (!allowed) {
+    client_->Close();
+    delay_ms_ = 10000;  // re-check now and then: the operator may fix the policy live
+    NoteRedis(slot_, false);
+    return nullptr;
+  }
   if (down_ || !ever_up_)
     LogMessage(LOG, std::string("waypoint: connected to ") + client_->url().Redacted());
   down_ = false;
@@ -95,6 +109,45 @@ redis::Client* RedisLink::Get() {
   delay_ms_ = 0;
   NoteRedis(slot_, true);
   return client_.get();
+}
+
+bool RedisLink::CheckDurability() {
+  const auto replies = client_->Pipeline({{"CONFIG", "GET", "maxmemory-policy"}, {"CONFIG", "GET", "appendonly"},
+                                          {"CONFIG", "GET", "save"}, {"INFO", "memory"}, {"INFO", "persistence"}});
+  core::RedisDurability d;
+  auto config_value = [](const redis::Reply& r, std::string* out) {
+    if (!r.IsArray() || r.elements.size() < 2 || !r.elements[1].IsString()) return false;
+    *out = r.elements[1].str;
+    return true;
+  };
+  std::string v;
+  if (config_value(replies[0], &v)) d.maxmemory_policy = v;
+  if (config_value(replies[1], &v)) d.aof = v == "yes" ? 1 : 0;
+  if (config_value(replies[2], &v)) d.rdb = v.find_first_not_of(' ') == std::string::npos ? 0 : 1;
+  // INFO still answers where CONFIG is renamed away (managed services).
+  if (d.maxmemory_policy.empty() && replies[3].IsString())
+    d.maxmemory_policy = core::InfoField(replies[3].str, "maxmemory_policy");
+  if (d.aof == -1 && replies[4].IsString()) {
+    const std::string aof = core::InfoField(replies[4].str, "aof_enabled");
+    if (!aof.empty()) d.aof = aof == "1" ? 1 : 0;
+  }
+  const std::string where = client_->url().Redacted();
+  const std::string refusal = core::EvictionRefusal(d, where);
+  if (!refusal.empty() && !settings::redis_allow_eviction) {
+    if (!refused_) {
+      const std::string msg = "waypoint: refusing to apply: " + refusal + " (waypoint.redis_allow_eviction = on)";
+      LogMessage(WARNING, msg);
+      NoteError(slot_, msg.c_str());
+    }
+    refused_ = true;
+    return false;
+  }
+  if (refused_) LogMessage(LOG, "waypoint: Redis " + where + " accepted (maxmemory-policy " + d.maxmemory_policy + ")");
+  refused_ = false;
+  const std::string warning = core::PersistenceWarning(d, where);
+  if (!warning.empty() && !warned_persistence_) LogMessage(WARNING, "waypoint: " + warning);
+  warned_persistence_ = true;
+  return true;
 }
 
 void RedisLink::Failed(const std::string& what) {

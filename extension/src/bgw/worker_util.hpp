@@ -35,6 +35,10 @@ class RedisLink {
   int DelayMs() const { return delay_ms_; }
   // Rebuild the client from the current GUCs (after a reload changed them).
   void Reconfigure();
+  // Durability guard, run after each connect: a Redis whose maxmemory-policy can evict
+  // the streams is refused (unless waypoint.redis_allow_eviction); missing persistence
+  // is warned about once. Returns false when refused.
+  bool CheckDurability();
 
  private:
   int slot_;
@@ -44,6 +48,8 @@ class RedisLink {
   int delay_ms_ = 0;
   bool down_ = false;   // an outage was logged and not yet recovered
   bool ever_up_ = false;
+  bool refused_ = false;  // the durability guard refused this server (logged once)
+  bool warned_persistence_ = false;
 };
 
 }  // namespace waypoint::bgw

@@ -24,6 +24,7 @@ extern "C" {
 PG_FUNCTION_INFO_V1(waypoint_worker_stats);
 PG_FUNCTION_INFO_V1(waypoint_redis_queue_depth);
 PG_FUNCTION_INFO_V1(waypoint_node_heads);
+PG_FUNCTION_INFO_V1(waypoint_sidecar_health);
 }
 
 namespace waypoint::control {
@@ -266,6 +267,44 @@ Datum NodeHeadsImpl(FunctionCallInfo fcinfo) {
   return Datum(0);
 }
 
+// SidecarHealthImpl reads the hash the sidecar refreshes every second
+// (<prefix>:sidecar:health: node_breaker, redis, consumer, mode, updated_ms).
+Datum SidecarHealthImpl(FunctionCallInfo fcinfo) {
+  std::vector<std::optional<std::string>> fields;
+  std::string problem;
+  try {
+    redis::Client client = MakeClient();
+    const Reply r = client.Call({"HMGET", settings::key_prefix + std::string(":sidecar:health"), "node_breaker",
+                                 "redis", "consumer", "mode", "updated_ms"});
+    if (r.IsArray() && r.elements.size() == 5 && r.elements[4].IsString())
+      for (const Reply& e : r.elements) fields.push_back(e.IsString() ? std::optional<std::string>(e.str) : std::nullopt);
+  } catch (const redis::RedisError& e) {
+    problem = e.what();
+  }
+  const char* note = problem.empty() ? nullptr : problem.c_str();
+  const auto* out = &fields;
+  ext::PgCall([&] {
+    if (note != nullptr) ereport(NOTICE, (errmsg("waypoint: sidecar health unavailable: %s", note)));
+    InitMaterializedSRF(fcinfo, 0);
+    if (out->empty()) return;
+    ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    Datum v[5];
+    bool nulls[5];
+    bool isnull = false;
+    for (int i = 0; i < 4; ++i) {
+      v[i] = TextOrNull((*out)[i], &isnull);
+      nulls[i] = isnull;
+    }
+    Reply ts;
+    ts.type = Reply::Type::kString;
+    ts.str = *(*out)[4];
+    v[4] = TimestampTzGetDatum((redis::ReplyInt(ts) - 946684800000LL) * 1000);
+    nulls[4] = false;
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+  });
+  return Datum(0);
+}
+
 }  // namespace
 }  // namespace waypoint::control
 
@@ -279,4 +318,8 @@ extern "C" Datum waypoint_redis_queue_depth(PG_FUNCTION_ARGS) {
 
 extern "C" Datum waypoint_node_heads(PG_FUNCTION_ARGS) {
   return waypoint::ext::InvokeCpp([&] { return waypoint::control::NodeHeadsImpl(fcinfo); });
+}
+
+extern "C" Datum waypoint_sidecar_health(PG_FUNCTION_ARGS) {
+  return waypoint::ext::InvokeCpp([&] { return waypoint::control::SidecarHealthImpl(fcinfo); });
 }
