@@ -47,8 +47,39 @@ psql_stack -c "CREATE EXTENSION waypoint"
 start_node "$NODE_BIN" "${NODE_ARGS[@]}"
 wait_for 120 "node state dump" test -s "$STACK_DIR/node.state"
 
+METRICS_PORT=$(free_port)
 SIDECAR_ARGS=(--mode "$SIDECAR_MODE" --node "127.0.0.1:$NODE_PORT" --redis-url "$REDIS_URL"
-              --metrics-listen "127.0.0.1:$(free_port)" --watchdog-ms 3000)
+              --metrics-listen "127.0.0.1:$METRICS_PORT" --watchdog-ms 3000)
+
+# metric NAME [FILTER]: sum of a sidecar metric's samples whose labels match FILTER (regex).
+metric() {
+  python3 - "$METRICS_PORT" "$1" "${2:-}" <<'PY'
+import re, sys, urllib.request
+port, name, flt = sys.argv[1], sys.argv[2], sys.argv[3]
+text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+total = 0.0
+for line in text.splitlines():
+    m = re.match(r"^([a-z_]+)(\{[^}]*\})?\s+(\S+)$", line)
+    if m and m.group(1) == name and re.search(flt, m.group(2) or ""):
+        total += float(m.group(3))
+print(int(total))
+PY
+}
+
+# The fault must have happened, or the scenario proves nothing.
+expect_evidence() {
+  local what n
+  case "$SCENARIO" in
+    drops) what="subscriptions ended by the node"; n=$(metric waypoint_sidecar_subscription_ends_total 'reason="(error|stream_end)"') ;;
+    stall) what="watchdog reconnects"; n=$(metric waypoint_sidecar_subscription_ends_total 'reason="watchdog"') ;;
+    gaps) what="repaired events"; n=$(metric waypoint_sidecar_repaired_events_total) ;;
+    garbled) what="undecodable events seen"; n=$(metric waypoint_sidecar_undecodable_total) ;;
+    duplicates) what="duplicates dropped"; n=$(metric waypoint_sidecar_duplicates_dropped_total) ;;
+    *) return 0 ;;
+  esac
+  echo "evidence: $n $what"
+  [ "${n:-0}" -gt 0 ] || { echo "FAIL $SCENARIO: the fault never happened ($what = 0)"; exit 1; }
+}
 start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
 
 case "$SCENARIO" in
@@ -70,6 +101,7 @@ deadline=$((SECONDS + ${TIMEOUT:-240}))
 while :; do
   psql_stack -At -c "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/actual" || true
   if cmp -s "$STACK_DIR/expected" "$STACK_DIR/actual"; then
+    expect_evidence
     echo "PASS $SCENARIO: $(wc -l <"$STACK_DIR/expected") state lines equal to the node's"
     exit 0
   fi
