@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "hub_event.pb.h"
 #include "waypoint/core/errors.hpp"
 #include "waypoint/core/hash.hpp"
@@ -480,9 +482,38 @@ RowSet DecodeStreamEntry(const StreamEntry& e) {
     case EntryKind::kMessage: return DecodeMessageBytes(e.payload);
     case EntryKind::kOnChainEvent: return DecodeOnChainEventBytes(e.payload);
     case EntryKind::kUserNameProof: return DecodeUserNameProofBytes(e.payload);
-    case EntryKind::kFidDone: return {};
+    case EntryKind::kFidDone:
+    case EntryKind::kFidStart: return {};
   }
   throw Error(ErrorClass::kInvalid, "unknown entry kind");
+}
+
+FidStart ParseFidStart(std::string_view payload) {
+  const nlohmann::json j = nlohmann::json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) throw Error(ErrorClass::kInvalid, "fid_start payload is not a JSON object");
+  FidStart out;
+  const auto t = j.find("types");
+  if (t != j.end()) {
+    if (!t->is_array()) throw Error(ErrorClass::kInvalid, "fid_start \"types\" must be an array of store names");
+    for (const auto& v : *t) {
+      if (!v.is_string()) throw Error(ErrorClass::kInvalid, "fid_start \"types\" must be an array of store names");
+      out.types.push_back(v.get<std::string>());
+    }
+  }
+  const auto n = j.find("fids_total");
+  if (n != j.end()) {
+    if (!n->is_number_unsigned()) throw Error(ErrorClass::kInvalid, "fid_start \"fids_total\" must be a non-negative integer");
+    out.fids_total = n->get<uint64_t>();
+  }
+  return out;
+}
+
+bool FidDoneOk(std::string_view payload) {
+  const nlohmann::json j = nlohmann::json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) throw Error(ErrorClass::kInvalid, "fid_done payload is not a JSON object");
+  const auto st = j.find("status");
+  if (st == j.end() || !st->is_string()) throw Error(ErrorClass::kInvalid, "fid_done payload has no string \"status\"");
+  return st->get<std::string>() == "ok";
 }
 
 }  // namespace waypoint::core

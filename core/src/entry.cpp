@@ -15,7 +15,8 @@ constexpr KindName kKinds[] = {{EntryKind::kHubEvent, "event"},
                                {EntryKind::kMessage, "message"},
                                {EntryKind::kOnChainEvent, "onchain"},
                                {EntryKind::kUserNameProof, "fname"},
-                               {EntryKind::kFidDone, "fid_done"}};
+                               {EntryKind::kFidDone, "fid_done"},
+                               {EntryKind::kFidStart, "fid_start"}};
 
 struct SourceName {
   EntrySource source;

@@ -38,7 +38,16 @@ COMMENT ON COLUMN waypoint.messages.dropped_at IS 'Set when the node reported th
 COMMENT ON COLUMN waypoint.messages.first_seen_at IS 'When this database first saw the message.';
 
 -- Store tables share these columns (the winning candidate of the key):
---   message_hash, "timestamp", removed, deleted_at, pruned_at, revoked_at, dropped_at, updated_at
+--   message_hash, "timestamp", removed, deleted_at, pruned_at, revoked_at, dropped_at,
+--   dropped_reason, confirmed_seq, updated_at
+-- confirmed_seq is the apply sequence of the last batch that offered the current winner;
+-- backfill reconciliation (docs/apply-semantics.md) compares it with the sequence at the
+-- fid's fid_start.
+
+-- One value per applied batch (taken once per ApplyEntries call); orders batches.
+CREATE SEQUENCE waypoint.apply_seq;
+COMMENT ON SEQUENCE waypoint.apply_seq IS
+  'Apply sequence: one value per applied batch; store rows record the batch that last offered their winner (confirmed_seq).';
 
 CREATE TABLE waypoint.casts (
   fid bigint NOT NULL,
@@ -50,6 +59,8 @@ CREATE TABLE waypoint.casts (
   pruned_at timestamptz,
   revoked_at timestamptz,
   dropped_at timestamptz,
+  dropped_reason text,
+  confirmed_seq bigint NOT NULL DEFAULT 0,
   updated_at timestamptz NOT NULL DEFAULT now(),
   text text,
   parent_fid bigint,
@@ -79,6 +90,8 @@ CREATE TABLE waypoint.reactions (
   pruned_at timestamptz,
   revoked_at timestamptz,
   dropped_at timestamptz,
+  dropped_reason text,
+  confirmed_seq bigint NOT NULL DEFAULT 0,
   updated_at timestamptz NOT NULL DEFAULT now(),
   target_cast_fid bigint,
   target_cast_hash bytea,
@@ -101,6 +114,8 @@ CREATE TABLE waypoint.links (
   pruned_at timestamptz,
   revoked_at timestamptz,
   dropped_at timestamptz,
+  dropped_reason text,
+  confirmed_seq bigint NOT NULL DEFAULT 0,
   updated_at timestamptz NOT NULL DEFAULT now(),
   display_timestamp timestamptz,
   PRIMARY KEY (fid, link_type, target_fid)
@@ -118,6 +133,8 @@ CREATE TABLE waypoint.link_compact_states (
   pruned_at timestamptz,
   revoked_at timestamptz,
   dropped_at timestamptz,
+  dropped_reason text,
+  confirmed_seq bigint NOT NULL DEFAULT 0,
   updated_at timestamptz NOT NULL DEFAULT now(),
   target_fids bigint[] NOT NULL,
   PRIMARY KEY (fid, link_type)
@@ -134,6 +151,8 @@ CREATE TABLE waypoint.verifications (
   pruned_at timestamptz,
   revoked_at timestamptz,
   dropped_at timestamptz,
+  dropped_reason text,
+  confirmed_seq bigint NOT NULL DEFAULT 0,
   updated_at timestamptz NOT NULL DEFAULT now(),
   protocol int NOT NULL,
   claim_signature bytea,
@@ -155,6 +174,8 @@ CREATE TABLE waypoint.user_data (
   pruned_at timestamptz,
   revoked_at timestamptz,
   dropped_at timestamptz,
+  dropped_reason text,
+  confirmed_seq bigint NOT NULL DEFAULT 0,
   updated_at timestamptz NOT NULL DEFAULT now(),
   value text NOT NULL,
   PRIMARY KEY (fid, user_data_type)
@@ -172,6 +193,8 @@ CREATE TABLE waypoint.username_proof_messages (
   pruned_at timestamptz,
   revoked_at timestamptz,
   dropped_at timestamptz,
+  dropped_reason text,
+  confirmed_seq bigint NOT NULL DEFAULT 0,
   updated_at timestamptz NOT NULL DEFAULT now(),
   proof_fid bigint NOT NULL,
   proof_timestamp timestamptz NOT NULL,
@@ -192,6 +215,8 @@ CREATE TABLE waypoint.lend_storage (
   pruned_at timestamptz,
   revoked_at timestamptz,
   dropped_at timestamptz,
+  dropped_reason text,
+  confirmed_seq bigint NOT NULL DEFAULT 0,
   updated_at timestamptz NOT NULL DEFAULT now(),
   num_units bigint NOT NULL,
   unit_type int NOT NULL,
@@ -209,7 +234,9 @@ CREATE TABLE waypoint.username_proofs (
   proof_type int NOT NULL,
   deleted boolean NOT NULL,
   raw bytea NOT NULL,
-  updated_at timestamptz NOT NULL DEFAULT now()
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  confirmed_seq bigint NOT NULL DEFAULT 0,
+  reconciled_at timestamptz
 );
 CREATE INDEX username_proofs_fid_idx ON waypoint.username_proofs (fid);
 
@@ -247,3 +274,17 @@ CREATE TABLE waypoint.onchain_events (
 );
 CREATE INDEX onchain_events_fid_type_idx ON waypoint.onchain_events (fid, type, block_number);
 CREATE INDEX onchain_events_signer_key_idx ON waypoint.onchain_events (signer_key) WHERE signer_key IS NOT NULL;
+
+-- Backfill windows: the apply sequence at each fid's fid_start, per job, and what the
+-- reconciliation at its fid_done found (docs/apply-semantics.md, "Backfill reconciliation").
+CREATE TABLE waypoint.backfill_fid_starts (
+  job_id bigint NOT NULL,
+  fid bigint NOT NULL,
+  start_seq bigint NOT NULL,
+  stores text[],
+  fids_total bigint,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  reconciled_at timestamptz,
+  reconciled_rows bigint,
+  PRIMARY KEY (job_id, fid)
+);

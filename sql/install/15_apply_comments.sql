@@ -155,3 +155,30 @@ COMMENT ON COLUMN waypoint.onchain_events.tier_payer IS 'Tier purchase: payer.';
 COMMENT ON COLUMN waypoint.onchain_events.channel_key IS 'Channel register: channel key.';
 COMMENT ON COLUMN waypoint.onchain_events.raw IS 'OnChainEvent bytes.';
 COMMENT ON COLUMN waypoint.onchain_events.first_seen_at IS 'When this database first saw the event.';
+
+-- Reconciliation columns (docs/apply-semantics.md, "Backfill reconciliation").
+DO $$
+DECLARE t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['casts', 'reactions', 'links', 'link_compact_states', 'verifications', 'user_data',
+                           'username_proof_messages', 'lend_storage'] LOOP
+    EXECUTE format('COMMENT ON COLUMN waypoint.%I.dropped_reason IS %L', t,
+      'Why dropped_at is set: deleted (the node reported the winner deleted) or reconciled (a completed backfill of the fid did not return it: the node no longer holds it). Cleared when the winner is offered again.');
+    EXECUTE format('COMMENT ON COLUMN waypoint.%I.confirmed_seq IS %L', t,
+      'waypoint.apply_seq value of the last batch that offered the current winner (0 = before reconciliation existed).');
+  END LOOP;
+END $$;
+COMMENT ON COLUMN waypoint.username_proofs.confirmed_seq IS
+  'waypoint.apply_seq value of the last batch that offered the current proof.';
+COMMENT ON COLUMN waypoint.username_proofs.reconciled_at IS
+  'Set when a completed backfill of the holder fid did not return this proof (the node no longer holds it); cleared when the proof is offered again. Such names are not in waypoint.fnames.';
+COMMENT ON TABLE waypoint.backfill_fid_starts IS
+  'Per backfill job and fid: the apply sequence at its fid_start marker; at fid_done (status ok) rows of the fid not offered since then are reconciled (marked gone).';
+COMMENT ON COLUMN waypoint.backfill_fid_starts.job_id IS 'Backfill job id.';
+COMMENT ON COLUMN waypoint.backfill_fid_starts.fid IS 'Backfilled fid.';
+COMMENT ON COLUMN waypoint.backfill_fid_starts.start_seq IS 'waypoint.apply_seq of the batch that applied the latest fid_start of this (job, fid).';
+COMMENT ON COLUMN waypoint.backfill_fid_starts.stores IS 'Stores being backfilled (sidecar names: cast, reaction, link, ...); empty = all.';
+COMMENT ON COLUMN waypoint.backfill_fid_starts.fids_total IS 'Number of fids of the job as the sidecar counted them (all-fid jobs included).';
+COMMENT ON COLUMN waypoint.backfill_fid_starts.started_at IS 'When the latest fid_start was applied.';
+COMMENT ON COLUMN waypoint.backfill_fid_starts.reconciled_at IS 'When the fid_done (status ok) reconciliation ran.';
+COMMENT ON COLUMN waypoint.backfill_fid_starts.reconciled_rows IS 'Rows that reconciliation marked gone (store rows and username proofs).';

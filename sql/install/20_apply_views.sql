@@ -85,7 +85,7 @@ COMMENT ON VIEW waypoint.lend_storage_live IS 'Storage lent by fid to to_fid (cu
 CREATE VIEW waypoint.fnames AS
   SELECT name, fid, owner, "timestamp", proof_type
   FROM waypoint.username_proofs
-  WHERE NOT deleted AND fid <> 0;
+  WHERE NOT deleted AND fid <> 0 AND reconciled_at IS NULL;
 COMMENT ON VIEW waypoint.fnames IS
   'Current holder of each name from username proofs (fnames and ENS, proof_type 1 fname, 2 ENS, 3 basename); released names are absent.';
 

@@ -6,7 +6,7 @@ LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'waypoint_apply_payloads';
 REVOKE ALL ON FUNCTION waypoint.apply_payloads(text[], bytea[]) FROM PUBLIC;
 COMMENT ON FUNCTION waypoint.apply_payloads(text[], bytea[]) IS
-  'Superuser test surface: applies raw payloads (kind event = HubEvent, message = Message, onchain = OnChainEvent, fname = UserNameProof, fid_done) exactly as the apply workers do, inside the caller''s transaction. One result row per payload; applied = false with the reason for rejected (undecodable or invalid) payloads.';
+  'Superuser test surface: applies raw payloads (kind event = HubEvent, message = Message, onchain = OnChainEvent, fname = UserNameProof, fid_start/<job>/<fid> and fid_done/<job>/<fid> backfill markers, whose payload is their JSON) exactly as the apply workers do, inside the caller''s transaction. One result row per payload; applied = false with the reason for rejected (undecodable or invalid) payloads.';
 
 -- The database's state as text lines, to compare with the node (docs/state-lines.md).
 CREATE FUNCTION waypoint.state_lines() RETURNS SETOF text
@@ -37,7 +37,8 @@ AS $$
     SELECT 'onchain' || E'\t' || type || E'\t' || fid || E'\t' || encode(transaction_hash, 'hex') || E'\t' || log_index
       FROM waypoint.onchain_events
     UNION ALL
-    SELECT 'fname' || E'\t' || name || E'\t' || fid FROM waypoint.username_proofs WHERE NOT deleted AND fid <> 0
+    SELECT 'fname' || E'\t' || name || E'\t' || fid FROM waypoint.username_proofs
+      WHERE NOT deleted AND fid <> 0 AND reconciled_at IS NULL
   ) s
   ORDER BY line COLLATE "C";
 $$;

@@ -338,6 +338,35 @@ int main() {
     bc.mutable_block_confirmed_body()->set_block_number(5);
     Emit("ev_block", bc.SerializeAsString());
   }
+  // Backfill reconciliation: fid 1100 (apply_reconcile).
+  Message k1 = CastAdd("k1", 1100, 11000, "kept");
+  Message k2 = CastAdd("k2", 1100, 11001, "pruned on the node while nobody listened");
+  Message k3 = CastAdd("k3", 1100, 11005, "merged live during the backfill");
+  Message rx1 = Reaction("rx1", true, 1100, 11010, REACTION_TYPE_LIKE, c1);
+  Message rx1_rm = Reaction("rx1_rm", false, 1100, 11011, REACTION_TYPE_LIKE, c1);
+  Message rx1_again = Reaction("rx1_again", true, 1100, 11012, REACTION_TYPE_LIKE, c1);
+  Message ud1 = UserData("ud1", 1100, 11020, USER_DATA_TYPE_BIO, "revoked while nobody listened");
+  Emit("ev_k1", Merge(k1));
+  Emit("ev_k2", Merge(k2));
+  Emit("ev_k3", Merge(k3));
+  Emit("ev_rx1", Merge(rx1));
+  Emit("ev_rx1_rm", Merge(rx1_rm, {&rx1}));
+  Emit("ev_rx1_again", Merge(rx1_again, {&rx1_rm}));
+  Emit("ev_ud1", Merge(ud1));
+  Emit("msg_k1", k1.SerializeAsString());
+  Emit("msg_k2", k2.SerializeAsString());
+  Emit("msg_k3", k3.SerializeAsString());
+  Emit("msg_rx1_rm", rx1_rm.SerializeAsString());
+  Emit("msg_rx1_again", rx1_again.SerializeAsString());
+  UserNameProof dave = Proof("dave", 1100, 1700000000, '\x05');
+  UserNameProof erin = Proof("erin", 1100, 1700000000, '\x06');
+  UserNameProof erin2 = Proof("erin", 1101, 1700000300, '\x07');
+  Emit("ev_dave", ProofEvent(&dave, nullptr));
+  Emit("ev_erin", ProofEvent(&erin, nullptr));
+  Emit("ev_erin2", ProofEvent(&erin2, &erin));
+  Emit("fname_dave", dave.SerializeAsString());
+  Emit("fname_erin", erin.SerializeAsString());
+
   std::printf("\\set QUIET off\n");
   return 0;
 }

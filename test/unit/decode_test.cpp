@@ -395,3 +395,22 @@ TEST(Decode, StreamEntryKinds) {
   fe.payload = p.SerializeAsString();
   EXPECT_EQ(ErrorOf([&] { DecodeStreamEntry(fe); }), ErrorClass::kInvalid);
 }
+
+TEST(Decode, BackfillMarkers) {
+  StreamEntry fs;
+  fs.kind = EntryKind::kFidStart;
+  fs.payload = R"({"types":["cast","fname"],"fids_total":60})";
+  EXPECT_TRUE(DecodeStreamEntry(fs).Empty());
+  const FidStart s = ParseFidStart(fs.payload);
+  EXPECT_EQ(s.types, (std::vector<std::string>{"cast", "fname"}));
+  EXPECT_EQ(s.fids_total, 60u);
+  EXPECT_TRUE(ParseFidStart("{}").types.empty());  // every store
+  EXPECT_EQ(ErrorOf([] { ParseFidStart("not json"); }), ErrorClass::kInvalid);
+  EXPECT_EQ(ErrorOf([] { ParseFidStart(R"({"types":"cast"})"); }), ErrorClass::kInvalid);
+  EXPECT_EQ(ErrorOf([] { ParseFidStart(R"({"types":[1]})"); }), ErrorClass::kInvalid);
+  EXPECT_EQ(ErrorOf([] { ParseFidStart(R"({"fids_total":-1})"); }), ErrorClass::kInvalid);
+  EXPECT_TRUE(FidDoneOk(R"({"status":"ok","messages":3})"));
+  EXPECT_FALSE(FidDoneOk(R"({"status":"failed","messages":0,"error":"x"})"));
+  EXPECT_EQ(ErrorOf([] { FidDoneOk(""); }), ErrorClass::kInvalid);
+  EXPECT_EQ(ErrorOf([] { FidDoneOk(R"({"messages":3})"); }), ErrorClass::kInvalid);
+}

@@ -57,7 +57,7 @@ TEST(Entry, FieldsInDocumentedOrder) {
 
 TEST(Entry, EveryKindRoundTrips) {
   for (EntryKind k : {EntryKind::kHubEvent, EntryKind::kMessage, EntryKind::kOnChainEvent, EntryKind::kUserNameProof,
-                      EntryKind::kFidDone}) {
+                      EntryKind::kFidDone, EntryKind::kFidStart}) {
     StreamEntry e = Sample();
     e.kind = k;
     EXPECT_EQ(DecodeEntry(EncodeEntry(e)).kind, k) << EntryKindName(k);

@@ -8,7 +8,9 @@
 // Rows are reduced per key in C++ first (crdt.hpp): ON CONFLICT cannot touch a row twice.
 #include "waypoint/ext/apply.hpp"
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "waypoint/core/crdt.hpp"
@@ -56,13 +58,18 @@ PreparedStatement StoreUpsert(const char* table, const char* key, bool removes_f
     alias += cols[i].name;
     types.push_back(cols[i].type);
   }
-  insert_cols = "fid, message_hash, \"timestamp\", removed, deleted_at, pruned_at, revoked_at, dropped_at, updated_at";
+  insert_cols =
+      "fid, message_hash, \"timestamp\", removed, deleted_at, pruned_at, revoked_at, dropped_at, updated_at, "
+      "dropped_reason, confirmed_seq";
+  // confirmed_seq: this batch's apply sequence (ApplyEntries took it with nextval).
   select_cols =
       "u.fid, u.message_hash, waypoint.farcaster_time(u.ts), u.removed, "
-      "CASE WHEN u.removed THEN waypoint.farcaster_time(u.ts) END, m.pruned_at, m.revoked_at, m.dropped_at, now()";
+      "CASE WHEN u.removed THEN waypoint.farcaster_time(u.ts) END, m.pruned_at, m.revoked_at, m.dropped_at, now(), "
+      "CASE WHEN m.dropped_at IS NOT NULL THEN 'deleted' END, currval('waypoint.apply_seq')";
   set = "message_hash = excluded.message_hash, \"timestamp\" = excluded.\"timestamp\", removed = excluded.removed, "
         "deleted_at = excluded.deleted_at, pruned_at = excluded.pruned_at, revoked_at = excluded.revoked_at, "
-        "dropped_at = excluded.dropped_at, updated_at = excluded.updated_at";
+        "dropped_at = excluded.dropped_at, dropped_reason = excluded.dropped_reason, "
+        "confirmed_seq = excluded.confirmed_seq";
   const std::string key_list = std::string(",") + key + ",";
   for (const Col& c : typed) {
     insert_cols += std::string(", ") + c.name;
@@ -74,13 +81,17 @@ PreparedStatement StoreUpsert(const char* table, const char* key, bool removes_f
                                         : "(excluded.\"timestamp\", excluded.removed, excluded.message_hash)";
   const char* order_old = removes_first ? "(t.removed, t.\"timestamp\", t.message_hash)"
                                         : "(t.\"timestamp\", t.removed, t.message_hash)";
+  // The same winner offered again (>=, not >) is confirmed: its confirmed_seq moves on,
+  // its lifecycle is copied again (new tombstones; a 'reconciled' mark is lifted, since
+  // the message is offered as held), updated_at changes only when something else did.
+  const std::string changed = std::string(order_new) + " > " + order_old +
+                              " OR excluded.pruned_at IS DISTINCT FROM t.pruned_at OR excluded.revoked_at IS DISTINCT "
+                              "FROM t.revoked_at OR excluded.dropped_at IS DISTINCT FROM t.dropped_at";
+  set += ", updated_at = CASE WHEN " + changed + " THEN excluded.updated_at ELSE t.updated_at END";
   std::string sql = std::string("INSERT INTO waypoint.") + table + " AS t (" + insert_cols + ") SELECT " + select_cols +
                     " FROM unnest(" + unnest + ") AS u(" + alias +
                     ") LEFT JOIN waypoint.messages m ON m.hash = u.message_hash ON CONFLICT (" + key +
-                    ") DO UPDATE SET " + set + " WHERE " + order_new + " > " + order_old + " OR (" + order_new +
-                    " = " + order_old +
-                    " AND (excluded.pruned_at IS DISTINCT FROM t.pruned_at OR excluded.revoked_at IS DISTINCT FROM "
-                    "t.revoked_at OR excluded.dropped_at IS DISTINCT FROM t.dropped_at))";
+                    ") DO UPDATE SET " + set + " WHERE " + order_new + " >= " + order_old;
   return PreparedStatement{table, sql, types};
 }
 
@@ -258,17 +269,19 @@ void WriteProofs(const std::vector<core::ProofRow>& rows) {
   static PreparedStatement stmt{
       "username_proofs",
       "INSERT INTO waypoint.username_proofs AS t (name, fid, owner, signature, \"timestamp\", proof_type, deleted, "
-      "raw, updated_at) "
-      "SELECT u.name, u.fid, u.owner, u.signature, to_timestamp(u.ts), u.proof_type, u.deleted, u.raw, now() "
+      "raw, updated_at, confirmed_seq) "
+      "SELECT u.name, u.fid, u.owner, u.signature, to_timestamp(u.ts), u.proof_type, u.deleted, u.raw, now(), "
+      "currval('waypoint.apply_seq') "
       "FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[], $6::int[], $7::boolean[], "
       "$8::bytea[]) AS u(name, fid, owner, signature, ts, proof_type, deleted, raw) "
       "ON CONFLICT (name) DO UPDATE SET fid = excluded.fid, owner = excluded.owner, signature = excluded.signature, "
       "\"timestamp\" = excluded.\"timestamp\", proof_type = excluded.proof_type, raw = excluded.raw, "
       "deleted = excluded.deleted OR ((excluded.\"timestamp\", excluded.signature) = (t.\"timestamp\", t.signature) "
-      "AND t.deleted), updated_at = excluded.updated_at "
-      "WHERE (excluded.\"timestamp\", excluded.signature) > (t.\"timestamp\", t.signature) "
-      "OR ((excluded.\"timestamp\", excluded.signature) = (t.\"timestamp\", t.signature) AND excluded.deleted AND "
-      "NOT t.deleted)",
+      "AND t.deleted), confirmed_seq = excluded.confirmed_seq, reconciled_at = NULL, "
+      "updated_at = CASE WHEN (excluded.\"timestamp\", excluded.signature) > (t.\"timestamp\", t.signature) "
+      "OR (excluded.deleted AND NOT t.deleted) OR t.reconciled_at IS NOT NULL THEN excluded.updated_at "
+      "ELSE t.updated_at END "
+      "WHERE (excluded.\"timestamp\", excluded.signature) >= (t.\"timestamp\", t.signature)",
       {ParamType::kText, ParamType::kInt8, ParamType::kBytea, ParamType::kBytea, ParamType::kInt8, ParamType::kInt4,
        ParamType::kBool, ParamType::kBytea}};
   if (rows.empty()) return;
@@ -348,6 +361,174 @@ void WriteOnChain(const std::vector<core::OnChainRow>& rows) {
   pg::ExecuteArrays(stmt, p);
 }
 
+// Backfill markers of one batch, in stream order (see Reconcile).
+struct Markers {
+  struct Start {
+    int64_t job;
+    uint64_t fid;
+    std::string stores;  // Postgres array literal
+    uint64_t fids_total;
+  };
+  struct Done {
+    int64_t job;
+    uint64_t fid;
+    bool in_batch;       // a fid_start of the same (job, fid) came earlier in this batch
+    std::string stores;  // that start's stores, when in_batch
+  };
+  std::vector<Start> starts;  // latest per (job, fid)
+  std::vector<Done> dones;    // latest per (job, fid)
+  bool Empty() const { return starts.empty() && dones.empty(); }
+};
+
+// Positive decimal job id; 0 when absent or malformed.
+int64_t JobId(const std::string& job) {
+  if (job.empty() || job.size() > 18) return 0;
+  int64_t v = 0;
+  for (char c : job) {
+    if (c < '0' || c > '9') return 0;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+std::string StoresLiteral(const std::vector<std::string>& names) {
+  std::string s = "{";
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i) s += ',';
+    s += '"';
+    for (char c : names[i]) {
+      if (c == '"' || c == '\\') s += '\\';
+      s += c;
+    }
+    s += '"';
+  }
+  return s + "}";
+}
+
+// Reads the markers of a batch. Invalid ones get applied=false (the worker dead-letters
+// them); a fid_done without a job id (the SQL test surface) is accepted and does nothing.
+Markers CollectMarkers(const std::vector<core::StreamEntry>& entries, std::vector<EntryOutcome>& outcomes) {
+  Markers m;
+  std::map<std::pair<int64_t, uint64_t>, size_t> start_at, done_at;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const core::StreamEntry& e = entries[i];
+    if (e.kind != core::EntryKind::kFidStart && e.kind != core::EntryKind::kFidDone) continue;
+    const int64_t job = JobId(e.job_id);
+    try {
+      if (e.kind == core::EntryKind::kFidStart) {
+        const core::FidStart fs = core::ParseFidStart(e.payload);
+        if (job == 0 || e.fid == 0) throw core::Error(core::ErrorClass::kInvalid, "fid_start needs a job id and a fid");
+        const auto key = std::make_pair(job, e.fid);
+        Markers::Start st{job, e.fid, StoresLiteral(fs.types), fs.fids_total};
+        auto [it, inserted] = start_at.emplace(key, m.starts.size());
+        if (inserted) m.starts.push_back(st);
+        else m.starts[it->second] = st;
+      } else {
+        if (job == 0 || e.fid == 0) continue;  // not from a backfill job: nothing to reconcile
+        if (!core::FidDoneOk(e.payload)) continue;
+        const auto key = std::make_pair(job, e.fid);
+        auto st = start_at.find(key);
+        Markers::Done d{job, e.fid, st != start_at.end(), st != start_at.end() ? m.starts[st->second].stores : ""};
+        auto [it, inserted] = done_at.emplace(key, m.dones.size());
+        if (inserted) m.dones.push_back(d);
+        else m.dones[it->second] = d;
+      }
+    } catch (const core::Error& err) {
+      outcomes[i].applied = false;
+      outcomes[i].reason = std::string(core::ErrorClassName(err.cls())) + ": " + err.what();
+    }
+  }
+  return m;
+}
+
+// Reconcile runs after the batch's rows are written. For each fid_done with status ok:
+// every row of the fid in the backfilled stores whose confirmed_seq is older than the
+// sequence at the fid's fid_start was offered neither by the pages nor by any later live
+// entry, so the node no longer holds it: its winner is marked gone (dropped_at,
+// dropped_reason 'reconciled'; username proofs: reconciled_at). Keyed by the store keys
+// and the winner, never by hash alone: a later, higher message reopens the key.
+// Then the batch's fid_starts are recorded (after: a fid_done earlier in the batch
+// belongs to the previous start).
+void Reconcile(const Markers& mk) {
+  static const char* kStores[][2] = {{"casts", "cast"},
+                                     {"reactions", "reaction"},
+                                     {"links", "link"},
+                                     {"link_compact_states", "link_compact_state"},
+                                     {"verifications", "verification"},
+                                     {"user_data", "user_data"},
+                                     {"lend_storage", "lend_storage"}};
+  static PreparedStatement reconcile = [] {
+    std::string sql =
+        "WITH d AS (SELECT u.job, u.fid, "
+        "CASE WHEN u.in_batch THEN currval('waypoint.apply_seq') ELSE s.start_seq END AS start, "
+        "CASE WHEN u.in_batch THEN u.stores::text[] ELSE s.stores END AS stores "
+        "FROM unnest($1::bigint[], $2::bigint[], $3::boolean[], $4::text[]) AS u(job, fid, in_batch, stores) "
+        "LEFT JOIN waypoint.backfill_fid_starts s ON s.job_id = u.job AND s.fid = u.fid), "
+        "r AS (SELECT * FROM d WHERE start IS NOT NULL)";
+    std::string all;
+    int n = 0;
+    for (const auto& st : kStores) {
+      const std::string cte = "c" + std::to_string(n++);
+      sql += std::string(", ") + cte + " AS (UPDATE waypoint." + st[0] +
+             " t SET dropped_at = now(), dropped_reason = 'reconciled', updated_at = now() FROM r "
+             "WHERE t.fid = r.fid AND t.confirmed_seq < r.start AND t.dropped_at IS NULL AND t.pruned_at IS NULL "
+             "AND t.revoked_at IS NULL AND (coalesce(cardinality(r.stores), 0) = 0 OR '" + st[1] +
+             "' = ANY (r.stores)) RETURNING r.job, r.fid)";
+      all += (all.empty() ? "" : " UNION ALL ") + std::string("SELECT * FROM ") + cte;
+    }
+    // Proofs: only names whose current holder in the database is this fid.
+    sql += ", p AS (UPDATE waypoint.username_proofs t SET reconciled_at = now(), updated_at = now() FROM r "
+           "WHERE t.fid = r.fid AND t.confirmed_seq < r.start AND NOT t.deleted AND t.reconciled_at IS NULL "
+           "AND (coalesce(cardinality(r.stores), 0) = 0 OR r.stores && ARRAY['username_proof', 'fname']) "
+           "RETURNING r.job, r.fid)";
+    all += " UNION ALL SELECT * FROM p";
+    sql += ", n AS (SELECT job, fid, count(*) AS rows FROM (" + all + ") x GROUP BY job, fid) "
+           "INSERT INTO waypoint.backfill_fid_starts AS s (job_id, fid, start_seq, stores, reconciled_at, "
+           "reconciled_rows) SELECT r.job, r.fid, r.start, r.stores, now(), coalesce(n.rows, 0) "
+           "FROM r LEFT JOIN n ON n.job = r.job AND n.fid = r.fid "
+           "ON CONFLICT (job_id, fid) DO UPDATE SET reconciled_at = excluded.reconciled_at, "
+           "reconciled_rows = excluded.reconciled_rows";
+    return PreparedStatement{"reconcile", sql, {ParamType::kInt8, ParamType::kInt8, ParamType::kBool, ParamType::kText}};
+  }();
+  static PreparedStatement starts{
+      "backfill_fid_starts",
+      "INSERT INTO waypoint.backfill_fid_starts AS s (job_id, fid, start_seq, stores, fids_total, started_at) "
+      "SELECT u.job, u.fid, currval('waypoint.apply_seq'), u.stores::text[], nullif(u.total, 0), now() "
+      "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[]) AS u(job, fid, stores, total) "
+      "ON CONFLICT (job_id, fid) DO UPDATE SET start_seq = greatest(s.start_seq, excluded.start_seq), "
+      "stores = excluded.stores, fids_total = coalesce(excluded.fids_total, s.fids_total), "
+      "started_at = excluded.started_at",
+      {ParamType::kInt8, ParamType::kInt8, ParamType::kText, ParamType::kInt8}};
+  if (!mk.dones.empty()) {
+    std::vector<ArrayParam> p = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kInt8),
+                                 ArrayParam(ParamType::kBool), ArrayParam(ParamType::kText)};
+    for (const auto& d : mk.dones) {
+      p[0].AddInt(d.job);
+      p[1].AddInt(static_cast<int64_t>(d.fid));
+      p[2].AddBool(d.in_batch);
+      d.in_batch ? p[3].AddStr(d.stores) : p[3].AddNull();
+    }
+    pg::ExecuteArrays(reconcile, p);
+  }
+  if (!mk.starts.empty()) {
+    std::vector<ArrayParam> p = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kInt8),
+                                 ArrayParam(ParamType::kText), ArrayParam(ParamType::kInt8)};
+    for (const auto& st : mk.starts) {
+      p[0].AddInt(st.job);
+      p[1].AddInt(static_cast<int64_t>(st.fid));
+      p[2].AddStr(st.stores);
+      p[3].AddInt(static_cast<int64_t>(st.fids_total));
+    }
+    pg::ExecuteArrays(starts, p);
+  }
+}
+
+// One apply sequence value per batch: every row this batch offers is confirmed at it.
+void NextSequence() {
+  static PreparedStatement next{"apply_seq", "SELECT nextval('waypoint.apply_seq')", {}};
+  pg::ExecuteArrays(next, {});
+}
+
 }  // namespace
 
 std::vector<EntryOutcome> ApplyEntries(const std::vector<core::StreamEntry>& entries) {
@@ -362,12 +543,17 @@ std::vector<EntryOutcome> ApplyEntries(const std::vector<core::StreamEntry>& ent
       outcomes[i].reason = std::string(core::ErrorClassName(e.cls())) + ": " + e.what();
     }
   }
-  if (rows.Empty()) return outcomes;
-  core::ReduceRowSet(rows);
-  WriteMessages(rows.messages);
-  WriteStores(rows);
-  WriteProofs(rows.proofs);
-  WriteOnChain(rows.onchain);
+  const Markers markers = CollectMarkers(entries, outcomes);
+  if (rows.Empty() && markers.Empty()) return outcomes;
+  NextSequence();
+  if (!rows.Empty()) {
+    core::ReduceRowSet(rows);
+    WriteMessages(rows.messages);
+    WriteStores(rows);
+    WriteProofs(rows.proofs);
+    WriteOnChain(rows.onchain);
+  }
+  Reconcile(markers);
   return outcomes;
 }
 

@@ -34,7 +34,8 @@ bool KindFromName(const char* name, core::EntryKind* out) {
                 {"message", core::EntryKind::kMessage},
                 {"onchain", core::EntryKind::kOnChainEvent},
                 {"fname", core::EntryKind::kUserNameProof},
-                {"fid_done", core::EntryKind::kFidDone}};
+                {"fid_done", core::EntryKind::kFidDone},
+                {"fid_start", core::EntryKind::kFidStart}};
   for (const auto& k : kKinds) {
     if (strcmp(k.name, name) == 0) {
       *out = k.kind;
@@ -72,9 +73,22 @@ Datum ApplyPayloadsImpl(FunctionCallInfo fcinfo) {
       throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "kinds and payloads must not contain nulls");
     char* kind_name = nullptr;
     PgCall([&] { kind_name = text_to_cstring(DatumGetTextPP(kinds[i])); });
-    if (!KindFromName(kind_name, &entries[i].kind))
+    // Backfill markers carry their job and fid in the entry: "fid_start/<job>/<fid>".
+    std::string kind(kind_name);
+    const size_t slash = kind.find('/');
+    if (slash != std::string::npos) {
+      const std::string rest = kind.substr(slash + 1);
+      const size_t slash2 = rest.find('/');
+      kind = kind.substr(0, slash);
+      if (slash2 == std::string::npos || (kind != "fid_start" && kind != "fid_done"))
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string("unknown entry kind: ") + kind_name,
+                       "markers are fid_start/<job>/<fid> or fid_done/<job>/<fid>");
+      entries[i].job_id = rest.substr(0, slash2);
+      entries[i].fid = strtoull(rest.c_str() + slash2 + 1, nullptr, 10);
+    }
+    if (!KindFromName(kind.c_str(), &entries[i].kind))
       throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string("unknown entry kind: ") + kind_name,
-                     "use event, message, onchain, fname or fid_done");
+                     "use event, message, onchain, fname, fid_start/<job>/<fid> or fid_done[/<job>/<fid>]");
     bytea* b = nullptr;
     PgCall([&] { b = DatumGetByteaPP(payloads[i]); });
     entries[i].payload.assign(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));

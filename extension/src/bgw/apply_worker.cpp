@@ -307,9 +307,11 @@ class ApplyWorker {
   // ApplyBatch runs the batch's transaction; on return it has committed.
   void ApplyBatch(std::vector<Item>& items) {
     Decode(items);
+    // Backfill markers (fid_start, fid_done) go to ApplyEntries too, in stream order: it
+    // reconciles a completed fid in the batch's transaction (docs/apply-semantics.md).
     std::vector<size_t> to_apply;  // indexes of items handed to ApplyEntries
     for (size_t i = 0; i < items.size(); ++i)
-      if (!items[i].deleted && !items[i].dead && items[i].entry.kind != core::EntryKind::kFidDone) to_apply.push_back(i);
+      if (!items[i].deleted && !items[i].dead) to_apply.push_back(i);
 
     const std::string activity = "waypoint: applying " + std::to_string(items.size()) + " entries";
     BeginTransaction(activity.c_str());

@@ -7,7 +7,10 @@
 // so one entry is applied entirely or not at all.
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "waypoint/core/entry.hpp"
 #include "waypoint/core/rows.hpp"
@@ -22,7 +25,19 @@ namespace waypoint::core {
 // Lifecycle context of a message inside a payload.
 enum class MessageRole { kMerged, kDropped, kPruned, kRevoked };
 
-// Decodes the payload of one stream entry. kFidDone and ignorable hub events
+// Backfill markers. A kFidStart payload: {"types":["cast",...],"fids_total":N}; types
+// are the sidecar's store names (empty = every store), fids_total the size of the job
+// (0 = unknown). Throws Error(kInvalid) when the payload is unusable.
+struct FidStart {
+  std::vector<std::string> types;
+  uint64_t fids_total = 0;
+};
+FidStart ParseFidStart(std::string_view payload);
+// Whether a kFidDone payload reports a complete fid ({"status":"ok",...}); throws
+// Error(kInvalid) when it is not a JSON object with a string status.
+bool FidDoneOk(std::string_view payload);
+
+// Decodes the payload of one stream entry. kFidStart, kFidDone and ignorable hub events
 // (BLOCK_CONFIRMED, MERGE_FAILURE, unknown types) give an empty RowSet.
 RowSet DecodeStreamEntry(const StreamEntry& entry);
 

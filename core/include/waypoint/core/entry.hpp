@@ -6,7 +6,9 @@
 //   v    format version ("1")
 //   k    kind: "event" (HubEvent from Subscribe/GetEvents), "message" (Message from a
 //        backfill page), "onchain" (OnChainEvent), "fname" (UserNameProof),
-//        "fid_done" (end of one fid's backfill; payload empty)
+//        "fid_start" (a fid's backfill begins: written before its first page is read;
+//        payload JSON {"types":[store names, empty = all],"fids_total":N}),
+//        "fid_done" (end of one fid's backfill; payload JSON with the outcome)
 //   sh   data shard the entry came from (decimal)
 //   id   Snapchain event id (decimal; 0 when not from the event log)
 //   fid  fid the entry belongs to (decimal)
@@ -24,7 +26,7 @@
 
 namespace waypoint::core {
 
-enum class EntryKind { kHubEvent, kMessage, kOnChainEvent, kUserNameProof, kFidDone };
+enum class EntryKind { kHubEvent, kMessage, kOnChainEvent, kUserNameProof, kFidDone, kFidStart };
 enum class EntrySource { kLive, kRepair, kBackfill };
 
 const char* EntryKindName(EntryKind k);
