@@ -44,3 +44,16 @@ SELECT state, fids_done, fids_failed, messages, eta FROM waypoint.backfill_progr
 -- The dispatcher's view of the outbox is the partial index on undispatched jobs.
 SELECT indexdef FROM pg_indexes WHERE indexname = 'backfill_jobs_undispatched';
 SELECT waypoint.backfill_type_names();
+
+-- All-fid jobs: the sidecar sends the job's size on every fid_start, so an ETA is known
+-- once the first fid started (job_b is dispatched and has one fid done above). Rolled
+-- back: control_ops runs later in this database.
+BEGIN;
+SELECT state, fids_queued, eta FROM waypoint.backfill_progress WHERE job_id = :job_b;
+INSERT INTO waypoint.backfill_fid_starts (job_id, fid, start_seq, stores, fids_total)
+  VALUES (:job_b, 7, 1, '{}', 4), (:job_b, 8, 2, '{}', 4);
+SELECT state, fids_queued, fids_done, eta IS NOT NULL AS has_eta FROM waypoint.backfill_progress WHERE job_id = :job_b;
+INSERT INTO waypoint.backfill_fid_progress (job_id, fid, status, messages, reported_at)
+  VALUES (:job_b, 8, 'ok', 1, now()), (:job_b, 9, 'ok', 1, now()), (:job_b, 10, 'failed', 0, now());
+SELECT state, fids_queued, fids_done, fids_failed FROM waypoint.backfill_progress WHERE job_id = :job_b;
+ROLLBACK;

@@ -319,33 +319,39 @@ CREATE VIEW waypoint.backfill_progress AS
            sum(fp.messages) AS messages,
            max(fp.reported_at) AS last_report_at
       FROM waypoint.backfill_fid_progress AS fp GROUP BY fp.job_id
+  ), t AS (
+    -- The sidecar counts an all-fid job's fids and sends the total on every fid_start.
+    SELECT fs.job_id, max(fs.fids_total) AS fids_total
+      FROM waypoint.backfill_fid_starts AS fs GROUP BY fs.job_id
   ), r AS (
     SELECT j.*, coalesce(p.fids_done, 0) AS fids_done, coalesce(p.fids_failed, 0) AS fids_failed,
            coalesce(p.messages, 0)::bigint AS messages, p.last_report_at,
+           coalesce(cardinality(j.fids)::bigint, t.fids_total) AS fids_total,
            extract(epoch FROM p.last_report_at OPERATOR(pg_catalog.-) j.dispatched_at) AS secs
       FROM waypoint.backfill_jobs AS j LEFT JOIN p ON p.job_id OPERATOR(pg_catalog.=) j.job_id
+      LEFT JOIN t ON t.job_id OPERATOR(pg_catalog.=) j.job_id
   )
   SELECT r.job_id,
          CASE WHEN r.dispatched_at IS NULL THEN 'queued'
-              WHEN r.fids IS NOT NULL
-               AND r.fids_done OPERATOR(pg_catalog.+) r.fids_failed OPERATOR(pg_catalog.>=) cardinality(r.fids) THEN
+              WHEN r.fids_total IS NOT NULL
+               AND r.fids_done OPERATOR(pg_catalog.+) r.fids_failed OPERATOR(pg_catalog.>=) r.fids_total THEN
                 CASE WHEN r.fids_failed OPERATOR(pg_catalog.>) 0 THEN 'done_with_failures' ELSE 'done' END
               ELSE 'running' END AS state,
          r.fids IS NULL AS all_fids,
-         cardinality(r.fids)::bigint AS fids_queued,
+         r.fids_total AS fids_queued,
          r.fids_done, r.fids_failed, r.messages, r.types, r.requested_by, r.created_at,
          r.dispatched_at, r.last_report_at,
          CASE WHEN r.secs OPERATOR(pg_catalog.>) 0
               THEN round(((r.fids_done OPERATOR(pg_catalog.+) r.fids_failed) OPERATOR(pg_catalog./) r.secs)::numeric, 2) END AS fids_per_second,
          CASE WHEN r.secs OPERATOR(pg_catalog.>) 0
               THEN round((r.messages OPERATOR(pg_catalog./) r.secs)::numeric, 1) END AS messages_per_second,
-         CASE WHEN r.fids IS NOT NULL AND r.secs OPERATOR(pg_catalog.>) 0
+         CASE WHEN r.fids_total IS NOT NULL AND r.secs OPERATOR(pg_catalog.>) 0
                AND r.fids_done OPERATOR(pg_catalog.+) r.fids_failed OPERATOR(pg_catalog.>) 0
-              THEN make_interval(secs => greatest(cardinality(r.fids) OPERATOR(pg_catalog.-) r.fids_done OPERATOR(pg_catalog.-) r.fids_failed, 0)
+              THEN make_interval(secs => greatest(r.fids_total OPERATOR(pg_catalog.-) r.fids_done OPERATOR(pg_catalog.-) r.fids_failed, 0)
                                         OPERATOR(pg_catalog.*) r.secs OPERATOR(pg_catalog./) (r.fids_done OPERATOR(pg_catalog.+) r.fids_failed)) END AS eta
     FROM r;
 COMMENT ON VIEW waypoint.backfill_progress IS
-  'Per backfill job: state (queued, running, done, done_with_failures), fids queued/done/failed, messages written, rates since dispatch and the estimated time left (NULL for all-fid jobs, whose size is unknown).';
+  'Per backfill job: state (queued, running, done, done_with_failures), fids queued (for all-fid jobs: as counted by the sidecar, known from the first fid_start on)/done/failed, messages written, rates since dispatch and the estimated time left.';
 
 -- Privileges: the verbs and Redis-backed views only for waypoint_operator (and superusers).
 GRANT USAGE ON SCHEMA waypoint TO waypoint_operator, pg_monitor;
@@ -370,3 +376,4 @@ REVOKE ALL ON waypoint.backfill_jobs, waypoint.backfill_fid_progress, waypoint.s
 GRANT SELECT ON waypoint.backfill_jobs, waypoint.backfill_fid_progress, waypoint.shard_progress,
                waypoint.dead_letters, waypoint.backfill_progress, waypoint.workers
   TO waypoint_operator, pg_monitor;
+GRANT SELECT ON waypoint.backfill_fid_starts TO waypoint_operator, pg_monitor;
