@@ -14,6 +14,9 @@
 #   backfill        no stream: a backfill of every fid enqueued from SQL
 #   backfill-kill   the same, with the sidecar SIGKILLed mid-backfill and restarted
 #   backfill-race   live stream and backfill of the same fids at once
+#   stale           backfill a node's history, then backfill (no stream) a node whose
+#                   history went on (--extra-history): rows it no longer holds must be
+#                   reconciled away (docs/apply-semantics.md)
 set -euo pipefail
 BUILD_DIR=$(cd "$1" && pwd)
 SCENARIO=$2
@@ -36,7 +39,7 @@ case "$SCENARIO" in
   stall) NODE_ARGS+=(--stall-after 300) ;;
   gaps) NODE_ARGS+=(--withhold 0.03) ;;
   garbled) NODE_ARGS+=(--garble-rate 0.02) ;;
-  backfill|backfill-kill) SIDECAR_MODE=backfill ;;
+  backfill|backfill-kill|stale) SIDECAR_MODE=backfill ;;
   backfill-race) SIDECAR_MODE=both ;;
   *) echo "unknown scenario $SCENARIO" >&2; exit 2 ;;
 esac
@@ -83,7 +86,7 @@ expect_evidence() {
 start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
 
 case "$SCENARIO" in
-  backfill|backfill-kill|backfill-race)
+  backfill|backfill-kill|backfill-race|stale)
     psql_stack -c "SELECT waypoint.waypoint_enqueue_backfill_all()" ;;
 esac
 
@@ -95,22 +98,51 @@ if [ "$SCENARIO" = sidecar-kill ] || [ "$SCENARIO" = backfill-kill ]; then
   start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
 fi
 
+# converge STATE_FILE: wait until the database's state lines equal the node's (exit 1 on timeout).
+converge() {
+  LC_ALL=C sort "$1" >"$STACK_DIR/expected"
+  local deadline=$((SECONDS + ${TIMEOUT:-240}))
+  while :; do
+    psql_stack -At -c "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/actual" || true
+    cmp -s "$STACK_DIR/expected" "$STACK_DIR/actual" && return 0
+    if [ $SECONDS -ge $deadline ]; then
+      echo "FAIL $SCENARIO: database differs from the node (expected $(wc -l <"$STACK_DIR/expected") lines, got $(wc -l <"$STACK_DIR/actual"))"
+      diff "$STACK_DIR/expected" "$STACK_DIR/actual" | head -40
+      echo "--- sidecar log (tail)"; tail -30 "$STACK_DIR/sidecar.log" || true
+      echo "--- postgres log (tail)"; tail -30 "$STACK_DIR/pg/postgres.log" || true
+      exit 1
+    fi
+    sleep 1
+  done
+}
+
+if [ "$SCENARIO" = stale ]; then
+  converge "$STACK_DIR/node.state"
+  echo "mirror equals the first node ($(wc -l <"$STACK_DIR/expected") lines); switching to a node whose history went on"
+  stop_pid "$SIDECAR_PID"
+  stop_pid "$NODE_PID"
+  LC_ALL=C sort "$STACK_DIR/node.state" >"$STACK_DIR/first.state"
+  rm -f "$STACK_DIR/node.state"
+  start_node "$NODE_BIN" "${NODE_ARGS[@]}" --extra-history "${EXTRA_HISTORY:-10}"
+  wait_for 120 "node state dump" test -s "$STACK_DIR/node.state"
+  LC_ALL=C sort "$STACK_DIR/node.state" >"$STACK_DIR/second.state"
+  # Lines the second node no longer holds: without reconciliation they would stay.
+  gone=$(LC_ALL=C comm -23 "$STACK_DIR/first.state" "$STACK_DIR/second.state" | wc -l)
+  echo "the second node no longer holds $gone of the first node's lines"
+  [ "$gone" -gt 0 ] || { echo "FAIL $SCENARIO: the histories do not diverge"; exit 1; }
+  SIDECAR_ARGS=(--mode backfill --node "127.0.0.1:$NODE_PORT" --redis-url "$REDIS_URL"
+                --metrics-listen "127.0.0.1:$METRICS_PORT" --watchdog-ms 3000)
+  start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
+  psql_stack -c "SELECT waypoint.waypoint_enqueue_backfill_all()"
+fi
+
 # Converge: the database must reach exactly the node's state lines.
-LC_ALL=C sort "$STACK_DIR/node.state" >"$STACK_DIR/expected"
-deadline=$((SECONDS + ${TIMEOUT:-240}))
-while :; do
-  psql_stack -At -c "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/actual" || true
-  if cmp -s "$STACK_DIR/expected" "$STACK_DIR/actual"; then
-    expect_evidence
-    echo "PASS $SCENARIO: $(wc -l <"$STACK_DIR/expected") state lines equal to the node's"
-    exit 0
-  fi
-  if [ $SECONDS -ge $deadline ]; then
-    echo "FAIL $SCENARIO: database differs from the node (expected $(wc -l <"$STACK_DIR/expected") lines, got $(wc -l <"$STACK_DIR/actual"))"
-    diff "$STACK_DIR/expected" "$STACK_DIR/actual" | head -40
-    echo "--- sidecar log (tail)"; tail -30 "$STACK_DIR/sidecar.log" || true
-    echo "--- postgres log (tail)"; tail -30 "$STACK_DIR/pg/postgres.log" || true
-    exit 1
-  fi
-  sleep 1
-done
+converge "$STACK_DIR/node.state"
+expect_evidence
+if [ "$SCENARIO" = stale ]; then
+  n=$(psql_stack -At -c "SELECT coalesce(sum(reconciled_rows), 0) FROM waypoint.backfill_fid_starts")
+  echo "evidence: $n rows reconciled (marked gone) by the second backfill"
+  [ "$n" -gt 0 ] || { echo "FAIL $SCENARIO: nothing was reconciled"; exit 1; }
+fi
+echo "PASS $SCENARIO: $(wc -l <"$STACK_DIR/expected") state lines equal to the node's"
+exit 0

@@ -245,6 +245,19 @@ uint64_t Generator::BuildHistory() {
   return blocks;
 }
 
+uint64_t Generator::ExtraHistory(uint32_t blocks) {
+  const uint64_t total_ops = uint64_t{opt_.fids} * opt_.messages_per_fid;
+  const uint64_t ops = std::max<uint64_t>(1, total_ops / std::max<uint64_t>(1, planned_));
+  for (uint32_t b = 0; b < blocks; ++b) {
+    planned_++;
+    node_.BeginBlock(planned_);
+    for (uint64_t i = 0; i < ops && !registered_.empty(); ++i) Op(registered_[Rand(registered_.size())]);
+    node_.EndBlock();
+  }
+  node_.SignPending(opt_.sign_threads);
+  return planned_;
+}
+
 uint64_t Generator::LiveBlock(uint32_t ops) {
   const uint64_t before = CountEvents();
   planned_++;

@@ -29,6 +29,8 @@ Dataset (deterministic for a given seed and size):
   --messages N         submissions per fid, on average (default 20)
   --shards N           number of data shards (default 2)
   --blocks N           planned blocks of the initial history (default: automatic)
+  --extra-history N    append N more blocks to the initial history (same seed: the same
+                       history carried further, e.g. to test a mirror catching up)
   --threads N          signing threads at start-up (default: hardware)
 
 Server:
@@ -63,6 +65,7 @@ struct Args {
   double live_rate = 0;
   int64_t live_events = -1;
   bool freeze = false;
+  uint32_t extra_history = 0;
   std::string emit_log;
 };
 
@@ -102,6 +105,7 @@ Args Parse(int argc, char** argv) {
     else if (f == "--messages") a.gen.messages_per_fid = static_cast<uint32_t>(num());
     else if (f == "--shards") a.shards = static_cast<uint32_t>(num());
     else if (f == "--blocks") a.gen.blocks = static_cast<uint32_t>(num());
+    else if (f == "--extra-history") a.extra_history = static_cast<uint32_t>(num());
     else if (f == "--threads") a.gen.sign_threads = static_cast<unsigned>(std::max<uint64_t>(1, num()));
     else if (f == "--port") a.port = static_cast<int>(num());
     else if (f == "--port-file") a.port_file = val();
@@ -176,7 +180,8 @@ int main(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   auto node = std::make_unique<Node>(args.shards, args.gen.seed);
   Generator gen(*node, args.gen);
-  const uint64_t blocks = gen.BuildHistory();
+  uint64_t blocks = gen.BuildHistory();
+  if (args.extra_history > 0) blocks = gen.ExtraHistory(args.extra_history);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::fprintf(stderr, "waypoint-test-node: history of %zu messages over %llu blocks, %d shards, built in %.1fs\n",
                node->NumMessages(), static_cast<unsigned long long>(blocks), static_cast<int>(args.shards), secs);

@@ -27,6 +27,11 @@ class Generator {
   // Builds the whole initial history (registrations, then ops over the blocks) and
   // signs it. Returns the number of planned blocks.
   uint64_t BuildHistory();
+  // Appends `blocks` more blocks to the history at the history's op rate, deterministically
+  // (the same seed and size give the same extra blocks). Run after BuildHistory: the node
+  // then holds a later state of the same history (more removes, prunes, revokes, fname
+  // transfers), as a node that went on while a mirror was not listening.
+  uint64_t ExtraHistory(uint32_t blocks);
   // One more block with `ops` submissions at planned block `planned_block()+1`.
   // Returns the number of events (other than BLOCK_CONFIRMED) it produced.
   uint64_t LiveBlock(uint32_t ops);
