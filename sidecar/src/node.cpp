@@ -156,15 +156,17 @@ void Node::PublishBreaker() {
   const int v = st == CircuitBreaker::State::kClosed ? 0 : st == CircuitBreaker::State::kHalfOpen ? 1 : 2;
   GlobalMetrics().Set("waypoint_sidecar_breaker_state", Label("dependency", "node"), v);
   GlobalMetrics().Set("waypoint_sidecar_breaker_open", "", v == 2 ? 1 : 0);
+  const uint64_t opened = breaker_.opened_count();
+  GlobalMetrics().Set("waypoint_sidecar_breaker_opened_total", Label("dependency", "node"), static_cast<double>(opened));
   std::lock_guard<std::mutex> l(publish_mu_);
-  if (v == published_state_) return;
-  if (published_state_ != -1 || v != 0) {
-    if (v == 2) spdlog::warn("node circuit breaker open: {} consecutive failures; calls wait {} ms for a trial",
-                             cfg_.breaker_failures, cfg_.breaker_open_ms);
-    else spdlog::info("node circuit breaker {}", BreakerStateName(st));
-  }
-  if (v == 2) GlobalMetrics().Add("waypoint_sidecar_breaker_opened_total", Label("dependency", "node"));
+  if (v == published_state_ && opened == published_opened_) return;
+  if (v == 2 && opened != published_opened_)
+    spdlog::warn("node circuit breaker open ({} consecutive failures or a failed trial); next trial in {} ms",
+                 cfg_.breaker_failures, cfg_.breaker_open_ms);
+  else if (v != published_state_ && (published_state_ != -1 || v != 0))
+    spdlog::info("node circuit breaker {}", BreakerStateName(st));
   published_state_ = v;
+  published_opened_ = opened;
 }
 
 bool Node::EnterFlight(const std::function<bool()>& stopping) {

@@ -89,6 +89,7 @@ class Node {
   std::atomic<int> in_flight_{0}, max_in_flight_seen_{0};
   std::mutex publish_mu_;
   int published_state_ = -1;
+  uint64_t published_opened_ = 0;
 };
 
 // ErrorClassOf sorts a failed node call: "transient" (unavailable, timeouts, overload,

@@ -53,6 +53,7 @@ void CircuitBreaker::Failure(int64_t now_ms) {
     state_ = State::kOpen;
     opened_at_ = now_ms;
     failures_ = 0;
+    ++opened_count_;
   }
 }
 
@@ -60,6 +61,11 @@ CircuitBreaker::State CircuitBreaker::state(int64_t now_ms) {
   std::lock_guard<std::mutex> l(mu_);
   if (state_ == State::kOpen && now_ms - opened_at_ >= open_ms_) return State::kHalfOpen;
   return state_;
+}
+
+uint64_t CircuitBreaker::opened_count() {
+  std::lock_guard<std::mutex> l(mu_);
+  return opened_count_;
 }
 
 int64_t CircuitBreaker::RetryAtMs() {

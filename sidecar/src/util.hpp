@@ -46,6 +46,7 @@ class CircuitBreaker {
   void Failure(int64_t now_ms);
   State state(int64_t now_ms);
   int64_t RetryAtMs();  // when an open breaker turns half-open
+  uint64_t opened_count();  // times it went (back) to open
 
  private:
   std::mutex mu_;
@@ -54,6 +55,7 @@ class CircuitBreaker {
   int failures_ = 0;
   int64_t opened_at_ = 0;
   bool trial_in_flight_ = false;
+  uint64_t opened_count_ = 0;
 };
 const char* BreakerStateName(CircuitBreaker::State s);
 

@@ -10,6 +10,9 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <chrono>
+#include <string>
+#include <vector>
 
 #include "rpc.grpc.pb.h"
 #include "waypoint/core/routing.hpp"
@@ -24,8 +27,38 @@ class HubServer final : public HubService::Service {
   std::set<uint64_t> garble;                        // ids Subscribe sends as undecodable events
   std::map<uint64_t, uint32_t> casts_per_fid;       // backfill: number of casts per fid
   std::set<uint64_t> failing_fids;                  // backfill: these fids get UNAVAILABLE
+  std::map<uint64_t, uint32_t> user_data_per_fid;  // backfill: user-data messages per fid
   std::atomic<int> subscribes{0}, get_events{0};
   std::atomic<int> active_streams{0};
+  // Operations tests: every unary call is recorded (method, steady ms) and may be slowed
+  // down or refused with UNAVAILABLE, like an overloaded or restarting node.
+  std::atomic<bool> unavailable{false};
+  std::atomic<int> delay_ms{0};
+  std::atomic<int> in_flight{0}, max_in_flight{0};
+  std::vector<std::pair<std::string, int64_t>> Calls() {
+    std::lock_guard<std::mutex> l(calls_mu_);
+    return calls_;
+  }
+  // Note records a call; returns UNAVAILABLE when the node is "down". The Flight guard
+  // keeps the in-flight count while a handler runs.
+  struct Flight {
+    HubServer* h;
+    explicit Flight(HubServer* s) : h(s) {
+      const int n = ++h->in_flight;
+      int m = h->max_in_flight.load();
+      while (n > m && !h->max_in_flight.compare_exchange_weak(m, n)) {
+      }
+      if (h->delay_ms.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(h->delay_ms.load()));
+    }
+    ~Flight() { --h->in_flight; }
+  };
+  bool Note(const std::string& method) {
+    std::lock_guard<std::mutex> l(calls_mu_);
+    calls_.emplace_back(method, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now().time_since_epoch())
+                                    .count());
+    return !unavailable.load();
+  }
 
   // Build a log of `blocks` blocks with `per_block` MERGE_MESSAGE events each.
   void BuildLog(uint32_t shard, uint64_t first_block, uint64_t blocks, uint32_t per_block) {
@@ -60,6 +93,7 @@ class HubServer final : public HubService::Service {
   }
 
   grpc::Status GetInfo(grpc::ServerContext*, const GetInfoRequest*, GetInfoResponse* out) override {
+    if (!Note("GetInfo")) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node restarting");
     out->set_version("hub-server-test");
     out->set_num_shards(num_shards);
     return grpc::Status::OK;
@@ -113,6 +147,8 @@ class HubServer final : public HubService::Service {
 
   grpc::Status GetAllCastMessagesByFid(grpc::ServerContext*, const FidTimestampRequest* req,
                                        MessagesResponse* out) override {
+    Flight f(this);
+    if (!Note("GetAllCastMessagesByFid")) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node restarting");
     if (failing_fids.count(req->fid())) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "fid unavailable");
     const uint32_t n = casts_per_fid.count(req->fid()) ? casts_per_fid[req->fid()] : 0;
     const uint32_t page = req->has_page_size() ? req->page_size() : 100;
@@ -127,25 +163,47 @@ class HubServer final : public HubService::Service {
   }
 
   grpc::Status GetFids(grpc::ServerContext*, const FidsRequest* req, FidsResponse* out) override {
+    if (!Note("GetFids")) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node restarting");
     for (const auto& [fid, n] : casts_per_fid)
       if (core::ShardOf(fid, num_shards) == req->shard_id()) out->add_fids(fid);
     return grpc::Status::OK;
   }
 
   // The other per-fid stores hold nothing in these tests.
-#define WAYPOINT_EMPTY(Method, Req, Resp) \
-  grpc::Status Method(grpc::ServerContext*, const Req*, Resp*) override { return grpc::Status::OK; }
+#define WAYPOINT_EMPTY(Method, Req, Resp)                                                 \
+  grpc::Status Method(grpc::ServerContext*, const Req*, Resp*) override {                 \
+    Flight f(this);                                                                       \
+    if (!Note(#Method)) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node restarting"); \
+    return grpc::Status::OK;                                                              \
+  }
   WAYPOINT_EMPTY(GetAllReactionMessagesByFid, FidTimestampRequest, MessagesResponse)
   WAYPOINT_EMPTY(GetAllLinkMessagesByFid, FidTimestampRequest, MessagesResponse)
   WAYPOINT_EMPTY(GetAllVerificationMessagesByFid, FidTimestampRequest, MessagesResponse)
-  WAYPOINT_EMPTY(GetAllUserDataMessagesByFid, FidTimestampRequest, MessagesResponse)
   WAYPOINT_EMPTY(GetAllLendStorageMessagesByFid, FidTimestampRequest, MessagesResponse)
   WAYPOINT_EMPTY(GetLinkCompactStateMessageByFid, FidRequest, MessagesResponse)
   WAYPOINT_EMPTY(GetUserNameProofsByFid, FidRequest, UsernameProofsResponse)
   WAYPOINT_EMPTY(GetOnChainEvents, OnChainEventRequest, OnChainEventResponse)
 #undef WAYPOINT_EMPTY
 
+  grpc::Status GetAllUserDataMessagesByFid(grpc::ServerContext*, const FidTimestampRequest* req,
+                                           MessagesResponse* out) override {
+    Flight f(this);
+    if (!Note("GetAllUserDataMessagesByFid")) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node restarting");
+    const uint32_t n = user_data_per_fid.count(req->fid()) ? user_data_per_fid[req->fid()] : 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      Message* m = out->add_messages();
+      m->mutable_data()->set_fid(req->fid());
+      m->mutable_data()->set_type(MESSAGE_TYPE_USER_DATA_ADD);
+      m->mutable_data()->mutable_user_data_body()->set_type(USER_DATA_TYPE_DISPLAY);
+      m->mutable_data()->mutable_user_data_body()->set_value("name-" + std::to_string(i));
+      m->set_hash("ud-" + std::to_string(req->fid()) + "-" + std::to_string(i));
+    }
+    return grpc::Status::OK;
+  }
+
   grpc::Status GetIdRegistryOnChainEvent(grpc::ServerContext*, const FidRequest*, OnChainEvent*) override {
+    Flight f(this);
+    if (!Note("GetIdRegistryOnChainEvent")) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node restarting");
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "no id registration");
   }
 
@@ -165,7 +223,8 @@ class HubServer final : public HubService::Service {
   ~HubServer() override { Stop(); }
 
  private:
-  std::mutex mu_;
+  std::mutex mu_, calls_mu_;
+  std::vector<std::pair<std::string, int64_t>> calls_;
   std::unique_ptr<grpc::Server> server_;
 };
 
