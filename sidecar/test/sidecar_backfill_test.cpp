@@ -21,6 +21,9 @@ struct Seen {
   std::map<uint64_t, int> messages;          // fid -> message entries
   std::map<uint64_t, std::string> fid_done;  // fid -> payload
   int fid_done_count = 0;
+  std::map<uint64_t, int> fid_starts;             // fid -> fid_start entries (one per attempt)
+  std::map<uint64_t, std::string> fid_start;      // fid -> last fid_start payload
+  int pages_before_start = 0;                     // page entries with no fid_start before them
 };
 
 Seen ReadAll(Redis& r, uint32_t partitions) {
@@ -38,6 +41,12 @@ Seen ReadAll(Redis& r, uint32_t partitions) {
       EXPECT_EQ(waypoint::core::PartitionOf(e.fid, partitions), p);
       EXPECT_EQ(e.job_id, "job-1");
       EXPECT_EQ(e.source, waypoint::core::EntrySource::kBackfill);
+      if (e.kind == waypoint::core::EntryKind::kFidStart) {
+        s.fid_starts[e.fid]++;
+        s.fid_start[e.fid] = e.payload;
+      } else if (e.kind != waypoint::core::EntryKind::kFidDone && s.fid_starts.count(e.fid) == 0) {
+        s.pages_before_start++;
+      }
       if (e.kind == waypoint::core::EntryKind::kFidDone) {
         s.fid_done[e.fid] = e.payload;
         s.fid_done_count++;
@@ -111,6 +120,11 @@ TEST(Backfill, PagesEveryFidReportsFailuresAndAcksAfterAll) {
   EXPECT_EQ(s.messages[3], 25);
   EXPECT_EQ(s.messages.count(2), 0u);
   EXPECT_EQ(s.fid_done_count, 4);
+  // fid_start precedes every page of its fid, once per attempt, with the job's size.
+  EXPECT_EQ(s.pages_before_start, 0);
+  EXPECT_EQ(s.fid_starts[1], 1);
+  EXPECT_EQ(s.fid_starts[4], 2);
+  EXPECT_NE(s.fid_start[1].find("\"fids_total\":4}"), std::string::npos) << s.fid_start[1];
   EXPECT_EQ(s.fid_done[1], "{\"status\":\"ok\",\"messages\":7}");
   EXPECT_EQ(s.fid_done[2], "{\"status\":\"ok\",\"messages\":0}");
   EXPECT_EQ(s.fid_done[3], "{\"status\":\"ok\",\"messages\":25}");
