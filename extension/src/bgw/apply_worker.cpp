@@ -197,6 +197,15 @@ class ApplyWorker {
     last_claim_ = GetCurrentTimestamp();
   }
 
+  void GroupLost(const std::string& key) {
+    LogMessage(WARNING, "waypoint apply worker " + std::to_string(index_) + ": stream " + key +
+                            " or its group was deleted (NOGROUP); recreating group \"" +
+                            core::KeyLayout::kApplyGroup +
+                            "\" from id 0 (entries deleted before they were applied are gone: backfill the "
+                            "affected fids)");
+    set_up_ = false;
+  }
+
   // Claim moves pending entries idle for at least min_idle_ms to this consumer;
   // returns how many were claimed.
   size_t Claim(redis::Client& r, Partition& p, int min_idle_ms) {
@@ -205,6 +214,10 @@ class ApplyWorker {
     for (int round = 0; round < 1000; ++round) {
       const Reply rep = r.Call({"XAUTOCLAIM", p.key, core::KeyLayout::kApplyGroup, consumer_,
                                 std::to_string(min_idle_ms), cursor, "COUNT", "1000", "JUSTID"});
+      if (rep.IsError() && rep.str.rfind("NOGROUP", 0) == 0) {
+        GroupLost(p.key);
+        return claimed;
+      }
       if (rep.IsError()) throw redis::RedisError("XAUTOCLAIM: " + rep.str);
       if (!rep.IsArray() || rep.elements.size() < 2) break;
       claimed += rep.elements[1].elements.size();
@@ -241,9 +254,10 @@ class ApplyWorker {
     for (size_t pi = 0; pi < partitions_.size(); ++pi) {
       const Reply& rep = replies[pi];
       if (rep.IsError()) {
-        // NOGROUP: the stream was deleted under us; set up again.
+        // NOGROUP: the stream or its group was deleted under us; set up again (groups
+        // are recreated from 0: what is left of the stream is redelivered, never skipped).
         if (rep.str.rfind("NOGROUP", 0) == 0) {
-          set_up_ = false;
+          GroupLost(partitions_[pi].key);
           return true;
         }
         throw redis::RedisError("XREADGROUP: " + rep.str);
