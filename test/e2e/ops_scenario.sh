@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Operations scenarios, end to end (test node -> sidecar -> Redis -> extension), real
+# processes on loopback. Each passes when the database's state lines equal the node's.
+#
+# usage: ops_scenario.sh BUILD_DIR SCENARIO
+#   redis-eviction    Redis set to allkeys-lru: the sidecar refuses to start (exit 2) and the
+#                     workers refuse to apply (logged, in waypoint.workers); after CONFIG SET
+#                     maxmemory-policy noeviction both proceed and a backfill converges
+#   stream-delete     every partition stream (and the job stream) deleted mid-backfill, then
+#                     every apply group destroyed: groups are recreated from 0 (logged), rows
+#                     already applied stay, and a repair backfill converges
+#   refresh-profiles  backfill everything but user data, then waypoint_refresh_profiles():
+#                     only user data is written (no other row changes), and the state converges
+set -euo pipefail
+BUILD_DIR=$(cd "$1" && pwd)
+SCENARIO=$2
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$ROOT/scripts/lib/stack.sh"
+
+NODE_BIN="$BUILD_DIR/test/node/waypoint-test-node"
+SIDECAR_BIN="$BUILD_DIR/sidecar/waypoint-sidecar"
+STACK_DIR=$(mktemp -d /tmp/waypoint-ops.XXXXXX)
+chmod 755 "$STACK_DIR"
+trap 'stop_stack; if [ "${KEEP:-0}" = 1 ]; then echo "kept $STACK_DIR"; else rm -rf "$STACK_DIR"; fi' EXIT
+
+fail() {
+  echo "FAIL $SCENARIO: $*"
+  echo "--- sidecar log (tail)"; tail -20 "$STACK_DIR/sidecar.log" 2>/dev/null || true
+  echo "--- postgres log (tail)"; tail -20 "$STACK_DIR/pg/postgres.log" 2>/dev/null || true
+  exit 1
+}
+rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+q() { psql_stack -At -c "$1"; }
+qtest() { [ "$(q "$1")" "$2" "$3" ]; }  # qtest SQL OP VALUE, evaluated on each call (for wait_for)
+# converge SECONDS: wait until the database's state lines equal the node's.
+converge() {
+  local deadline=$((SECONDS + $1))
+  LC_ALL=C sort "$STACK_DIR/node.state" >"$STACK_DIR/expected"
+  while :; do
+    q "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/actual" || true
+    cmp -s "$STACK_DIR/expected" "$STACK_DIR/actual" && return 0
+    if [ $SECONDS -ge $deadline ]; then
+      diff "$STACK_DIR/expected" "$STACK_DIR/actual" | head -20
+      fail "database differs from the node ($(wc -l <"$STACK_DIR/expected") expected, $(wc -l <"$STACK_DIR/actual") got)"
+    fi
+    sleep 1
+  done
+}
+job_done() {  # job_done JOB_ID: true when the job has a fid_done for every fid (or, all-fid jobs, the sidecar acked it)
+  local j=$1
+  [ "$(q "SELECT state FROM waypoint.backfill_progress WHERE job_id = $j")" = done ] && return 0
+  # All-fid jobs have no known size: done when the job stream has nothing pending.
+  [ "$(q "SELECT dispatched_at IS NOT NULL AND fids IS NULL FROM waypoint.backfill_jobs WHERE job_id = $j")" = t ] &&
+    [ "$(rcli XPENDING waypoint:backfill:jobs backfill | head -1)" = 0 ]
+}
+
+FIDS=${FIDS:-40}
+start_redis
+start_node "$NODE_BIN" --seed 11 --fids "$FIDS" --shards 2 --freeze --dump-state "$STACK_DIR/node.state"
+wait_for 120 "node state dump" test -s "$STACK_DIR/node.state"
+SIDECAR_ARGS=(--mode backfill --node "127.0.0.1:$NODE_PORT" --redis-url "$REDIS_URL"
+              --metrics-listen "127.0.0.1:$(free_port)" --consumer ops-e2e)
+
+case "$SCENARIO" in
+redis-eviction)
+  rcli CONFIG SET maxmemory 512mb >/dev/null
+  rcli CONFIG SET maxmemory-policy allkeys-lru >/dev/null
+  start_postgres
+  psql_stack -c "CREATE EXTENSION waypoint"
+  # The sidecar refuses, with the reason.
+  set +e
+  "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}" 2>"$STACK_DIR/sidecar.log"
+  rc=$?
+  set -e
+  [ $rc = 2 ] || fail "sidecar exit status $rc, expected 2"
+  grep -q "refusing to start.*maxmemory-policy allkeys-lru" "$STACK_DIR/sidecar.log" || fail "no refusal in the sidecar log"
+  # The workers refuse too: logged once, visible in waypoint.workers, never connected.
+  wait_for 60 "worker refusal in waypoint.workers" \
+    qtest "SELECT count(*) FROM waypoint.workers WHERE last_error LIKE '%maxmemory-policy allkeys-lru%'" -ge 1
+  [ "$(q "SELECT bool_or(redis_connected) FROM waypoint.workers")" = f ] || fail "a worker applies from an evicting Redis"
+  grep -q "refusing to apply: Redis .* maxmemory-policy allkeys-lru" "$STACK_DIR/pg/postgres.log" || fail "no refusal in the postgres log"
+  job=$(q "SELECT waypoint.waypoint_enqueue_backfill_all()")
+  sleep 2
+  [ "$(q "SELECT dispatched_at IS NULL FROM waypoint.backfill_jobs WHERE job_id = $job")" = t ] ||
+    fail "the dispatcher wrote to a refused Redis"
+  # The operator fixes the policy: both halves proceed on their own (the sidecar is started again).
+  rcli CONFIG SET maxmemory-policy noeviction >/dev/null
+  wait_for 60 "workers accepting Redis" qtest "SELECT bool_and(redis_connected) FROM waypoint.workers WHERE pid IS NOT NULL" = t
+  start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
+  converge 240
+  ;;
+stream-delete)
+  start_postgres
+  psql_stack -c "CREATE EXTENSION waypoint"
+  start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
+  q "SELECT waypoint.waypoint_enqueue_backfill_all()" >/dev/null
+  wait_for 120 "first rows applied" qtest "SELECT count(*) FROM waypoint.messages" -gt 200
+  before=$(q "SELECT count(*) FROM waypoint.messages")
+  keys=$(rcli --scan --pattern 'waypoint:{p*}:entries' | tr '\n' ' ')
+  # shellcheck disable=SC2086
+  rcli DEL $keys waypoint:backfill:jobs >/dev/null
+  echo "deleted $(echo $keys | wc -w) partition streams and the job stream with $before messages applied"
+  after=$(q "SELECT count(*) FROM waypoint.messages")
+  [ "$after" -ge "$before" ] || fail "applied rows were lost ($before -> $after)"
+  # The workers notice (NOGROUP), log it and recreate their groups.
+  wait_for 60 "recreation logged" grep -q "or its group was deleted (NOGROUP); recreating group" "$STACK_DIR/pg/postgres.log"
+  wait_for 60 "apply groups recreated" sh -c "redis-cli -p $REDIS_PORT XINFO GROUPS 'waypoint:{p0}:entries' | grep -q apply"
+  # Entries deleted before they were applied are gone: a repair backfill brings them back.
+  job=$(q "SELECT waypoint.waypoint_enqueue_backfill_all()")
+  wait_for 60 "job stream group recreated" grep -q "recreated group 'backfill'" "$STACK_DIR/sidecar.log"
+  # Then the groups alone are destroyed (streams kept): recreated from 0, redelivery is idempotent.
+  sleep 3
+  for k in $keys; do rcli XGROUP DESTROY "$k" apply >/dev/null; done
+  converge 240
+  [ "$(q "SELECT count(*) FROM waypoint.messages")" -ge "$before" ] || fail "applied rows were lost"
+  dup=$(rcli XINFO GROUPS 'waypoint:{p0}:entries' | grep -c '^apply$' || true)
+  [ "$dup" = 1 ] || fail "expected one apply group on partition 0, found $dup"
+  ;;
+refresh-profiles)
+  start_postgres
+  psql_stack -c "CREATE EXTENSION waypoint"
+  start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
+  all_but_user_data="ARRAY(SELECT t FROM unnest(waypoint.backfill_type_names()) AS t WHERE t <> 'user_data')"
+  job=$(q "SELECT waypoint.waypoint_enqueue_backfill(ARRAY(SELECT generate_series(1, $FIDS))::bigint[], $all_but_user_data)")
+  wait_for 240 "backfill without user data" job_done "$job"
+  [ "$(q "SELECT count(*) FROM waypoint.user_data")" = 0 ] || fail "user data arrived without being asked for"
+  [ "$(q "SELECT count(*) FROM waypoint.messages WHERE type = 11")" = 0 ] || fail "user-data messages arrived without being asked for"
+  others=$(q "SELECT count(*) FROM waypoint.casts")
+  [ "$others" -gt 0 ] || fail "no casts after the first backfill"
+  xid=$(q "SELECT txid_current()")
+  job=$(q "SELECT waypoint.waypoint_refresh_profiles()")
+  converge 240
+  wait_for 60 "profile refresh job done" job_done "$job"
+  # Only user data was written: no row of any other table changed after the refresh began.
+  for t in casts reactions links link_compact_states verifications username_proof_messages lend_storage \
+           username_proofs onchain_events; do
+    n=$(q "SELECT count(*) FROM waypoint.$t WHERE xmin::text::bigint >= $xid")
+    [ "$n" = 0 ] || fail "the profile refresh wrote $n row(s) of waypoint.$t"
+  done
+  n=$(q "SELECT count(*) FROM waypoint.messages WHERE xmin::text::bigint >= $xid AND type <> 11")
+  [ "$n" = 0 ] || fail "the profile refresh wrote $n non-user-data message row(s)"
+  ud=$(q "SELECT count(*) FROM waypoint.user_data")
+  [ "$ud" -gt 0 ] || fail "no user data after the refresh"
+  echo "profile refresh wrote $ud user_data rows and nothing else"
+  ;;
+*) echo "unknown scenario $SCENARIO" >&2; exit 2 ;;
+esac
+echo "PASS $SCENARIO: $(wc -l <"$STACK_DIR/expected") state lines equal to the node's"
