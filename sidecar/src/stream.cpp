@@ -411,7 +411,12 @@ void ShardStream::ReaderLoop() {
         std::lock_guard<std::mutex> l(mu_);
         last_event_ms_ = NowMs();
       }
-      ++got;
+      if (++got == 1) {
+        // The node answers again: close a half-open breaker now, not when this
+        // (long-lived) subscription ends.
+        node_->breaker().Success();
+        node_->PublishBreaker();
+      }
       if (!queue_.TryPush(std::move(it))) {
         // Never stall a live read: close the call and resume from this point later.
         overflow = true;

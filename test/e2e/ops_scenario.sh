@@ -11,6 +11,9 @@
 #                     already applied stay, and a repair backfill converges
 #   refresh-profiles  backfill everything but user data, then waypoint_refresh_profiles():
 #                     only user data is written (no other row changes), and the state converges
+#   node-outage       live stream; the node goes away (UNAVAILABLE): the sidecar's node breaker
+#                     opens (metrics and waypoint.sync_status); the node comes back on the same
+#                     port: the breaker closes and the mirror converges
 set -euo pipefail
 BUILD_DIR=$(cd "$1" && pwd)
 SCENARIO=$2
@@ -56,7 +59,9 @@ job_done() {  # job_done JOB_ID: true when the job has a fid_done for every fid 
 
 FIDS=${FIDS:-40}
 start_redis
-start_node "$NODE_BIN" --seed 11 --fids "$FIDS" --shards 2 --freeze --dump-state "$STACK_DIR/node.state"
+NODE_EXTRA=(--freeze)
+[ "$SCENARIO" = node-outage ] && NODE_EXTRA=(--block-ms 300)
+start_node "$NODE_BIN" --seed 11 --fids "$FIDS" --shards 2 "${NODE_EXTRA[@]}" --dump-state "$STACK_DIR/node.state"
 wait_for 120 "node state dump" test -s "$STACK_DIR/node.state"
 SIDECAR_ARGS=(--mode backfill --node "127.0.0.1:$NODE_PORT" --redis-url "$REDIS_URL"
               --metrics-listen "127.0.0.1:$(free_port)" --consumer ops-e2e)
@@ -142,6 +147,30 @@ refresh-profiles)
   ud=$(q "SELECT count(*) FROM waypoint.user_data")
   [ "$ud" -gt 0 ] || fail "no user data after the refresh"
   echo "profile refresh wrote $ud user_data rows and nothing else"
+  ;;
+node-outage)
+  start_postgres
+  psql_stack -c "CREATE EXTENSION waypoint"
+  METRICS_PORT=$(free_port)
+  start_sidecar "$SIDECAR_BIN" --mode stream --node "127.0.0.1:$NODE_PORT" --redis-url "$REDIS_URL" \
+    --metrics-listen "127.0.0.1:$METRICS_PORT" --watchdog-ms 3000 --breaker-failures 3 --breaker-open-ms 2000 \
+    --backoff-max-ms 500
+  metric() { curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | sed -n "s/^$1 //p" | head -1; }
+  breaker_is() { [ "$(q "SELECT DISTINCT node_breaker FROM waypoint.sync_status")" = "$1" ]; }
+  wait_for 60 "breaker closed and shown in sync_status" breaker_is closed
+  converge 120
+  # The node goes away: Subscribe answers UNAVAILABLE, the breaker opens.
+  stop_pid "$NODE_PID"
+  wait_for 60 "breaker open in the metrics" sh -c "curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep -q '^waypoint_sidecar_breaker_state{dependency=\"node\"} 2'"
+  wait_for 30 "breaker open in waypoint.sync_status" breaker_is open
+  echo "node down: breaker open (opened $(metric 'waypoint_sidecar_breaker_opened_total{dependency="node"}') time(s))"
+  # Back on the same port, same history: the next trial closes the breaker.
+  "$NODE_BIN" --port "$NODE_PORT" --seed 11 --fids "$FIDS" --shards 2 --block-ms 300 2>>"$STACK_DIR/node.log" &
+  NODE_PID=$!
+  STACK_PIDS+=("$NODE_PID")
+  wait_for 60 "breaker closed again" sh -c "curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep -q '^waypoint_sidecar_breaker_state{dependency=\"node\"} 0'"
+  wait_for 30 "breaker closed in waypoint.sync_status" breaker_is closed
+  converge 120
   ;;
 *) echo "unknown scenario $SCENARIO" >&2; exit 2 ;;
 esac
