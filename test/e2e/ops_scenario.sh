@@ -11,6 +11,10 @@
 #                     already applied stay, and a repair backfill converges
 #   refresh-profiles  backfill everything but user data, then waypoint_refresh_profiles():
 #                     only user data is written (no other row changes), and the state converges
+#   alerts            low alert thresholds; entries pile up while the extension is not yet
+#                     created in the applying database: waypoint.queue_depth.status and the
+#                     sidecar's alert metric/log flip to warning/critical at the thresholds,
+#                     and back to ok once the workers drain the streams
 #   node-outage       live stream; the node goes away (UNAVAILABLE): the sidecar's node breaker
 #                     opens (metrics and waypoint.sync_status); the node comes back on the same
 #                     port: the breaker closes and the mirror converges
@@ -147,6 +151,46 @@ refresh-profiles)
   ud=$(q "SELECT count(*) FROM waypoint.user_data")
   [ "$ud" -gt 0 ] || fail "no user data after the refresh"
   echo "profile refresh wrote $ud user_data rows and nothing else"
+  ;;
+alerts)
+  PG_EXTRA_CONF=$'waypoint.alert_backlog_warning = 40\nwaypoint.alert_backlog_critical = 235'
+  start_postgres
+  # The views live in a second database; the workers wait for the extension in "postgres".
+  psql_stack -c "CREATE DATABASE ops"
+  psql_stack -d ops -c "CREATE EXTENSION waypoint"
+  qo() { psql_stack -d ops -At -c "$1"; }
+  [ "$(qo "SELECT string_agg(DISTINCT status, ',') FROM waypoint.queue_depth WHERE partition IS NOT NULL")" = ok ] ||
+    fail "status not ok before any entry"
+  METRICS_PORT=$(free_port)
+  start_sidecar "$SIDECAR_BIN" --mode both --node "127.0.0.1:$NODE_PORT" --redis-url "$REDIS_URL" \
+    --metrics-listen "127.0.0.1:$METRICS_PORT" --alert-backlog-warning 40 --alert-backlog-critical 235 --consumer ops-e2e
+  rcli XADD waypoint:backfill:jobs '*' v 1 job 1 fids all types '' >/dev/null
+  backlog_settled() {
+    local a b
+    a=$(qo "SELECT sum(coalesce(pending + lag, length)) FROM waypoint.queue_depth WHERE partition IS NOT NULL")
+    sleep 2
+    b=$(qo "SELECT sum(coalesce(pending + lag, length)) FROM waypoint.queue_depth WHERE partition IS NOT NULL")
+    [ "$a" = "$b" ] && [ "$b" -gt 0 ]
+  }
+  wait_for 120 "backlog settled" backlog_settled
+  qo "SELECT partition, coalesce(pending + lag, length) AS backlog, status FROM waypoint.queue_depth WHERE partition IS NOT NULL ORDER BY partition"
+  # Every partition's status is exactly what its backlog says.
+  wrong=$(qo "SELECT count(*) FROM waypoint.queue_depth WHERE partition IS NOT NULL AND status IS DISTINCT FROM
+                CASE WHEN coalesce(pending + lag, length) >= 235 THEN 'critical'
+                     WHEN coalesce(pending + lag, length) >= 40 THEN 'warning' ELSE 'ok' END")
+  [ "$wrong" = 0 ] || fail "$wrong partition(s) with a status that does not match the thresholds"
+  [ "$(qo "SELECT count(*) FROM waypoint.queue_depth WHERE status = 'critical'")" -ge 1 ] || fail "no critical partition"
+  [ "$(qo "SELECT count(*) FROM waypoint.queue_depth WHERE status = 'warning'")" -ge 1 ] || fail "no warning partition"
+  wait_for 30 "sidecar alert metric critical" sh -c "curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep -q '^waypoint_sidecar_queue_alert_level 2'"
+  grep -q "queue alert ok -> critical\|queue alert warning -> critical" "$STACK_DIR/sidecar.log" || fail "no alert crossing in the sidecar log"
+  # The workers start applying: back to ok, and the way back is logged once per partition.
+  psql_stack -c "CREATE EXTENSION waypoint"
+  all_ok() { [ "$(qo "SELECT string_agg(DISTINCT status, ',') FROM waypoint.queue_depth WHERE partition IS NOT NULL")" = ok ]; }
+  wait_for 120 "every partition ok" all_ok
+  wait_for 30 "sidecar alert metric ok" sh -c "curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep -q '^waypoint_sidecar_queue_alert_level 0'"
+  crossings=$(grep -c "queue alert .* -> ok on" "$STACK_DIR/sidecar.log" || true)
+  [ "$crossings" -ge 1 ] && [ "$crossings" -le 8 ] || fail "expected one return-to-ok line per alerting partition, got $crossings"
+  converge 120
   ;;
 node-outage)
   start_postgres
