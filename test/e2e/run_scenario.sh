@@ -30,7 +30,7 @@ chmod 755 "$STACK_DIR"
 trap 'stop_stack; if [ "${KEEP:-0}" = 1 ]; then echo "kept $STACK_DIR"; else rm -rf "$STACK_DIR"; fi' EXIT
 
 FIDS=${FIDS:-60}
-NODE_ARGS=(--seed 7 --fids "$FIDS" --shards 2 --dump-state "$STACK_DIR/node.state")
+NODE_ARGS=(--seed "${SEED:-7}" --fids "$FIDS" --shards 2 --dump-state "$STACK_DIR/node.state")
 SIDECAR_MODE=stream
 case "$SCENARIO" in
   normal|sidecar-kill) ;;
