@@ -216,8 +216,9 @@ uint64_t BackfillWorker::BackfillFid(Redis& r, uint64_t fid, const std::set<std:
     if (s.ok()) return true;
     if (s.error_code() == grpc::StatusCode::NOT_FOUND) return false;  // nothing stored: an empty answer
     GlobalMetrics().Add("waypoint_sidecar_node_errors_total", Label("method", method));
-    throw Error(ErrorClass::kTransient, method + ": " + s.error_message() + " (code " +
-                                            std::to_string(static_cast<int>(s.error_code())) + ")");
+    // Errors by class: a refused request (invalid argument...) is permanent, not retried.
+    throw Error(Retryable(s) ? ErrorClass::kTransient : ErrorClass::kInvalid,
+                method + ": " + s.error_message() + " (code " + std::to_string(static_cast<int>(s.error_code())) + ")");
   };
   // Each page is written as it arrives: memory never holds a whole fid.
   auto write = [&](core::EntryKind kind, std::vector<std::string>& payloads) {
@@ -337,6 +338,8 @@ bool BackfillWorker::RunJob(Redis& r, const Job& job) {
           res.error = e.what();
           spdlog::warn("backfill job {} fid {}: attempt {}/{} failed: {}", job.id, fid, attempt, cfg_.fid_attempts,
                        res.error);
+          const auto* ce = dynamic_cast<const Error*>(&e);
+          if (ce && ce->permanent()) break;  // retrying cannot help (docs/operations.md, errors by class)
           if (attempt < cfg_.fid_attempts && !SleepFor(bo.Next(), *stop_)) break;
         }
       }

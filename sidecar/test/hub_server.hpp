@@ -27,6 +27,7 @@ class HubServer final : public HubService::Service {
   std::set<uint64_t> garble;                        // ids Subscribe sends as undecodable events
   std::map<uint64_t, uint32_t> casts_per_fid;       // backfill: number of casts per fid
   std::set<uint64_t> failing_fids;                  // backfill: these fids get UNAVAILABLE
+  std::set<uint64_t> invalid_fids;                  // backfill: these fids get INVALID_ARGUMENT
   std::map<uint64_t, uint32_t> user_data_per_fid;  // backfill: user-data messages per fid
   std::atomic<int> subscribes{0}, get_events{0};
   std::atomic<int> active_streams{0};
@@ -150,6 +151,7 @@ class HubServer final : public HubService::Service {
     Flight f(this);
     if (!Note("GetAllCastMessagesByFid")) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node restarting");
     if (failing_fids.count(req->fid())) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "fid unavailable");
+    if (invalid_fids.count(req->fid())) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad fid");
     const uint32_t n = casts_per_fid.count(req->fid()) ? casts_per_fid[req->fid()] : 0;
     const uint32_t page = req->has_page_size() ? req->page_size() : 100;
     const uint32_t start = req->has_page_token() ? std::stoul(req->page_token()) : 0;
