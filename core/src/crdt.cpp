@@ -28,6 +28,35 @@ int CompareCandidates(Store store, const Candidate& a, const Candidate& b) {
   return CmpBytes(a.message_hash, b.message_hash);
 }
 
+namespace {
+void MaxOpt(std::optional<int64_t>& into, const std::optional<int64_t>& v) {
+  if (v && (!into || *v > *into)) into = v;
+}
+}  // namespace
+
+int CompareInBatch(Store store, const Standing& a, const Standing& b) {
+  if (a.alive != b.alive) return a.alive ? 1 : -1;
+  if (a.alive) {
+    const int64_t ma = a.merge_event.value_or(-1), mb = b.merge_event.value_or(-1);
+    if (ma != mb) return ma < mb ? -1 : 1;
+  }
+  return CompareCandidates(store, a.c, b.c);
+}
+
+bool Replaces(Store store, const Standing& in, const Standing& w) {
+  if (in.c.message_hash == w.c.message_hash) return true;
+  const bool higher = CompareCandidates(store, in.c, w.c) > 0;
+  if (in.alive && w.alive) {
+    if (in.merge_event && w.merge_event && in.c.fid == w.c.fid) return *in.merge_event > *w.merge_event;
+    return higher;
+  }
+  // Alive beats dead. (Under any history the node can produce, an alive candidate was
+  // merged at or after the dead winner's death; requiring that explicitly would, when a
+  // batch picks another candidate, leave the winner's own new tombstone unrecorded.)
+  if (in.alive != w.alive) return in.alive;
+  return higher;
+}
+
 int CompareProofs(const ProofRow& a, const ProofRow& b) {
   int c = Cmp(a.timestamp, b.timestamp);
   if (c != 0) return c;
@@ -49,6 +78,8 @@ std::vector<MessageRow> ReduceMessages(const std::vector<MessageRow>& rows) {
     m.dropped |= r.dropped;
     if (r.event_unix != 0 && (m.event_unix == 0 || r.event_unix < m.event_unix)) m.event_unix = r.event_unix;
     if (m.raw.empty()) m.raw = r.raw;
+    MaxOpt(m.merge_event, r.merge_event);
+    MaxOpt(m.death_event, r.death_event);
   }
   return out;
 }
@@ -84,14 +115,14 @@ std::vector<OnChainRow> ReduceOnChain(const std::vector<OnChainRow>& rows) {
 
 void ReduceRowSet(RowSet& r) {
   r.messages = ReduceMessages(r.messages);
-  r.casts = ReduceByKey(Store::kCast, r.casts);
-  r.reactions = ReduceByKey(Store::kReaction, r.reactions);
-  r.links = ReduceByKey(Store::kLink, r.links);
-  r.link_compact_states = ReduceByKey(Store::kLinkCompactState, r.link_compact_states);
-  r.verifications = ReduceByKey(Store::kVerification, r.verifications);
-  r.user_data = ReduceByKey(Store::kUserData, r.user_data);
-  r.username_proof_messages = ReduceByKey(Store::kUsernameProof, r.username_proof_messages);
-  r.lend_storage = ReduceByKey(Store::kLendStorage, r.lend_storage);
+  r.casts = DedupeCandidates(r.casts);
+  r.reactions = DedupeCandidates(r.reactions);
+  r.links = DedupeCandidates(r.links);
+  r.link_compact_states = DedupeCandidates(r.link_compact_states);
+  r.verifications = DedupeCandidates(r.verifications);
+  r.user_data = DedupeCandidates(r.user_data);
+  r.username_proof_messages = DedupeCandidates(r.username_proof_messages);
+  r.lend_storage = DedupeCandidates(r.lend_storage);
   r.proofs = ReduceProofs(r.proofs);
   r.onchain = ReduceOnChain(r.onchain);
 }

@@ -295,7 +295,8 @@ void Parse(Proto& p, std::string_view bytes, const char* what) {
 
 }  // namespace
 
-void AddMessage(const Message& msg, MessageRole role, int64_t event_unix, std::string_view raw, RowSet& out) {
+void AddMessage(const Message& msg, MessageRole role, int64_t event_unix, std::string_view raw, RowSet& out,
+                int64_t event_id) {
   MessageData parsed;
   const MessageData* d = &msg.data();
   if (!msg.has_data()) {
@@ -323,7 +324,9 @@ void AddMessage(const Message& msg, MessageRole role, int64_t event_unix, std::s
   m.pruned = role == MessageRole::kPruned;
   m.revoked = role == MessageRole::kRevoked;
   m.dropped = role == MessageRole::kDropped;
-  m.event_unix = role == MessageRole::kMerged ? 0 : event_unix;
+  m.event_unix = (role == MessageRole::kMerged || role == MessageRole::kHeld) ? 0 : event_unix;
+  if (role == MessageRole::kMerged) m.merge_event = event_id;
+  else if (role != MessageRole::kHeld) m.death_event = event_id;
   out.messages.push_back(std::move(m));
 }
 
@@ -401,8 +404,10 @@ void AddOnChainEvent(const OnChainEvent& ev, std::string_view raw, RowSet& out) 
   out.onchain.push_back(std::move(r));
 }
 
-void AddHubEvent(const HubEvent& ev, RowSet& out) {
+void AddHubEvent(const HubEvent& ev, RowSet& out, uint64_t entry_event_id) {
   const int64_t event_unix = ev.timestamp() != 0 ? FarcasterToUnix(ev.timestamp()) : 0;
+  // Snapchain ids are (block << 14 | seq): far below 2^63.
+  const int64_t id = static_cast<int64_t>(entry_event_id != 0 ? entry_event_id : ev.id());
   auto need = [&](bool ok, const char* body) {
     if (!ok) Invalid("hub event " + std::to_string(ev.id()) + " of type " + std::to_string(ev.type()) + " lacks " + body);
   };
@@ -410,17 +415,17 @@ void AddHubEvent(const HubEvent& ev, RowSet& out) {
     case HUB_EVENT_TYPE_MERGE_MESSAGE: {
       need(ev.has_merge_message_body() && ev.merge_message_body().has_message(), "merge_message_body.message");
       const auto& b = ev.merge_message_body();
-      AddMessage(b.message(), MessageRole::kMerged, event_unix, {}, out);
-      for (const auto& dm : b.deleted_messages()) AddMessage(dm, MessageRole::kDropped, event_unix, {}, out);
+      AddMessage(b.message(), MessageRole::kMerged, event_unix, {}, out, id);
+      for (const auto& dm : b.deleted_messages()) AddMessage(dm, MessageRole::kDropped, event_unix, {}, out, id);
       return;
     }
     case HUB_EVENT_TYPE_PRUNE_MESSAGE:
       need(ev.has_prune_message_body() && ev.prune_message_body().has_message(), "prune_message_body.message");
-      AddMessage(ev.prune_message_body().message(), MessageRole::kPruned, event_unix, {}, out);
+      AddMessage(ev.prune_message_body().message(), MessageRole::kPruned, event_unix, {}, out, id);
       return;
     case HUB_EVENT_TYPE_REVOKE_MESSAGE:
       need(ev.has_revoke_message_body() && ev.revoke_message_body().has_message(), "revoke_message_body.message");
-      AddMessage(ev.revoke_message_body().message(), MessageRole::kRevoked, event_unix, {}, out);
+      AddMessage(ev.revoke_message_body().message(), MessageRole::kRevoked, event_unix, {}, out, id);
       return;
     case HUB_EVENT_TYPE_MERGE_USERNAME_PROOF: {
       need(ev.has_merge_username_proof_body(), "merge_username_proof_body");
@@ -428,9 +433,9 @@ void AddHubEvent(const HubEvent& ev, RowSet& out) {
       if (b.has_username_proof()) AddProof(b.username_proof(), false, {}, out);
       if (b.has_deleted_username_proof()) AddProof(b.deleted_username_proof(), true, {}, out);
       if (b.has_username_proof_message())
-        AddMessage(b.username_proof_message(), MessageRole::kMerged, event_unix, {}, out);
+        AddMessage(b.username_proof_message(), MessageRole::kMerged, event_unix, {}, out, id);
       if (b.has_deleted_username_proof_message())
-        AddMessage(b.deleted_username_proof_message(), MessageRole::kDropped, event_unix, {}, out);
+        AddMessage(b.deleted_username_proof_message(), MessageRole::kDropped, event_unix, {}, out, id);
       return;
     }
     case HUB_EVENT_TYPE_MERGE_ON_CHAIN_EVENT:
@@ -443,11 +448,11 @@ void AddHubEvent(const HubEvent& ev, RowSet& out) {
   }
 }
 
-RowSet DecodeHubEventBytes(std::string_view bytes) {
+RowSet DecodeHubEventBytes(std::string_view bytes, uint64_t event_id) {
   HubEvent ev;
   Parse(ev, bytes, "HubEvent");
   RowSet out;
-  AddHubEvent(ev, out);
+  AddHubEvent(ev, out, event_id);
   return out;
 }
 
@@ -455,8 +460,9 @@ RowSet DecodeMessageBytes(std::string_view bytes) {
   Message m;
   Parse(m, bytes, "Message");
   RowSet out;
-  // A backfill page holds what the node stores now: a plain candidate.
-  AddMessage(m, MessageRole::kMerged, 0, bytes, out);
+  // A backfill page holds what the node stored when it was read: a candidate without an
+  // event id, which cannot revive a message a tombstone killed.
+  AddMessage(m, MessageRole::kHeld, 0, bytes, out);
   return out;
 }
 
@@ -478,7 +484,7 @@ RowSet DecodeUserNameProofBytes(std::string_view bytes) {
 
 RowSet DecodeStreamEntry(const StreamEntry& e) {
   switch (e.kind) {
-    case EntryKind::kHubEvent: return DecodeHubEventBytes(e.payload);
+    case EntryKind::kHubEvent: return DecodeHubEventBytes(e.payload, e.event_id);
     case EntryKind::kMessage: return DecodeMessageBytes(e.payload);
     case EntryKind::kOnChainEvent: return DecodeOnChainEventBytes(e.payload);
     case EntryKind::kUserNameProof: return DecodeUserNameProofBytes(e.payload);

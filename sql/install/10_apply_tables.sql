@@ -20,6 +20,8 @@ CREATE TABLE waypoint.messages (
   pruned_at timestamptz,
   revoked_at timestamptz,
   dropped_at timestamptz,
+  merge_event bigint,
+  death_event bigint,
   first_seen_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX messages_fid_type_timestamp_idx ON waypoint.messages (fid, type, "timestamp");
@@ -32,14 +34,17 @@ COMMENT ON COLUMN waypoint.messages."timestamp" IS 'Message timestamp (Farcaster
 COMMENT ON COLUMN waypoint.messages.network IS 'FarcasterNetwork number (1 mainnet).';
 COMMENT ON COLUMN waypoint.messages.signer IS 'Ed25519 public key that signed the message.';
 COMMENT ON COLUMN waypoint.messages.raw IS 'The Message protobuf bytes as the node sent them: any row can be re-derived from it.';
-COMMENT ON COLUMN waypoint.messages.pruned_at IS 'Set by a PRUNE_MESSAGE event (earliest event time); a tombstone: never cleared.';
-COMMENT ON COLUMN waypoint.messages.revoked_at IS 'Set by a REVOKE_MESSAGE event (signer removed); a tombstone: never cleared.';
-COMMENT ON COLUMN waypoint.messages.dropped_at IS 'Set when the node reported the message deleted from its store (MERGE_MESSAGE deleted_messages, MERGE_USERNAME_PROOF deleted_username_proof_message).';
+COMMENT ON COLUMN waypoint.messages.pruned_at IS 'Set by a PRUNE_MESSAGE event (earliest event time); history: whether it still applies is decided by merge_event/death_event.';
+COMMENT ON COLUMN waypoint.messages.revoked_at IS 'Set by a REVOKE_MESSAGE event (signer removed; earliest event time); history, see pruned_at.';
+COMMENT ON COLUMN waypoint.messages.dropped_at IS 'Set when the node reported the message deleted from its store (MERGE_MESSAGE deleted_messages, MERGE_USERNAME_PROOF deleted_username_proof_message); history, see pruned_at.';
+COMMENT ON COLUMN waypoint.messages.merge_event IS 'Latest Snapchain event id of a MERGE of this message (NULL: seen only in backfill pages or tombstones).';
+COMMENT ON COLUMN waypoint.messages.death_event IS 'Latest Snapchain event id of a tombstone (prune, revoke, superseded). The message is dead when death_event >= coalesce(merge_event, -1): a later merge revives it, a backfill page never does.';
 COMMENT ON COLUMN waypoint.messages.first_seen_at IS 'When this database first saw the message.';
 
 -- Store tables share these columns (the winning candidate of the key):
 --   message_hash, "timestamp", removed, deleted_at, pruned_at, revoked_at, dropped_at,
 --   dropped_reason, confirmed_seq, updated_at
+-- event_id is the winner's latest merge event id (waypoint.messages.merge_event).
 -- confirmed_seq is the apply sequence of the last batch that offered the current winner;
 -- backfill reconciliation (docs/apply-semantics.md) compares it with the sequence at the
 -- fid's fid_start.
@@ -61,6 +66,7 @@ CREATE TABLE waypoint.casts (
   dropped_at timestamptz,
   dropped_reason text,
   confirmed_seq bigint NOT NULL DEFAULT 0,
+  event_id bigint,
   updated_at timestamptz NOT NULL DEFAULT now(),
   text text,
   parent_fid bigint,
@@ -92,6 +98,7 @@ CREATE TABLE waypoint.reactions (
   dropped_at timestamptz,
   dropped_reason text,
   confirmed_seq bigint NOT NULL DEFAULT 0,
+  event_id bigint,
   updated_at timestamptz NOT NULL DEFAULT now(),
   target_cast_fid bigint,
   target_cast_hash bytea,
@@ -116,6 +123,7 @@ CREATE TABLE waypoint.links (
   dropped_at timestamptz,
   dropped_reason text,
   confirmed_seq bigint NOT NULL DEFAULT 0,
+  event_id bigint,
   updated_at timestamptz NOT NULL DEFAULT now(),
   display_timestamp timestamptz,
   PRIMARY KEY (fid, link_type, target_fid)
@@ -135,11 +143,28 @@ CREATE TABLE waypoint.link_compact_states (
   dropped_at timestamptz,
   dropped_reason text,
   confirmed_seq bigint NOT NULL DEFAULT 0,
+  event_id bigint,
   updated_at timestamptz NOT NULL DEFAULT now(),
   target_fids bigint[] NOT NULL,
   PRIMARY KEY (fid, link_type)
 );
 CREATE INDEX link_compact_states_message_hash_idx ON waypoint.link_compact_states (message_hash);
+
+-- Every link compact state ever seen (merged, superseded, pruned, revoked, from pages):
+-- each one compacted links on the node when it merged, whether it is the winner or not.
+CREATE TABLE waypoint.link_compact_state_history (
+  fid bigint NOT NULL,
+  link_type text NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  target_fids bigint[] NOT NULL,
+  event_id bigint,
+  PRIMARY KEY (fid, link_type, message_hash)
+);
+COMMENT ON TABLE waypoint.link_compact_state_history IS
+  'Every link compact state seen per (fid, link_type); links_held hides links any of them compacted away.';
+COMMENT ON COLUMN waypoint.link_compact_state_history.event_id IS
+  'Latest merge event id of the compact state (NULL: none known); a link merged after it is not compacted by it.';
 
 CREATE TABLE waypoint.verifications (
   fid bigint NOT NULL,
@@ -153,6 +178,7 @@ CREATE TABLE waypoint.verifications (
   dropped_at timestamptz,
   dropped_reason text,
   confirmed_seq bigint NOT NULL DEFAULT 0,
+  event_id bigint,
   updated_at timestamptz NOT NULL DEFAULT now(),
   protocol int NOT NULL,
   claim_signature bytea,
@@ -176,6 +202,7 @@ CREATE TABLE waypoint.user_data (
   dropped_at timestamptz,
   dropped_reason text,
   confirmed_seq bigint NOT NULL DEFAULT 0,
+  event_id bigint,
   updated_at timestamptz NOT NULL DEFAULT now(),
   value text NOT NULL,
   PRIMARY KEY (fid, user_data_type)
@@ -195,6 +222,7 @@ CREATE TABLE waypoint.username_proof_messages (
   dropped_at timestamptz,
   dropped_reason text,
   confirmed_seq bigint NOT NULL DEFAULT 0,
+  event_id bigint,
   updated_at timestamptz NOT NULL DEFAULT now(),
   proof_fid bigint NOT NULL,
   proof_timestamp timestamptz NOT NULL,
@@ -217,6 +245,7 @@ CREATE TABLE waypoint.lend_storage (
   dropped_at timestamptz,
   dropped_reason text,
   confirmed_seq bigint NOT NULL DEFAULT 0,
+  event_id bigint,
   updated_at timestamptz NOT NULL DEFAULT now(),
   num_units bigint NOT NULL,
   unit_type int NOT NULL,

@@ -5,7 +5,7 @@ COMMENT ON COLUMN waypoint.casts.message_hash IS 'Hash of the winning message fo
 COMMENT ON COLUMN waypoint.casts."timestamp" IS 'Timestamp of the winning message (Farcaster time converted).';
 COMMENT ON COLUMN waypoint.casts.removed IS 'True when the winning message is a remove.';
 COMMENT ON COLUMN waypoint.casts.deleted_at IS 'Time of the winning remove; NULL when the winner is an add.';
-COMMENT ON COLUMN waypoint.casts.pruned_at IS 'Set when the winning message was pruned by the node (from waypoint.messages).';
+COMMENT ON COLUMN waypoint.casts.pruned_at IS 'Set while the winning message is dead by a prune (from waypoint.messages; cleared if it is merged again).';
 COMMENT ON COLUMN waypoint.casts.revoked_at IS 'Set when the winning message was revoked (its signer was removed).';
 COMMENT ON COLUMN waypoint.casts.dropped_at IS 'Set when the node reported the winning message deleted from its store.';
 COMMENT ON COLUMN waypoint.casts.updated_at IS 'When this row last changed.';
@@ -24,7 +24,7 @@ COMMENT ON COLUMN waypoint.reactions.message_hash IS 'Hash of the winning messag
 COMMENT ON COLUMN waypoint.reactions."timestamp" IS 'Timestamp of the winning message (Farcaster time converted).';
 COMMENT ON COLUMN waypoint.reactions.removed IS 'True when the winning message is a remove.';
 COMMENT ON COLUMN waypoint.reactions.deleted_at IS 'Time of the winning remove; NULL when the winner is an add.';
-COMMENT ON COLUMN waypoint.reactions.pruned_at IS 'Set when the winning message was pruned by the node (from waypoint.messages).';
+COMMENT ON COLUMN waypoint.reactions.pruned_at IS 'Set while the winning message is dead by a prune (from waypoint.messages; cleared if it is merged again).';
 COMMENT ON COLUMN waypoint.reactions.revoked_at IS 'Set when the winning message was revoked (its signer was removed).';
 COMMENT ON COLUMN waypoint.reactions.dropped_at IS 'Set when the node reported the winning message deleted from its store.';
 COMMENT ON COLUMN waypoint.reactions.updated_at IS 'When this row last changed.';
@@ -39,7 +39,7 @@ COMMENT ON COLUMN waypoint.links.message_hash IS 'Hash of the winning message fo
 COMMENT ON COLUMN waypoint.links."timestamp" IS 'Timestamp of the winning message (Farcaster time converted).';
 COMMENT ON COLUMN waypoint.links.removed IS 'True when the winning message is a remove.';
 COMMENT ON COLUMN waypoint.links.deleted_at IS 'Time of the winning remove; NULL when the winner is an add.';
-COMMENT ON COLUMN waypoint.links.pruned_at IS 'Set when the winning message was pruned by the node (from waypoint.messages).';
+COMMENT ON COLUMN waypoint.links.pruned_at IS 'Set while the winning message is dead by a prune (from waypoint.messages; cleared if it is merged again).';
 COMMENT ON COLUMN waypoint.links.revoked_at IS 'Set when the winning message was revoked (its signer was removed).';
 COMMENT ON COLUMN waypoint.links.dropped_at IS 'Set when the node reported the winning message deleted from its store.';
 COMMENT ON COLUMN waypoint.links.updated_at IS 'When this row last changed.';
@@ -52,7 +52,7 @@ COMMENT ON COLUMN waypoint.link_compact_states.message_hash IS 'Hash of the winn
 COMMENT ON COLUMN waypoint.link_compact_states."timestamp" IS 'Timestamp of the winning message (Farcaster time converted).';
 COMMENT ON COLUMN waypoint.link_compact_states.removed IS 'True when the winning message is a remove.';
 COMMENT ON COLUMN waypoint.link_compact_states.deleted_at IS 'Time of the winning remove; NULL when the winner is an add.';
-COMMENT ON COLUMN waypoint.link_compact_states.pruned_at IS 'Set when the winning message was pruned by the node (from waypoint.messages).';
+COMMENT ON COLUMN waypoint.link_compact_states.pruned_at IS 'Set while the winning message is dead by a prune (from waypoint.messages; cleared if it is merged again).';
 COMMENT ON COLUMN waypoint.link_compact_states.revoked_at IS 'Set when the winning message was revoked (its signer was removed).';
 COMMENT ON COLUMN waypoint.link_compact_states.dropped_at IS 'Set when the node reported the winning message deleted from its store.';
 COMMENT ON COLUMN waypoint.link_compact_states.updated_at IS 'When this row last changed.';
@@ -64,7 +64,7 @@ COMMENT ON COLUMN waypoint.verifications.message_hash IS 'Hash of the winning me
 COMMENT ON COLUMN waypoint.verifications."timestamp" IS 'Timestamp of the winning message (Farcaster time converted).';
 COMMENT ON COLUMN waypoint.verifications.removed IS 'True when the winning message is a remove.';
 COMMENT ON COLUMN waypoint.verifications.deleted_at IS 'Time of the winning remove; NULL when the winner is an add.';
-COMMENT ON COLUMN waypoint.verifications.pruned_at IS 'Set when the winning message was pruned by the node (from waypoint.messages).';
+COMMENT ON COLUMN waypoint.verifications.pruned_at IS 'Set while the winning message is dead by a prune (from waypoint.messages; cleared if it is merged again).';
 COMMENT ON COLUMN waypoint.verifications.revoked_at IS 'Set when the winning message was revoked (its signer was removed).';
 COMMENT ON COLUMN waypoint.verifications.dropped_at IS 'Set when the node reported the winning message deleted from its store.';
 COMMENT ON COLUMN waypoint.verifications.updated_at IS 'When this row last changed.';
@@ -80,7 +80,7 @@ COMMENT ON COLUMN waypoint.user_data.message_hash IS 'Hash of the winning messag
 COMMENT ON COLUMN waypoint.user_data."timestamp" IS 'Timestamp of the winning message (Farcaster time converted).';
 COMMENT ON COLUMN waypoint.user_data.removed IS 'True when the winning message is a remove.';
 COMMENT ON COLUMN waypoint.user_data.deleted_at IS 'Time of the winning remove; NULL when the winner is an add.';
-COMMENT ON COLUMN waypoint.user_data.pruned_at IS 'Set when the winning message was pruned by the node (from waypoint.messages).';
+COMMENT ON COLUMN waypoint.user_data.pruned_at IS 'Set while the winning message is dead by a prune (from waypoint.messages; cleared if it is merged again).';
 COMMENT ON COLUMN waypoint.user_data.revoked_at IS 'Set when the winning message was revoked (its signer was removed).';
 COMMENT ON COLUMN waypoint.user_data.dropped_at IS 'Set when the node reported the winning message deleted from its store.';
 COMMENT ON COLUMN waypoint.user_data.updated_at IS 'When this row last changed.';
@@ -92,7 +92,7 @@ COMMENT ON COLUMN waypoint.username_proof_messages.message_hash IS 'Hash of the 
 COMMENT ON COLUMN waypoint.username_proof_messages."timestamp" IS 'Timestamp of the winning message (Farcaster time converted).';
 COMMENT ON COLUMN waypoint.username_proof_messages.removed IS 'True when the winning message is a remove.';
 COMMENT ON COLUMN waypoint.username_proof_messages.deleted_at IS 'Time of the winning remove; NULL when the winner is an add.';
-COMMENT ON COLUMN waypoint.username_proof_messages.pruned_at IS 'Set when the winning message was pruned by the node (from waypoint.messages).';
+COMMENT ON COLUMN waypoint.username_proof_messages.pruned_at IS 'Set while the winning message is dead by a prune (from waypoint.messages; cleared if it is merged again).';
 COMMENT ON COLUMN waypoint.username_proof_messages.revoked_at IS 'Set when the winning message was revoked (its signer was removed).';
 COMMENT ON COLUMN waypoint.username_proof_messages.dropped_at IS 'Set when the node reported the winning message deleted from its store.';
 COMMENT ON COLUMN waypoint.username_proof_messages.updated_at IS 'When this row last changed.';
@@ -108,7 +108,7 @@ COMMENT ON COLUMN waypoint.lend_storage.message_hash IS 'Hash of the winning mes
 COMMENT ON COLUMN waypoint.lend_storage."timestamp" IS 'Timestamp of the winning message (Farcaster time converted).';
 COMMENT ON COLUMN waypoint.lend_storage.removed IS 'True when the winning message is a remove.';
 COMMENT ON COLUMN waypoint.lend_storage.deleted_at IS 'Time of the winning remove; NULL when the winner is an add.';
-COMMENT ON COLUMN waypoint.lend_storage.pruned_at IS 'Set when the winning message was pruned by the node (from waypoint.messages).';
+COMMENT ON COLUMN waypoint.lend_storage.pruned_at IS 'Set while the winning message is dead by a prune (from waypoint.messages; cleared if it is merged again).';
 COMMENT ON COLUMN waypoint.lend_storage.revoked_at IS 'Set when the winning message was revoked (its signer was removed).';
 COMMENT ON COLUMN waypoint.lend_storage.dropped_at IS 'Set when the node reported the winning message deleted from its store.';
 COMMENT ON COLUMN waypoint.lend_storage.updated_at IS 'When this row last changed.';
@@ -164,6 +164,8 @@ BEGIN
                            'username_proof_messages', 'lend_storage'] LOOP
     EXECUTE format('COMMENT ON COLUMN waypoint.%I.dropped_reason IS %L', t,
       'Why dropped_at is set: deleted (the node reported the winner deleted) or reconciled (a completed backfill of the fid did not return it: the node no longer holds it). Cleared when the winner is offered again.');
+    EXECUTE format('COMMENT ON COLUMN waypoint.%I.event_id IS %L', t,
+      'Latest Snapchain event id that merged the current winner (NULL: known from backfill pages or tombstones only).');
     EXECUTE format('COMMENT ON COLUMN waypoint.%I.confirmed_seq IS %L', t,
       'waypoint.apply_seq value of the last batch that offered the current winner (0 = before reconciliation existed).');
   END LOOP;

@@ -15,17 +15,22 @@ CREATE VIEW waypoint.reactions_live AS
   WHERE NOT removed AND pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL;
 COMMENT ON VIEW waypoint.reactions_live IS 'Active reactions (1 like, 2 recast): one per (fid, type, target).';
 
--- Links the node holds, adds and removes (state before filtering removes).
+-- Links the node holds, adds and removes (state before filtering removes). Every link
+-- compact state ever merged for (fid, link_type) compacted links when it merged, not only
+-- the current one: a link at or before one of them is gone unless it is an add whose target
+-- that state lists, or it was merged after that state's latest merge (the node then did not
+-- hold the state, or it would have refused the link).
 CREATE VIEW waypoint.links_held AS
   SELECT l.*
   FROM waypoint.links l
   WHERE l.pruned_at IS NULL AND l.revoked_at IS NULL AND l.dropped_at IS NULL
     AND NOT EXISTS (
-      SELECT 1 FROM waypoint.link_compact_states s
+      SELECT 1 FROM waypoint.link_compact_state_history s
       WHERE s.fid = l.fid AND s.link_type = l.link_type AND l."timestamp" <= s."timestamp"
-        AND (l.removed OR NOT (l.target_fid = ANY (s.target_fids))));
+        AND (l.removed OR NOT (l.target_fid = ANY (s.target_fids)))
+        AND NOT coalesce(l.event_id > s.event_id, false));
 COMMENT ON VIEW waypoint.links_held IS
-  'Link messages (adds and removes) the node holds: not pruned, revoked or compacted away by a link compact state.';
+  'Link messages (adds and removes) the node holds: not pruned, revoked or compacted away by any link compact state it merged.';
 
 CREATE VIEW waypoint.links_live AS
   SELECT fid, link_type, target_fid, message_hash AS hash, "timestamp", display_timestamp

@@ -2,10 +2,12 @@
 //
 // Order of statements (each sees the previous ones' rows):
 //   1. waypoint.messages       every message seen, lifecycle tombstones merged (LEAST time)
-//   2. one table per store     the highest candidate per conflict key wins; the winner's
-//                              lifecycle is read from waypoint.messages
+//   2. one table per store     per conflict key the highest alive candidate wins (else a
+//                              dead one); standing and lifecycle read from waypoint.messages
+//                              (core::CompareInBatch / core::Replaces, docs/apply-semantics.md)
 //   3. username_proofs, onchain_events
-// Rows are reduced per key in C++ first (crdt.hpp): ON CONFLICT cannot touch a row twice.
+// Repeated (key, hash) rows are dropped in C++; DISTINCT ON keeps one candidate per key
+// (ON CONFLICT cannot touch a row twice in a statement).
 #include "waypoint/ext/apply.hpp"
 
 #include <map>
@@ -43,7 +45,10 @@ const char* SqlArrayType(ParamType t) {
 }
 
 // Builds the upsert of one store table. Columns fid, message_hash, timestamp, removed
-// come first ($1..$4), then `typed` ($5..). `key` lists the conflict columns.
+// come first ($1..$4), then `typed` ($5..). `key` lists the conflict columns. The rules
+// are core::CompareInBatch (DISTINCT ON: one candidate per key) and core::Replaces (the
+// ON CONFLICT WHERE); a candidate's standing (alive, merge/tombstone event ids) is read
+// from waypoint.messages, which this batch has already written.
 PreparedStatement StoreUpsert(const char* table, const char* key, bool removes_first, std::vector<Col> typed) {
   std::vector<Col> cols = {{"fid", ParamType::kInt8, nullptr},
                            {"message_hash", ParamType::kBytea, nullptr},
@@ -60,16 +65,19 @@ PreparedStatement StoreUpsert(const char* table, const char* key, bool removes_f
   }
   insert_cols =
       "fid, message_hash, \"timestamp\", removed, deleted_at, pruned_at, revoked_at, dropped_at, updated_at, "
-      "dropped_reason, confirmed_seq";
+      "dropped_reason, confirmed_seq, event_id";
+  // A row shows its winner's tombstones only while the winner is dead (a re-merge revives).
   // confirmed_seq: this batch's apply sequence (ApplyEntries took it with nextval).
   select_cols =
       "u.fid, u.message_hash, waypoint.farcaster_time(u.ts), u.removed, "
-      "CASE WHEN u.removed THEN waypoint.farcaster_time(u.ts) END, m.pruned_at, m.revoked_at, m.dropped_at, now(), "
-      "CASE WHEN m.dropped_at IS NOT NULL THEN 'deleted' END, currval('waypoint.apply_seq')";
+      "CASE WHEN u.removed THEN waypoint.farcaster_time(u.ts) END, CASE WHEN d.dead THEN m.pruned_at END, "
+      "CASE WHEN d.dead THEN m.revoked_at END, CASE WHEN d.dead THEN m.dropped_at END, now(), "
+      "CASE WHEN d.dead AND m.dropped_at IS NOT NULL THEN 'deleted' END, currval('waypoint.apply_seq'), "
+      "m.merge_event";
   set = "message_hash = excluded.message_hash, \"timestamp\" = excluded.\"timestamp\", removed = excluded.removed, "
         "deleted_at = excluded.deleted_at, pruned_at = excluded.pruned_at, revoked_at = excluded.revoked_at, "
         "dropped_at = excluded.dropped_at, dropped_reason = excluded.dropped_reason, "
-        "confirmed_seq = excluded.confirmed_seq";
+        "confirmed_seq = excluded.confirmed_seq, event_id = excluded.event_id";
   const std::string key_list = std::string(",") + key + ",";
   for (const Col& c : typed) {
     insert_cols += std::string(", ") + c.name;
@@ -77,21 +85,52 @@ PreparedStatement StoreUpsert(const char* table, const char* key, bool removes_f
     if (key_list.find(std::string(",") + c.name + ",") == std::string::npos)
       set += std::string(", ") + c.name + " = excluded." + c.name;
   }
+  // DISTINCT ON (u.<key columns>): the u aliases carry the key columns' names.
+  std::string distinct;
+  {
+    std::string k(key);
+    size_t pos = 0;
+    while (pos <= k.size()) {
+      size_t comma = k.find(',', pos);
+      if (comma == std::string::npos) comma = k.size();
+      std::string name = k.substr(pos, comma - pos);
+      name.erase(0, name.find_first_not_of(' '));
+      name.erase(name.find_last_not_of(' ') + 1);
+      distinct += (distinct.empty() ? "u." : ", u.") + name;
+      pos = comma + 1;
+    }
+  }
+  const char* order_in = removes_first ? "u.removed DESC, u.ts DESC, u.message_hash DESC"
+                                       : "u.ts DESC, u.removed DESC, u.message_hash DESC";
   const char* order_new = removes_first ? "(excluded.removed, excluded.\"timestamp\", excluded.message_hash)"
                                         : "(excluded.\"timestamp\", excluded.removed, excluded.message_hash)";
   const char* order_old = removes_first ? "(t.removed, t.\"timestamp\", t.message_hash)"
                                         : "(t.\"timestamp\", t.removed, t.message_hash)";
-  // The same winner offered again (>=, not >) is confirmed: its confirmed_seq moves on,
-  // its lifecycle is copied again (new tombstones; a 'reconciled' mark is lifted, since
-  // the message is offered as held), updated_at changes only when something else did.
-  const std::string changed = std::string(order_new) + " > " + order_old +
-                              " OR excluded.pruned_at IS DISTINCT FROM t.pruned_at OR excluded.revoked_at IS DISTINCT "
-                              "FROM t.revoked_at OR excluded.dropped_at IS DISTINCT FROM t.dropped_at";
+  const std::string higher = std::string("(") + order_new + " > " + order_old + ")";
+  // core::Replaces against the current winner, whose standing is read fresh from
+  // waypoint.messages (a tombstone of it may be in this very batch); a 'reconciled' row
+  // counts as dead.
+  const std::string o_dead_msg = "coalesce(mo.death_event >= coalesce(mo.merge_event, -1), false)";
+  const std::string n_alive =
+      "(excluded.pruned_at IS NULL AND excluded.revoked_at IS NULL AND excluded.dropped_at IS NULL)";
+  const std::string o_dead = "(" + o_dead_msg + " OR t.dropped_reason = 'reconciled')";
+  const std::string decision =
+      "excluded.message_hash = t.message_hash OR coalesce((SELECT CASE WHEN " + n_alive + " <> NOT " + o_dead +
+      " THEN " + n_alive + " WHEN " + n_alive + " AND excluded.event_id IS NOT NULL AND mo.merge_event IS NOT "
+      "NULL AND excluded.fid = t.fid THEN excluded.event_id > mo.merge_event ELSE " + higher +
+      " END FROM waypoint.messages mo WHERE mo.hash = t.message_hash), " + higher + ")";
+  // updated_at changes only when something a reader sees did.
+  const std::string changed =
+      "excluded.message_hash <> t.message_hash OR excluded.pruned_at IS DISTINCT FROM t.pruned_at OR "
+      "excluded.revoked_at IS DISTINCT FROM t.revoked_at OR excluded.dropped_at IS DISTINCT FROM t.dropped_at OR "
+      "excluded.dropped_reason IS DISTINCT FROM t.dropped_reason";
   set += ", updated_at = CASE WHEN " + changed + " THEN excluded.updated_at ELSE t.updated_at END";
-  std::string sql = std::string("INSERT INTO waypoint.") + table + " AS t (" + insert_cols + ") SELECT " + select_cols +
-                    " FROM unnest(" + unnest + ") AS u(" + alias +
-                    ") LEFT JOIN waypoint.messages m ON m.hash = u.message_hash ON CONFLICT (" + key +
-                    ") DO UPDATE SET " + set + " WHERE " + order_new + " >= " + order_old;
+  std::string sql = std::string("INSERT INTO waypoint.") + table + " AS t (" + insert_cols + ") SELECT DISTINCT ON (" +
+                    distinct + ") " + select_cols + " FROM unnest(" + unnest + ") AS u(" + alias +
+                    ") LEFT JOIN waypoint.messages m ON m.hash = u.message_hash CROSS JOIN LATERAL (SELECT coalesce("
+                    "m.death_event >= coalesce(m.merge_event, -1), false) AS dead) d ORDER BY " + distinct +
+                    ", d.dead, CASE WHEN NOT d.dead THEN m.merge_event END DESC NULLS LAST, " + order_in +
+                    " ON CONFLICT (" + key + ") DO UPDATE SET " + set + " WHERE " + decision;
   return PreparedStatement{table, sql, types};
 }
 
@@ -120,22 +159,29 @@ void Upsert(PreparedStatement& stmt, const std::vector<Row>& rows, Fill fill) {
 }
 
 void WriteMessages(const std::vector<core::MessageRow>& rows) {
+  // Tombstone times: earliest kept (history); event ids: latest kept (they decide life).
   static PreparedStatement stmt{
       "messages",
       "INSERT INTO waypoint.messages AS t (hash, fid, type, \"timestamp\", network, signer, raw, pruned_at, "
-      "revoked_at, dropped_at) "
+      "revoked_at, dropped_at, merge_event, death_event) "
       "SELECT u.hash, u.fid, u.type, waypoint.farcaster_time(u.ts), u.network, u.signer, u.raw, "
-      "CASE WHEN u.pruned THEN u.at END, CASE WHEN u.revoked THEN u.at END, CASE WHEN u.dropped THEN u.at END "
+      "CASE WHEN u.pruned THEN u.at END, CASE WHEN u.revoked THEN u.at END, CASE WHEN u.dropped THEN u.at END, "
+      "u.merge_event, u.death_event "
       "FROM (SELECT x.*, CASE WHEN x.ev = 0 THEN now() ELSE to_timestamp(x.ev) END AS at FROM unnest($1::bytea[], "
       "$2::bigint[], $3::int[], $4::bigint[], $5::int[], $6::bytea[], $7::bytea[], $8::boolean[], $9::boolean[], "
-      "$10::boolean[], $11::bigint[]) AS x(hash, fid, type, ts, network, signer, raw, pruned, revoked, dropped, ev)) u "
+      "$10::boolean[], $11::bigint[], $12::bigint[], $13::bigint[]) AS x(hash, fid, type, ts, network, signer, raw, "
+      "pruned, revoked, dropped, ev, merge_event, death_event)) u "
       "ON CONFLICT (hash) DO UPDATE SET pruned_at = LEAST(t.pruned_at, excluded.pruned_at), "
-      "revoked_at = LEAST(t.revoked_at, excluded.revoked_at), dropped_at = LEAST(t.dropped_at, excluded.dropped_at) "
+      "revoked_at = LEAST(t.revoked_at, excluded.revoked_at), dropped_at = LEAST(t.dropped_at, excluded.dropped_at), "
+      "merge_event = GREATEST(t.merge_event, excluded.merge_event), "
+      "death_event = GREATEST(t.death_event, excluded.death_event) "
       "WHERE (excluded.pruned_at IS NOT NULL AND (t.pruned_at IS NULL OR excluded.pruned_at < t.pruned_at)) "
       "OR (excluded.revoked_at IS NOT NULL AND (t.revoked_at IS NULL OR excluded.revoked_at < t.revoked_at)) "
-      "OR (excluded.dropped_at IS NOT NULL AND (t.dropped_at IS NULL OR excluded.dropped_at < t.dropped_at))",
+      "OR (excluded.dropped_at IS NOT NULL AND (t.dropped_at IS NULL OR excluded.dropped_at < t.dropped_at)) "
+      "OR excluded.merge_event > coalesce(t.merge_event, -1) OR excluded.death_event > coalesce(t.death_event, -1)",
       {ParamType::kBytea, ParamType::kInt8, ParamType::kInt4, ParamType::kInt8, ParamType::kInt4, ParamType::kBytea,
-       ParamType::kBytea, ParamType::kBool, ParamType::kBool, ParamType::kBool, ParamType::kInt8}};
+       ParamType::kBytea, ParamType::kBool, ParamType::kBool, ParamType::kBool, ParamType::kInt8, ParamType::kInt8,
+       ParamType::kInt8}};
   if (rows.empty()) return;
   std::vector<ArrayParam> p;
   for (ParamType t : stmt.types) p.emplace_back(t);
@@ -151,6 +197,8 @@ void WriteMessages(const std::vector<core::MessageRow>& rows) {
     p[8].AddBool(m.revoked);
     p[9].AddBool(m.dropped);
     p[10].AddInt(m.event_unix);
+    p[11].AddOptInt(m.merge_event);
+    p[12].AddOptInt(m.death_event);
   }
   pg::ExecuteArrays(stmt, p);
 }
@@ -211,6 +259,29 @@ void WriteStores(const core::RowSet& rs) {
     p[4].AddStr(r.link_type);
     p[5].AddStr(r.TargetFidsLiteral());
   });
+  // Every compact state ever merged compacted links on the node, winner or not: keep them
+  // all (links_held reads this); event_id is the latest merge of each.
+  static PreparedStatement lcs_history{
+      "link_compact_state_history",
+      "INSERT INTO waypoint.link_compact_state_history AS t (fid, link_type, message_hash, \"timestamp\", "
+      "target_fids, event_id) SELECT u.fid, u.link_type, u.message_hash, waypoint.farcaster_time(u.ts), "
+      "u.target_fids::bigint[], m.merge_event FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::text[], "
+      "$5::text[]) AS u(fid, message_hash, ts, link_type, target_fids) LEFT JOIN waypoint.messages m ON m.hash = "
+      "u.message_hash ON CONFLICT (fid, link_type, message_hash) DO UPDATE SET event_id = excluded.event_id "
+      "WHERE excluded.event_id > coalesce(t.event_id, -1)",
+      {ParamType::kInt8, ParamType::kBytea, ParamType::kInt8, ParamType::kText, ParamType::kText}};
+  if (!rs.link_compact_states.empty()) {
+    std::vector<ArrayParam> p;
+    for (ParamType t : lcs_history.types) p.emplace_back(t);
+    for (const auto& r : rs.link_compact_states) {
+      p[0].AddInt(static_cast<int64_t>(r.c.fid));
+      p[1].AddStr(r.c.message_hash);
+      p[2].AddInt(r.c.timestamp);
+      p[3].AddStr(r.link_type);
+      p[4].AddStr(r.TargetFidsLiteral());
+    }
+    pg::ExecuteArrays(lcs_history, p);
+  }
 
   static PreparedStatement verifications = StoreUpsert("verifications", "fid, address", false,
                                                        {{"address", ParamType::kBytea, nullptr},

@@ -1,12 +1,17 @@
-// The node's conflict order, and the reduction that makes apply exact.
+// The node's conflict order, and the rules that make apply exact.
 //
-// Every message ever seen for a store key is a candidate; the key holds the highest
-// candidate (a max is commutative, associative and idempotent), and the message
-// lifecycle (pruned/revoked/dropped) is a set of tombstones OR-ed per hash. The SQL
-// upserts apply the same rule (ON CONFLICT ... WHERE new order >= old order), so a
-// batch reduced here and merged there gives the same rows as any other order.
+// Every message ever seen for a store key is a candidate. Per message the database keeps
+// the latest MERGE event id and the latest tombstone event id (prune, revoke, superseded:
+// both maxes, so any order and duplicates converge); the message is ALIVE unless its
+// latest tombstone is at or after its latest merge (a later merge of the same message
+// revives it; a backfill page has no event id and never revives). Per key the row holds
+// the highest ALIVE candidate, or, when none is alive, a dead one (out of the live views
+// and state lines). The SQL upserts (extension/src/apply/apply.cpp) implement exactly
+// CompareInBatch (one candidate per key per statement) and Replaces (ON CONFLICT WHERE).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -25,30 +30,44 @@ int CompareCandidates(Store store, const Candidate& a, const Candidate& b);
 // Fname/ENS proof order: timestamp, then signature bytes.
 int CompareProofs(const ProofRow& a, const ProofRow& b);
 
-// Combines two candidates of one key: the higher wins; equal (same message) keeps `a`.
-template <typename Row>
-const Row& MaxCandidate(Store store, const Row& a, const Row& b) {
-  return CompareCandidates(store, b.c, a.c) > 0 ? b : a;
+// Whether a message with these latest merge / tombstone event ids is alive.
+inline bool Alive(const std::optional<int64_t>& merge_event, const std::optional<int64_t>& death_event) {
+  return !death_event || (merge_event && *merge_event > *death_event);
 }
 
-// Keeps the highest row per key, first-seen key order. Used before an upsert: ON
-// CONFLICT cannot touch one row twice in a statement.
+// A candidate as the database sees it once the batch's messages are written.
+struct Standing {
+  Candidate c;
+  bool alive = true;
+  std::optional<int64_t> merge_event;  // latest merge event id; none: pages/tombstones only
+};
+
+// Order of two candidates of one key inside a batch (the statement keeps the highest):
+// alive first; among alive ones the later merge event (none sorts lowest); then store order.
+int CompareInBatch(Store store, const Standing& a, const Standing& b);
+
+// Whether an incoming candidate replaces the row's winner (a different message):
+//   both alive: the later merge event when both have one and the fid is the same (a
+//     message merged later was merged while the other was not held, or superseded it),
+//     else store order;
+//   one alive, one dead: the alive one (a 'reconciled' row counts as dead);
+//   both dead: store order.
+// The same message offered again always refreshes the row (lifecycle, confirmed_seq).
+bool Replaces(Store store, const Standing& incoming, const Standing& winner);
+
+// Drops repeated (key, hash) rows, first seen kept: the statement ranks the rest.
 template <typename Row>
-std::vector<Row> ReduceByKey(Store store, const std::vector<Row>& rows) {
+std::vector<Row> DedupeCandidates(const std::vector<Row>& rows) {
   std::vector<Row> out;
-  std::unordered_map<std::string, size_t> index;
+  std::unordered_map<std::string, size_t> seen;
   for (const Row& r : rows) {
-    auto [it, inserted] = index.emplace(r.Key(), out.size());
-    if (inserted) {
-      out.push_back(r);
-    } else if (CompareCandidates(store, r.c, out[it->second].c) > 0) {
-      out[it->second] = r;
-    }
+    if (seen.emplace(r.Key() + r.c.message_hash, out.size()).second) out.push_back(r);
   }
   return out;
 }
 
-// Messages by hash; lifecycle flags are OR-ed, the earliest known event time kept.
+// Messages by hash; lifecycle flags are OR-ed, the earliest known event time kept, the
+// latest merge and tombstone event ids kept.
 std::vector<MessageRow> ReduceMessages(const std::vector<MessageRow>& rows);
 // Proofs by name: highest (timestamp, signature); the same proof OR-s `deleted`.
 std::vector<ProofRow> ReduceProofs(const std::vector<ProofRow>& rows);

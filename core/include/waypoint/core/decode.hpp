@@ -23,7 +23,9 @@ class UserNameProof;
 namespace waypoint::core {
 
 // Lifecycle context of a message inside a payload.
-enum class MessageRole { kMerged, kDropped, kPruned, kRevoked };
+// kHeld: read from a backfill page (held by the node at read time; carries no event id,
+// so it never revives a tombstoned message).
+enum class MessageRole { kMerged, kDropped, kPruned, kRevoked, kHeld };
 
 // Backfill markers. A kFidStart payload: {"types":["cast",...],"fids_total":N}; types
 // are the sidecar's store names (empty = every store), fids_total the size of the job
@@ -42,15 +44,19 @@ bool FidDoneOk(std::string_view payload);
 RowSet DecodeStreamEntry(const StreamEntry& entry);
 
 // The same, per payload kind.
-RowSet DecodeHubEventBytes(std::string_view bytes);
+// event_id: the entry's Snapchain event id; 0 = use the HubEvent's own id.
+RowSet DecodeHubEventBytes(std::string_view bytes, uint64_t event_id = 0);
 RowSet DecodeMessageBytes(std::string_view bytes);
 RowSet DecodeOnChainEventBytes(std::string_view bytes);
 RowSet DecodeUserNameProofBytes(std::string_view bytes);
 
 // Lower level, for callers that already hold parsed protobufs. `raw` is the node's
-// bytes of that message (re-serialized when empty). event_unix: see MessageRow.
-void AddMessage(const ::Message& msg, MessageRole role, int64_t event_unix, std::string_view raw, RowSet& out);
-void AddHubEvent(const ::HubEvent& ev, RowSet& out);
+// bytes of that message (re-serialized when empty). event_unix: see MessageRow;
+// event_id: the id of the event that carried the message (merge or tombstone; ignored
+// for kHeld).
+void AddMessage(const ::Message& msg, MessageRole role, int64_t event_unix, std::string_view raw, RowSet& out,
+                int64_t event_id = 0);
+void AddHubEvent(const ::HubEvent& ev, RowSet& out, uint64_t event_id = 0);
 void AddOnChainEvent(const ::OnChainEvent& ev, std::string_view raw, RowSet& out);
 void AddProof(const ::UserNameProof& p, bool deleted, std::string_view raw, RowSet& out);
 

@@ -7,7 +7,8 @@
 //   candidate  any message seen for a key (merged, deleted, pruned/revoked payload,
 //              backfill page); the row of a key holds the highest candidate (crdt.hpp)
 //   lifecycle  pruned / revoked / dropped flags of one message hash; they are
-//              tombstones: once seen they stay, whatever order events arrive in
+//              tombstones, ordered against the message's merges by event id: a
+//              later merge of the same message revives it (crdt.hpp)
 #pragma once
 
 #include <cstdint>
@@ -51,6 +52,12 @@ struct MessageRow {
   bool revoked = false;
   bool dropped = false;  // reported deleted from the node's store (deleted_messages etc.)
   int64_t event_unix = 0;
+  // Snapchain event ids (per fid totally ordered: one shard). merge_event: the MERGE event
+  // that carried the message (absent for backfill pages and tombstones); death_event: the
+  // event of a tombstone (prune, revoke, superseded). An event without an id counts as 0.
+  // The message is dead while its latest tombstone is at or after its latest merge.
+  std::optional<int64_t> merge_event;
+  std::optional<int64_t> death_event;
 };
 
 // Fields every store row has: the candidate's identity and order.
