@@ -88,18 +88,21 @@ std::vector<ProofRow> ReduceProofs(const std::vector<ProofRow>& rows) {
   std::vector<ProofRow> out;
   std::unordered_map<std::string, size_t> index;
   for (const ProofRow& r : rows) {
-    auto [it, inserted] = index.emplace(r.name, out.size());
+    // One row per proof (name, timestamp, signature); the statement picks per name.
+    std::string key = r.name;
+    key.push_back('\0');
+    key += std::to_string(r.timestamp);
+    key.push_back('\0');
+    key += r.signature;
+    auto [it, inserted] = index.emplace(key, out.size());
     if (inserted) {
       out.push_back(r);
       continue;
     }
     ProofRow& cur = out[it->second];
-    int c = CompareProofs(r, cur);
-    if (c > 0) {
-      cur = r;
-    } else if (c == 0) {
-      cur.deleted |= r.deleted;
-    }
+    cur.deleted |= r.deleted;
+    MaxOpt(cur.merge_event, r.merge_event);
+    MaxOpt(cur.death_event, r.death_event);
   }
   return out;
 }

@@ -330,7 +330,8 @@ void AddMessage(const Message& msg, MessageRole role, int64_t event_unix, std::s
   out.messages.push_back(std::move(m));
 }
 
-void AddProof(const UserNameProof& p, bool deleted, std::string_view raw, RowSet& out) {
+void AddProof(const UserNameProof& p, bool deleted, std::string_view raw, RowSet& out,
+              std::optional<int64_t> event_id) {
   ProofRow r;
   r.name = NameText(p.name(), "username proof");
   r.fid = p.fid();
@@ -341,6 +342,7 @@ void AddProof(const UserNameProof& p, bool deleted, std::string_view raw, RowSet
   r.deleted = deleted;
   CheckUnix(p.timestamp(), "username proof timestamp");
   r.raw = raw.empty() ? p.SerializeAsString() : std::string(raw);
+  (deleted ? r.death_event : r.merge_event) = event_id;
   out.proofs.push_back(std::move(r));
 }
 
@@ -430,8 +432,8 @@ void AddHubEvent(const HubEvent& ev, RowSet& out, uint64_t entry_event_id) {
     case HUB_EVENT_TYPE_MERGE_USERNAME_PROOF: {
       need(ev.has_merge_username_proof_body(), "merge_username_proof_body");
       const auto& b = ev.merge_username_proof_body();
-      if (b.has_username_proof()) AddProof(b.username_proof(), false, {}, out);
-      if (b.has_deleted_username_proof()) AddProof(b.deleted_username_proof(), true, {}, out);
+      if (b.has_username_proof()) AddProof(b.username_proof(), false, {}, out, id);
+      if (b.has_deleted_username_proof()) AddProof(b.deleted_username_proof(), true, {}, out, id);
       if (b.has_username_proof_message())
         AddMessage(b.username_proof_message(), MessageRole::kMerged, event_unix, {}, out, id);
       if (b.has_deleted_username_proof_message())

@@ -269,6 +269,20 @@ CREATE TABLE waypoint.username_proofs (
 );
 CREATE INDEX username_proofs_fid_idx ON waypoint.username_proofs (fid);
 
+-- Every username proof seen, with its standing: the latest event that merged it and the
+-- latest that deleted it (MERGE_USERNAME_PROOF deleted_username_proof). Alive unless
+-- death_event >= coalesce(merge_event, -1); username_proofs keeps the best per name.
+CREATE TABLE waypoint.username_proof_standing (
+  name text NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  signature bytea NOT NULL,
+  merge_event bigint,
+  death_event bigint,
+  PRIMARY KEY (name, "timestamp", signature)
+);
+COMMENT ON TABLE waypoint.username_proof_standing IS
+  'Every username proof seen (name, timestamp, signature) with the latest Snapchain event ids that merged and deleted it; decides whether a proof is alive.';
+
 CREATE TABLE waypoint.onchain_events (
   transaction_hash bytea NOT NULL,
   log_index bigint NOT NULL,

@@ -50,7 +50,7 @@ COMMENT ON FUNCTION waypoint.state_lines() IS
 GRANT USAGE ON SCHEMA waypoint TO PUBLIC;
 GRANT SELECT ON waypoint.messages, waypoint.casts, waypoint.reactions, waypoint.links,
   waypoint.link_compact_states, waypoint.link_compact_state_history, waypoint.verifications, waypoint.user_data,
-  waypoint.username_proof_messages, waypoint.lend_storage, waypoint.username_proofs,
+  waypoint.username_proof_messages, waypoint.lend_storage, waypoint.username_proofs, waypoint.username_proof_standing,
   waypoint.onchain_events, waypoint.casts_live, waypoint.reactions_live, waypoint.links_held,
   waypoint.links_live, waypoint.link_compact_states_live, waypoint.verifications_live,
   waypoint.user_data_live, waypoint.profiles, waypoint.username_proof_messages_live,

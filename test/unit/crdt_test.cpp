@@ -155,20 +155,25 @@ TEST(Crdt, ReduceMessagesOrsLifecycleAndKeepsEarliestTime) {
   EXPECT_EQ(out[0].event_unix, 40);
 }
 
-TEST(Crdt, ReduceProofsOrsDeletedOfTheSameProof) {
+TEST(Crdt, ReduceProofsKeepsEachProofWithItsStanding) {
   ProofRow p;
   p.name = "bob";
   p.timestamp = 5;
   p.signature = "s";
+  p.merge_event = 10;
   ProofRow del = p;
   del.deleted = true;
+  del.merge_event.reset();
+  del.death_event = 12;
   ProofRow older = p;
   older.timestamp = 4;
-  older.deleted = false;
   auto out = ReduceProofs({p, older, del});
-  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(out.size(), 2u);  // the statement picks per name
   EXPECT_TRUE(out[0].deleted);
-  EXPECT_EQ(out[0].timestamp, 5u);
+  EXPECT_EQ(out[0].merge_event, 10);
+  EXPECT_EQ(out[0].death_event, 12);
+  EXPECT_FALSE(Alive(out[0].merge_event, out[0].death_event));
+  EXPECT_EQ(out[1].timestamp, 4u);
 }
 
 TEST(Crdt, StandingByEventIds) {

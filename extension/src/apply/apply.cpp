@@ -255,10 +255,6 @@ void WriteStores(const core::RowSet& rs) {
   static PreparedStatement lcs = StoreUpsert("link_compact_states", "fid, link_type", false,
                                              {{"link_type", ParamType::kText, nullptr},
                                               {"target_fids", ParamType::kText, "u.target_fids::bigint[]"}});
-  Upsert(lcs, rs.link_compact_states, [](std::vector<ArrayParam>& p, const core::LinkCompactStateRow& r) {
-    p[4].AddStr(r.link_type);
-    p[5].AddStr(r.TargetFidsLiteral());
-  });
   // Every compact state ever merged compacted links on the node, winner or not: keep them
   // all (links_held reads this); event_id is the latest merge of each.
   static PreparedStatement lcs_history{
@@ -282,6 +278,30 @@ void WriteStores(const core::RowSet& rs) {
     }
     pg::ExecuteArrays(lcs_history, p);
   }
+  // The node sends no deleted_messages for compact-state merges (a real Snapchain rewrite),
+  // so a compact state's merge is the implicit tombstone of every compact state of the same
+  // (fid, link_type) merged before it: each one's death is the latest later merge.
+  static PreparedStatement lcs_superseded{
+      "link_compact_state_superseded",
+      "UPDATE waypoint.messages m SET death_event = s.later FROM (SELECT h.message_hash, (SELECT max(h2.event_id) "
+      "FROM waypoint.link_compact_state_history h2 WHERE h2.fid = h.fid AND h2.link_type = h.link_type AND "
+      "h2.event_id > h.event_id) AS later FROM waypoint.link_compact_state_history h JOIN (SELECT DISTINCT * FROM "
+      "unnest($1::bigint[], $2::text[]) AS k(fid, link_type)) k ON h.fid = k.fid AND h.link_type = k.link_type "
+      "WHERE h.event_id IS NOT NULL) s WHERE m.hash = s.message_hash AND s.later IS NOT NULL AND "
+      "(m.death_event IS NULL OR m.death_event < s.later)",
+      {ParamType::kInt8, ParamType::kText}};
+  if (!rs.link_compact_states.empty()) {
+    std::vector<ArrayParam> p = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kText)};
+    for (const auto& r : rs.link_compact_states) {
+      p[0].AddInt(static_cast<int64_t>(r.c.fid));
+      p[1].AddStr(r.link_type);
+    }
+    pg::ExecuteArrays(lcs_superseded, p);
+  }
+  Upsert(lcs, rs.link_compact_states, [](std::vector<ArrayParam>& p, const core::LinkCompactStateRow& r) {
+    p[4].AddStr(r.link_type);
+    p[5].AddStr(r.TargetFidsLiteral());
+  });
 
   static PreparedStatement verifications = StoreUpsert("verifications", "fid, address", false,
                                                        {{"address", ParamType::kBytea, nullptr},
@@ -336,26 +356,60 @@ void WriteStores(const core::RowSet& rs) {
   });
 }
 
+// Username proofs by name, with the rule of the store tables: each proof's standing
+// (latest merge / deletion event ids, in username_proof_standing) decides whether it is
+// alive; per name the highest alive proof by (timestamp, signature) wins, else a dead one
+// (deleted = true). A re-merge after a deletion revives; a backfill page never does.
 void WriteProofs(const std::vector<core::ProofRow>& rows) {
+  static PreparedStatement standing{
+      "username_proof_standing",
+      "INSERT INTO waypoint.username_proof_standing AS t (name, \"timestamp\", signature, merge_event, death_event) "
+      "SELECT u.name, to_timestamp(u.ts), u.signature, u.merge_event, u.death_event FROM unnest($1::text[], "
+      "$2::bigint[], $3::bytea[], $4::bigint[], $5::bigint[]) AS u(name, ts, signature, merge_event, death_event) "
+      "ON CONFLICT (name, \"timestamp\", signature) DO UPDATE SET "
+      "merge_event = GREATEST(t.merge_event, excluded.merge_event), "
+      "death_event = GREATEST(t.death_event, excluded.death_event) "
+      "WHERE excluded.merge_event > coalesce(t.merge_event, -1) OR excluded.death_event > coalesce(t.death_event, -1)",
+      {ParamType::kText, ParamType::kInt8, ParamType::kBytea, ParamType::kInt8, ParamType::kInt8}};
   static PreparedStatement stmt{
       "username_proofs",
       "INSERT INTO waypoint.username_proofs AS t (name, fid, owner, signature, \"timestamp\", proof_type, deleted, "
       "raw, updated_at, confirmed_seq) "
-      "SELECT u.name, u.fid, u.owner, u.signature, to_timestamp(u.ts), u.proof_type, u.deleted, u.raw, now(), "
-      "currval('waypoint.apply_seq') "
-      "FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[], $6::int[], $7::boolean[], "
-      "$8::bytea[]) AS u(name, fid, owner, signature, ts, proof_type, deleted, raw) "
+      "SELECT DISTINCT ON (u.name) u.name, u.fid, u.owner, u.signature, to_timestamp(u.ts), u.proof_type, d.dead, "
+      "u.raw, now(), currval('waypoint.apply_seq') "
+      "FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[], $6::int[], $7::bytea[]) "
+      "AS u(name, fid, owner, signature, ts, proof_type, raw) "
+      "LEFT JOIN waypoint.username_proof_standing s ON s.name = u.name AND s.\"timestamp\" = to_timestamp(u.ts) "
+      "AND s.signature = u.signature CROSS JOIN LATERAL (SELECT coalesce(s.death_event >= coalesce(s.merge_event, "
+      "-1), false) AS dead) d ORDER BY u.name, d.dead, u.ts DESC, u.signature DESC "
       "ON CONFLICT (name) DO UPDATE SET fid = excluded.fid, owner = excluded.owner, signature = excluded.signature, "
       "\"timestamp\" = excluded.\"timestamp\", proof_type = excluded.proof_type, raw = excluded.raw, "
-      "deleted = excluded.deleted OR ((excluded.\"timestamp\", excluded.signature) = (t.\"timestamp\", t.signature) "
-      "AND t.deleted), confirmed_seq = excluded.confirmed_seq, reconciled_at = NULL, "
-      "updated_at = CASE WHEN (excluded.\"timestamp\", excluded.signature) > (t.\"timestamp\", t.signature) "
-      "OR (excluded.deleted AND NOT t.deleted) OR t.reconciled_at IS NOT NULL THEN excluded.updated_at "
+      "deleted = excluded.deleted, confirmed_seq = excluded.confirmed_seq, reconciled_at = NULL, "
+      "updated_at = CASE WHEN (excluded.\"timestamp\", excluded.signature) <> (t.\"timestamp\", t.signature) "
+      "OR excluded.deleted <> t.deleted OR t.reconciled_at IS NOT NULL THEN excluded.updated_at "
       "ELSE t.updated_at END "
-      "WHERE (excluded.\"timestamp\", excluded.signature) >= (t.\"timestamp\", t.signature)",
+      // The same proof refreshes; otherwise alive beats dead (a reconciled row is dead),
+      // then (timestamp, signature). The current proof's standing is read fresh.
+      "WHERE (excluded.\"timestamp\", excluded.signature) = (t.\"timestamp\", t.signature) OR coalesce(("
+      "SELECT CASE WHEN NOT excluded.deleted <> NOT (coalesce(so.death_event >= coalesce(so.merge_event, -1), false) "
+      "OR t.reconciled_at IS NOT NULL) THEN NOT excluded.deleted ELSE (excluded.\"timestamp\", excluded.signature) > "
+      "(t.\"timestamp\", t.signature) END FROM waypoint.username_proof_standing so WHERE so.name = t.name AND "
+      "so.\"timestamp\" = t.\"timestamp\" AND so.signature = t.signature), (excluded.\"timestamp\", "
+      "excluded.signature) > (t.\"timestamp\", t.signature))",
       {ParamType::kText, ParamType::kInt8, ParamType::kBytea, ParamType::kBytea, ParamType::kInt8, ParamType::kInt4,
-       ParamType::kBool, ParamType::kBytea}};
+       ParamType::kBytea}};
   if (rows.empty()) return;
+  std::vector<ArrayParam> a;
+  for (ParamType t : standing.types) a.emplace_back(t);
+  for (const auto& r : rows) {
+    a[0].AddStr(r.name);
+    a[1].AddInt(static_cast<int64_t>(r.timestamp));
+    a[2].AddStr(r.signature);
+    a[3].AddOptInt(r.merge_event);
+    // Carried as deleted without an event id: a tombstone at 0 (final unless re-merged).
+    a[4].AddOptInt(r.death_event ? r.death_event : (r.deleted ? std::optional<int64_t>(0) : std::nullopt));
+  }
+  pg::ExecuteArrays(standing, a);
   std::vector<ArrayParam> p;
   for (ParamType t : stmt.types) p.emplace_back(t);
   for (const auto& r : rows) {
@@ -365,8 +419,7 @@ void WriteProofs(const std::vector<core::ProofRow>& rows) {
     p[3].AddStr(r.signature);
     p[4].AddInt(static_cast<int64_t>(r.timestamp));
     p[5].AddInt(r.proof_type);
-    p[6].AddBool(r.deleted);
-    p[7].AddStr(r.raw);
+    p[6].AddStr(r.raw);
   }
   pg::ExecuteArrays(stmt, p);
 }

@@ -69,7 +69,8 @@ std::vector<Row> DedupeCandidates(const std::vector<Row>& rows) {
 // Messages by hash; lifecycle flags are OR-ed, the earliest known event time kept, the
 // latest merge and tombstone event ids kept.
 std::vector<MessageRow> ReduceMessages(const std::vector<MessageRow>& rows);
-// Proofs by name: highest (timestamp, signature); the same proof OR-s `deleted`.
+// Proofs by (name, timestamp, signature): the same proof OR-s `deleted` and keeps the
+// latest event ids. Per name the statement keeps the highest alive proof (else a dead one).
 std::vector<ProofRow> ReduceProofs(const std::vector<ProofRow>& rows);
 // On-chain events by (tx_hash, log_index); the first copy is kept (copies are equal).
 std::vector<OnChainRow> ReduceOnChain(const std::vector<OnChainRow>& rows);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,8 @@ void AddMessage(const ::Message& msg, MessageRole role, int64_t event_unix, std:
                 int64_t event_id = 0);
 void AddHubEvent(const ::HubEvent& ev, RowSet& out, uint64_t event_id = 0);
 void AddOnChainEvent(const ::OnChainEvent& ev, std::string_view raw, RowSet& out);
-void AddProof(const ::UserNameProof& p, bool deleted, std::string_view raw, RowSet& out);
+// event_id: the MERGE_USERNAME_PROOF event's id (nullopt: a backfill page).
+void AddProof(const ::UserNameProof& p, bool deleted, std::string_view raw, RowSet& out,
+              std::optional<int64_t> event_id = std::nullopt);
 
 }  // namespace waypoint::core

@@ -155,6 +155,10 @@ struct ProofRow {
   int32_t proof_type = 0;
   bool deleted = false;  // carried as deleted_username_proof
   std::string raw;
+  // As MessageRow: the event that merged it (username_proof) or deleted it
+  // (deleted_username_proof); none for backfill pages.
+  std::optional<int64_t> merge_event;
+  std::optional<int64_t> death_event;
 };
 
 struct OnChainRow {
