@@ -91,7 +91,7 @@ void DefineGucs() {
   DefineCustomIntVariable("waypoint.batch_size", "Entries read per partition stream in one batch.",
                           "One transaction applies the entries read from all of a worker's partitions.",
                           &batch_size, 2000, 1, 100000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("waypoint.block_ms", "How long an idle worker waits before polling Redis again.", nullptr,
+  DefineCustomIntVariable("waypoint.block_ms", "How long an idle worker's read waits in Redis for new entries.", nullptr,
                           &block_ms, 200, 1, 10000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
   DefineCustomStringVariable("waypoint.key_prefix", "Prefix of every Redis key Waypoint uses.",
                              "Must equal the sidecar's key prefix.", &key_prefix, "waypoint", PGC_POSTMASTER, 0,

@@ -10,6 +10,7 @@
 // the batch's transaction and to the dead-letter stream, and acknowledged.
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -113,7 +114,10 @@ class ApplyWorker {
       try {
         if (!set_up_) SetUp(*r);
         MaybeClaim(*r);
-        busy = Round(*r);
+        // After an empty round the read blocks in Redis (up to block_ms) instead of a
+        // sleep: an entry written meanwhile is applied at once, not at the next poll.
+        busy = Round(*r, idle_);
+        idle_ = !busy;
         error_delay = 100;
       } catch (const redis::RedisError& e) {
         AbortTransaction();
@@ -128,19 +132,22 @@ class ApplyWorker {
         Failure(std::string("batch failed, will retry: ") + e.what(), &error_delay);
       }
       MemoryContextReset(loop_ctx);
-      if (!busy) Sleep(redis_failed ? link_.DelayMs() : settings::block_ms);
+      if (redis_failed) Sleep(link_.DelayMs());
     }
   }
 
  private:
   void Reset() {
     set_up_ = false;
+    idle_ = false;
+    next_replies_.reset();
     for (Partition& p : partitions_) p.pending_mode = true;
   }
 
   void Failure(const std::string& msg, int* delay) {
     LogMessage(WARNING, "waypoint apply worker " + std::to_string(index_) + ": " + msg);
     NoteError(index_, SanitizeText(msg).c_str());
+    next_replies_.reset();
     for (Partition& p : partitions_) p.pending_mode = true;
     Sleep(*delay);
     *delay = std::min(*delay * 2, 10000);
@@ -241,57 +248,119 @@ class ApplyWorker {
   }
 
   // Round reads once from every owned partition and applies what came back. Returns
-  // true when there may be more to do right away.
-  bool Round(redis::Client& r) {
+  // true when there may be more to do right away. With `block` (the previous round found
+  // nothing) and no partition in pending mode, the read is one XREADGROUP over all owned
+  // streams that waits in Redis up to block_ms for the first new entry.
+  bool Round(redis::Client& r, bool block) {
+    // Replies of a read sent while the previous batch was applying (see below).
+    const bool prefetched = next_replies_.has_value();
+    if (prefetched) block = false;
+    for (const Partition& p : partitions_) block = block && !p.pending_mode;
     std::vector<Command> reads;
     const std::string count = std::to_string(settings::batch_size);
-    for (const Partition& p : partitions_)
-      reads.push_back({"XREADGROUP", "GROUP", core::KeyLayout::kApplyGroup, consumer_, "COUNT", count, "STREAMS",
-                       p.key, p.pending_mode ? "0" : ">"});
-    const auto replies = r.Pipeline(reads);
+    if (prefetched) {
+      // nothing to send: the replies are here
+    } else if (block) {
+      // Below the client's round-trip timeout, so an idle wait is never a Redis failure.
+      const int ms = std::max(1, std::min(settings::block_ms, settings::redis_timeout_ms / 2));
+      Command x = {"XREADGROUP", "GROUP", core::KeyLayout::kApplyGroup, consumer_, "COUNT", count, "BLOCK",
+                   std::to_string(ms), "STREAMS"};
+      for (const Partition& p : partitions_) x.push_back(p.key);
+      for (size_t i = 0; i < partitions_.size(); ++i) x.push_back(">");
+      reads.push_back(std::move(x));
+    } else {
+      for (const Partition& p : partitions_)
+        reads.push_back({"XREADGROUP", "GROUP", core::KeyLayout::kApplyGroup, consumer_, "COUNT", count, "STREAMS",
+                         p.key, p.pending_mode ? "0" : ">"});
+    }
+    std::vector<Reply> replies;
+    if (prefetched) {
+      replies = std::move(*next_replies_);
+      next_replies_.reset();
+    } else {
+      replies = r.Pipeline(reads);
+    }
     std::vector<Item> items;
     bool more = false;
-    for (size_t pi = 0; pi < partitions_.size(); ++pi) {
-      const Reply& rep = replies[pi];
+    for (size_t ri = 0; ri < replies.size(); ++ri) {
+      const Reply& rep = replies[ri];
       if (rep.IsError()) {
         // NOGROUP: the stream or its group was deleted under us; set up again (groups
         // are recreated from 0: what is left of the stream is redelivered, never skipped).
-        if (rep.str.rfind("NOGROUP", 0) == 0) {
-          GroupLost(partitions_[pi].key);
+        // UNBLOCKED: the same, noticed by a blocking read (Redis 7 ends it with this error).
+        if (rep.str.rfind("NOGROUP", 0) == 0 || rep.str.rfind("UNBLOCKED", 0) == 0) {
+          std::string keys = partitions_[ri].key;
+          if (block)
+            for (size_t k = 1; k < partitions_.size(); ++k) keys += ", " + partitions_[k].key;
+          GroupLost(keys);
           return true;
         }
         throw redis::RedisError("XREADGROUP: " + rep.str);
       }
-      size_t n = 0;
-      if (rep.IsArray())
-        for (const Reply& stream : rep.elements) {
-          if (stream.elements.size() < 2) continue;
-          for (const Reply& e : stream.elements[1].elements) {
-            if (e.elements.empty()) continue;
-            Item it;
-            it.partition = pi;
-            it.id = e.elements[0].str;
-            if (e.elements.size() < 2 || e.elements[1].IsNil()) {
-              it.deleted = true;
-            } else {
-              const auto& kv = e.elements[1].elements;
-              for (size_t k = 0; k + 1 < kv.size(); k += 2) it.fields.emplace_back(kv[k].str, kv[k + 1].str);
-            }
-            items.push_back(std::move(it));
-            ++n;
-          }
+      if (!rep.IsArray()) continue;  // nil: nothing new (a blocking read that timed out)
+      for (const Reply& stream : rep.elements) {
+        if (stream.elements.size() < 2) continue;
+        size_t pi = ri;
+        if (block) {  // one reply for all streams: each part names its stream
+          pi = partitions_.size();
+          for (size_t k = 0; k < partitions_.size(); ++k)
+            if (partitions_[k].key == stream.elements[0].str) pi = k;
+          if (pi == partitions_.size())
+            throw redis::RedisError("XREADGROUP: reply for unknown stream " + stream.elements[0].str);
         }
-      if (partitions_[pi].pending_mode) {
+        size_t n = 0;
+        for (const Reply& e : stream.elements[1].elements) {
+          if (e.elements.empty()) continue;
+          Item it;
+          it.partition = pi;
+          it.id = e.elements[0].str;
+          if (e.elements.size() < 2 || e.elements[1].IsNil()) {
+            it.deleted = true;
+          } else {
+            const auto& kv = e.elements[1].elements;
+            for (size_t k = 0; k + 1 < kv.size(); k += 2) it.fields.emplace_back(kv[k].str, kv[k + 1].str);
+          }
+          items.push_back(std::move(it));
+          ++n;
+        }
+        if (n >= static_cast<size_t>(settings::batch_size)) more = true;
+      }
+    }
+    if (!block && !prefetched) {
+      for (size_t pi = 0; pi < partitions_.size(); ++pi) {
+        if (!partitions_[pi].pending_mode) continue;
         // Own pending list drained: continue with new entries right away.
-        if (n == 0) {
+        bool any = false;
+        for (const Item& it : items) any = any || it.partition == pi;
+        if (!any) {
           partitions_[pi].pending_mode = false;
           more = true;
         }
       }
-      if (n >= static_cast<size_t>(settings::batch_size)) more = true;
     }
     if (items.empty()) return more;
-    ApplyBatch(items);
+    // Backlog (a full batch came back, every partition reads new entries): send the next
+    // read now, so Redis builds its reply while this batch applies and commits. Its
+    // entries are delivered (pending) at once; a failed batch drops the connection and
+    // the pending lists are read again from id 0, as after any failure.
+    bool prefetch = more;
+    for (const Partition& p : partitions_) prefetch = prefetch && !p.pending_mode;
+    if (prefetch) {
+      std::vector<Command> next;
+      for (const Partition& p : partitions_)
+        next.push_back({"XREADGROUP", "GROUP", core::KeyLayout::kApplyGroup, consumer_, "COUNT", count, "STREAMS",
+                        p.key, ">"});
+      r.Send(next);
+      try {
+        ApplyBatch(items);
+      } catch (...) {
+        r.Close();
+        throw;
+      }
+      next_replies_ = r.Receive(next.size());
+    } else {
+      ApplyBatch(items);
+    }
     Acknowledge(r, items);
     return true;
   }
@@ -510,6 +579,8 @@ class ApplyWorker {
   std::string consumer_;
   std::string dead_stream_;
   bool set_up_ = false;
+  bool idle_ = false;  // the last round found nothing: the next read may block
+  std::optional<std::vector<Reply>> next_replies_;  // a read prefetched during the last batch
   TimestampTz last_claim_ = 0;
 };
 

@@ -221,6 +221,11 @@ void Client::Connect() {
 }
 
 std::vector<Reply> Client::Pipeline(const std::vector<Command>& cmds) {
+  Send(cmds);
+  return Receive(cmds.size());
+}
+
+void Client::Send(const std::vector<Command>& cmds) {
   Connect();
   const int64_t deadline = NowMs() + timeout_ms_;
   std::vector<const char*> argv;
@@ -241,9 +246,14 @@ std::vector<Reply> Client::Pipeline(const std::vector<Command>& cmds) {
     if (done) break;
     WaitSocket(WL_SOCKET_WRITEABLE, deadline);
   }
+}
+
+std::vector<Reply> Client::Receive(size_t n) {
+  if (ctx_ == nullptr) throw RedisError("redis " + url_.Redacted() + ": not connected");
+  const int64_t deadline = NowMs() + timeout_ms_;
   std::vector<Reply> replies;
-  replies.reserve(cmds.size());
-  while (replies.size() < cmds.size()) {
+  replies.reserve(n);
+  while (replies.size() < n) {
     void* raw = nullptr;
     if (redisGetReplyFromReader(ctx_, &raw) != REDIS_OK) Fail(ctx_->errstr);
     if (raw != nullptr) {

@@ -76,6 +76,11 @@ class Client {
   // RedisError (and disconnect).
   std::vector<Reply> Pipeline(const std::vector<Command>& cmds);
   Reply Call(const Command& cmd);
+  // Pipeline in two halves, to overlap Redis work with the caller's: Send writes the
+  // commands, Receive(n) reads the next n replies (every sent command's reply must be
+  // received, in order, before other commands' replies).
+  void Send(const std::vector<Command>& cmds);
+  std::vector<Reply> Receive(size_t n);
 
   const RedisUrl& url() const { return url_; }
 
