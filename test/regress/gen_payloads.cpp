@@ -367,6 +367,55 @@ int main() {
   Emit("fname_dave", dave.SerializeAsString());
   Emit("fname_erin", erin.SerializeAsString());
 
+  // Re-merge after death: fid 1200 (apply_remerge). X merges, X is revoked, then an OLDER
+  // Y for the same key merges (the key is empty): the node holds Y.
+  Message rm_x = Reaction("rm_x", true, 1200, 12000, REACTION_TYPE_LIKE, c1);
+  Message rm_y = Reaction("rm_y", true, 1200, 11990, REACTION_TYPE_LIKE, c1);
+  Emit("ev_rm_x", Merge(rm_x));
+  Emit("ev_rm_x_revoke", Revoke(rm_x));
+  Emit("ev_rm_y", Merge(rm_y));
+  Emit("ev_rm_x_again", Merge(rm_x, {&rm_y}));  // X submitted again later: supersedes Y
+  Emit("msg_rm_x", rm_x.SerializeAsString());
+  Emit("msg_rm_y", rm_y.SerializeAsString());
+  // The same with a prune, on lend storage.
+  Message lp_x = Lend("lp_x", 1200, 12100, 1201, 3);
+  Message lp_y = Lend("lp_y", 1200, 12050, 1201, 1);
+  Emit("ev_lp_x", Merge(lp_x));
+  Emit("ev_lp_x_prune", Prune(lp_x));
+  Emit("ev_lp_y", Merge(lp_y));
+  // add -> remove -> add, the re-add revoked, then the remove merged again? No: the node
+  // holds nothing after the revoke; an older add merges into the empty key.
+  Message ar_add = Link("ar_add", true, 1200, 12200, 1202);
+  Message ar_rm = Link("ar_rm", false, 1200, 12201, 1202);
+  Message ar_add2 = Link("ar_add2", true, 1200, 12202, 1202);
+  Emit("ev_ar_add", Merge(ar_add));
+  Emit("ev_ar_rm", Merge(ar_rm, {&ar_add}));
+  Emit("ev_ar_add2", Merge(ar_add2, {&ar_rm}));
+  Emit("ev_ar_add2_revoke", Revoke(ar_add2));
+  Emit("ev_ar_add_again", Merge(ar_add));  // the first add, older, merges into the empty key
+  // Link compaction by a superseded compact state: fid 1300 follows 1312 (old); compact
+  // states with the same timestamp list {1301} then {1312}; the higher hash supersedes
+  // (no deleted_messages for compact states); the link stays compacted away.
+  Message ck_link = Link("ck_link", true, 1300, 13000, 1312);
+  // The first state lists another fid (the first one whose state hashes lower, so that
+  // the second supersedes it).
+  Message ck_hi = Compact("ck_hi", 1300, 13050, {1312});
+  Message ck_lo;
+  for (uint64_t other = 1301; other < 1400; ++other) {
+    MessageData d = Data(MESSAGE_TYPE_LINK_COMPACT_STATE, 1300, 13050);
+    d.mutable_link_compact_state_body()->set_type("follow");
+    d.mutable_link_compact_state_body()->add_target_fids(other);
+    if (MessageHash(d.SerializeAsString()) < MessageHash(ck_hi.data().SerializeAsString())) {
+      ck_lo = Finish("ck_lo", std::move(d));
+      std::printf("\\set ck_lo_target %llu\n", static_cast<unsigned long long>(other));
+      break;
+    }
+  }
+  Emit("ev_ck_link", Merge(ck_link));
+  Emit("ev_ck_lo", Merge(ck_lo));
+  Emit("ev_ck_hi", Merge(ck_hi));
+  Emit("ev_ck_hi_revoke", Revoke(ck_hi));
+
   std::printf("\\set QUIET off\n");
   return 0;
 }

@@ -113,7 +113,7 @@ PreparedStatement StoreUpsert(const char* table, const char* key, bool removes_f
   const std::string o_dead_msg = "coalesce(mo.death_event >= coalesce(mo.merge_event, -1), false)";
   const std::string n_alive =
       "(excluded.pruned_at IS NULL AND excluded.revoked_at IS NULL AND excluded.dropped_at IS NULL)";
-  const std::string o_dead = "(" + o_dead_msg + " OR t.dropped_reason = 'reconciled')";
+  const std::string o_dead = "(" + o_dead_msg + " OR t.dropped_reason IS NOT DISTINCT FROM 'reconciled')";
   const std::string decision =
       "excluded.message_hash = t.message_hash OR coalesce((SELECT CASE WHEN " + n_alive + " <> NOT " + o_dead +
       " THEN " + n_alive + " WHEN " + n_alive + " AND excluded.event_id IS NOT NULL AND mo.merge_event IS NOT "
@@ -280,10 +280,11 @@ void WriteStores(const core::RowSet& rs) {
   }
   // The node sends no deleted_messages for compact-state merges (a real Snapchain rewrite),
   // so a compact state's merge is the implicit tombstone of every compact state of the same
-  // (fid, link_type) merged before it: each one's death is the latest later merge.
+  // (fid, link_type) merged before it: each one's death is the latest later merge, and it
+  // counts as deleted (dropped_at) like a superseded message.
   static PreparedStatement lcs_superseded{
       "link_compact_state_superseded",
-      "UPDATE waypoint.messages m SET death_event = s.later FROM (SELECT h.message_hash, (SELECT max(h2.event_id) "
+      "UPDATE waypoint.messages m SET death_event = s.later, dropped_at = coalesce(m.dropped_at, now()) FROM (SELECT h.message_hash, (SELECT max(h2.event_id) "
       "FROM waypoint.link_compact_state_history h2 WHERE h2.fid = h.fid AND h2.link_type = h.link_type AND "
       "h2.event_id > h.event_id) AS later FROM waypoint.link_compact_state_history h JOIN (SELECT DISTINCT * FROM "
       "unnest($1::bigint[], $2::text[]) AS k(fid, link_type)) k ON h.fid = k.fid AND h.link_type = k.link_type "
