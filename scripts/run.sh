@@ -90,23 +90,22 @@ progress_fields() {
   psql_stack -At -F '|' -c "
     SELECT (SELECT coalesce(sum(fids_done),0) FROM waypoint.backfill_progress),
            (SELECT coalesce(sum(fids_failed),0) FROM waypoint.backfill_progress),
-           (SELECT coalesce(sum(fids_queued)::text,'?') FROM waypoint.backfill_progress WHERE NOT all_fids),
+           (SELECT coalesce(sum(fids_queued)::text,'?') FROM waypoint.backfill_progress),
            (SELECT coalesce(sum(entries_applied),0) FROM waypoint.workers),
            (SELECT coalesce(sum(lag + pending),0) FROM waypoint.queue_depth WHERE stream LIKE '%entries'),
-           (SELECT coalesce(max(lag_blocks)::text,'-') FROM waypoint.sync_status),
            (SELECT count(*) FROM waypoint.dead_letters)" 2>/dev/null
 }
 
 start=$SECONDS; last_applied=0; last_t=$SECONDS
 while :; do
-  IFS='|' read -r done failed queued applied backlog lagb dead <<<"$(progress_fields || true)"
+  IFS='|' read -r done failed queued applied backlog dead <<<"$(progress_fields || true)"
   if [ -n "${applied:-}" ]; then
     now=$SECONDS; rate=0
     [ $now -gt $last_t ] && rate=$(( (applied - last_applied) / (now - last_t) ))
     last_applied=$applied; last_t=$now
     [ "$queued" = "" ] && queued="?"
-    line=$(printf 'fids %s done%s | %s entries applied (%s/s) | backlog %s | live lag %s blocks | dead letters %s' \
-      "$done" "$([ "$failed" != 0 ] && echo " ($failed failed)")" "$applied" "$rate" "$backlog" "$lagb" "$dead")
+    line=$(printf 'fids %s/%s done%s | %s entries applied (%s/s) | backlog %s | dead letters %s' \
+      "$done" "$queued" "$([ "$failed" != 0 ] && echo " ($failed failed)")" "$applied" "$rate" "$backlog" "$dead")
   else
     line="waiting for the database..."
   fi
@@ -145,6 +144,8 @@ if [ -n "${NODE_PID:-}" ]; then
   if cmp -s "$STATE_DIR/node.sorted" "$STATE_DIR/db.state"; then
     echo "== mirror check: the database equals the node's state ($n state lines)"
   else
-    echo "== mirror check: the database differs from the node in $(comm -3 "$STATE_DIR/node.sorted" "$STATE_DIR/db.state" | wc -l) of $n state lines (still catching up?)"
+    why="still catching up?"
+    [ "$LIVE_RATE" != 0 ] && why="the node keeps producing live events: the newest are still in flight"
+    echo "== mirror check: the database differs from the node in $(comm -3 "$STATE_DIR/node.sorted" "$STATE_DIR/db.state" | wc -l) of $n state lines ($why)"
   fi
 fi
