@@ -1,6 +1,8 @@
 -- Apply engine: raw messages, one table per node store, proofs and on-chain events.
 -- Written by ApplyEntries (extension/src/apply/apply.cpp); see docs/apply-semantics.md.
 -- No foreign keys: data arrives in any order and must never stall the pipeline.
+-- Secondary indexes only for the queries docs/apply-semantics.md promises: every index
+-- costs each applied row an insert (no lookup by message_hash is promised or used).
 
 -- Farcaster time (seconds since 2021-01-01T00:00:00Z) as timestamptz.
 CREATE FUNCTION waypoint.farcaster_time(seconds bigint) RETURNS timestamptz
@@ -24,7 +26,6 @@ CREATE TABLE waypoint.messages (
   death_event bigint,
   first_seen_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX messages_fid_type_timestamp_idx ON waypoint.messages (fid, type, "timestamp");
 COMMENT ON TABLE waypoint.messages IS
   'Every Farcaster message seen (merged, superseded, pruned, revoked or from backfill), one row per hash, with the node''s own protobuf bytes.';
 COMMENT ON COLUMN waypoint.messages.hash IS 'Message hash (20 bytes, BLAKE3 of the data bytes).';
@@ -78,8 +79,6 @@ CREATE TABLE waypoint.casts (
   cast_type int,
   PRIMARY KEY (fid, hash)
 );
-CREATE INDEX casts_hash_idx ON waypoint.casts (hash);
-CREATE INDEX casts_message_hash_idx ON waypoint.casts (message_hash);
 CREATE INDEX casts_live_fid_timestamp_idx ON waypoint.casts (fid, "timestamp" DESC)
   WHERE NOT removed AND pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL;
 CREATE INDEX casts_parent_hash_idx ON waypoint.casts (parent_hash, "timestamp") WHERE parent_hash IS NOT NULL;
@@ -105,10 +104,8 @@ CREATE TABLE waypoint.reactions (
   target_url text,
   PRIMARY KEY (fid, reaction_type, target_key)
 );
-CREATE INDEX reactions_message_hash_idx ON waypoint.reactions (message_hash);
 CREATE INDEX reactions_target_cast_idx ON waypoint.reactions (target_cast_hash, reaction_type) WHERE target_cast_hash IS NOT NULL;
 CREATE INDEX reactions_target_url_idx ON waypoint.reactions (target_url, reaction_type) WHERE target_url IS NOT NULL;
-CREATE INDEX reactions_fid_timestamp_idx ON waypoint.reactions (fid, "timestamp" DESC);
 
 CREATE TABLE waypoint.links (
   fid bigint NOT NULL,
@@ -128,7 +125,6 @@ CREATE TABLE waypoint.links (
   display_timestamp timestamptz,
   PRIMARY KEY (fid, link_type, target_fid)
 );
-CREATE INDEX links_message_hash_idx ON waypoint.links (message_hash);
 CREATE INDEX links_target_idx ON waypoint.links (target_fid, link_type);
 
 CREATE TABLE waypoint.link_compact_states (
@@ -148,7 +144,6 @@ CREATE TABLE waypoint.link_compact_states (
   target_fids bigint[] NOT NULL,
   PRIMARY KEY (fid, link_type)
 );
-CREATE INDEX link_compact_states_message_hash_idx ON waypoint.link_compact_states (message_hash);
 
 -- Every link compact state ever seen (merged, superseded, pruned, revoked, from pages):
 -- each one compacted links on the node when it merged, whether it is the winner or not.
@@ -187,7 +182,6 @@ CREATE TABLE waypoint.verifications (
   chain_id bigint,
   PRIMARY KEY (fid, address)
 );
-CREATE INDEX verifications_message_hash_idx ON waypoint.verifications (message_hash);
 CREATE INDEX verifications_address_idx ON waypoint.verifications (address);
 
 CREATE TABLE waypoint.user_data (
@@ -207,7 +201,6 @@ CREATE TABLE waypoint.user_data (
   value text NOT NULL,
   PRIMARY KEY (fid, user_data_type)
 );
-CREATE INDEX user_data_message_hash_idx ON waypoint.user_data (message_hash);
 CREATE INDEX user_data_username_idx ON waypoint.user_data (value) WHERE user_data_type = 6;
 
 CREATE TABLE waypoint.username_proof_messages (
@@ -230,7 +223,6 @@ CREATE TABLE waypoint.username_proof_messages (
   signature bytea NOT NULL,
   proof_type int NOT NULL
 );
-CREATE INDEX username_proof_messages_message_hash_idx ON waypoint.username_proof_messages (message_hash);
 CREATE INDEX username_proof_messages_fid_idx ON waypoint.username_proof_messages (fid);
 
 CREATE TABLE waypoint.lend_storage (
@@ -251,7 +243,6 @@ CREATE TABLE waypoint.lend_storage (
   unit_type int NOT NULL,
   PRIMARY KEY (fid, to_fid)
 );
-CREATE INDEX lend_storage_message_hash_idx ON waypoint.lend_storage (message_hash);
 CREATE INDEX lend_storage_to_fid_idx ON waypoint.lend_storage (to_fid);
 
 CREATE TABLE waypoint.username_proofs (
