@@ -28,34 +28,24 @@ struct Seen {
 
 Seen ReadAll(Redis& r, uint32_t partitions) {
   Seen s;
-  KeyLayout k;
-  for (uint32_t p = 0; p < partitions; ++p) {
-    Reply rep = r.Command({"XRANGE", k.PartitionStream(p), "-", "+"});
-    for (size_t i = 0; i < rep->elements; ++i) {
-      const redisReply* f = rep->element[i]->element[1];
-      waypoint::core::EntryFields fields;
-      for (size_t j = 0; j + 1 < f->elements; j += 2)
-        fields.emplace_back(std::string(f->element[j]->str, f->element[j]->len),
-                            std::string(f->element[j + 1]->str, f->element[j + 1]->len));
-      auto e = waypoint::core::DecodeEntry(fields);
-      EXPECT_EQ(waypoint::core::PartitionOf(e.fid, partitions), p);
-      EXPECT_EQ(e.job_id, "job-1");
-      EXPECT_EQ(e.source, waypoint::core::EntrySource::kBackfill);
-      if (e.kind == waypoint::core::EntryKind::kFidStart) {
-        s.fid_starts[e.fid]++;
-        s.fid_start[e.fid] = e.payload;
-      } else if (e.kind != waypoint::core::EntryKind::kFidDone && s.fid_starts.count(e.fid) == 0) {
-        s.pages_before_start++;
-      }
-      if (e.kind == waypoint::core::EntryKind::kFidDone) {
-        s.fid_done[e.fid] = e.payload;
-        s.fid_done_count++;
-      } else if (e.kind == waypoint::core::EntryKind::kMessage) {
-        Message m;
-        EXPECT_TRUE(m.ParseFromString(e.payload));
-        EXPECT_EQ(m.data().fid(), e.fid);
-        s.messages[e.fid]++;
-      }
+  for (const auto& [p, e] : ReadPartitionEntries(r, partitions)) {
+    EXPECT_EQ(waypoint::core::PartitionOf(e.fid, partitions), p);
+    EXPECT_EQ(e.job_id, "job-1");
+    EXPECT_EQ(e.source, waypoint::core::EntrySource::kBackfill);
+    if (e.kind == waypoint::core::EntryKind::kFidStart) {
+      s.fid_starts[e.fid]++;
+      s.fid_start[e.fid] = e.payload;
+    } else if (e.kind != waypoint::core::EntryKind::kFidDone && s.fid_starts.count(e.fid) == 0) {
+      s.pages_before_start++;
+    }
+    if (e.kind == waypoint::core::EntryKind::kFidDone) {
+      s.fid_done[e.fid] = e.payload;
+      s.fid_done_count++;
+    } else if (e.kind == waypoint::core::EntryKind::kMessage) {
+      Message m;
+      EXPECT_TRUE(m.ParseFromString(e.payload));
+      EXPECT_EQ(m.data().fid(), e.fid);
+      s.messages[e.fid]++;
     }
   }
   return s;

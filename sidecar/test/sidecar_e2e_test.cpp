@@ -43,19 +43,9 @@ uint64_t Cursor(Redis& r, uint32_t shard) {
 Compare CompareUpToCursor(const std::string& node_addr, Redis& r) {
   Compare c;
   std::map<std::pair<uint32_t, uint64_t>, std::vector<std::string>> landed;
-  KeyLayout k;
-  for (uint32_t p = 0; p < kPartitions; ++p) {
-    Reply rep = r.Command({"XRANGE", k.PartitionStream(p), "-", "+"});
-    for (size_t i = 0; i < rep->elements; ++i) {
-      const redisReply* f = rep->element[i]->element[1];
-      waypoint::core::EntryFields fields;
-      for (size_t j = 0; j + 1 < f->elements; j += 2)
-        fields.emplace_back(std::string(f->element[j]->str, f->element[j]->len),
-                            std::string(f->element[j + 1]->str, f->element[j + 1]->len));
-      auto e = waypoint::core::DecodeEntry(fields);
-      if (waypoint::core::PartitionOf(e.fid, kPartitions) != p) c.wrong_partition++;
-      landed[{e.shard, e.event_id}].push_back(e.payload);
-    }
+  for (const auto& [p, e] : ReadPartitionEntries(r, kPartitions)) {
+    if (waypoint::core::PartitionOf(e.fid, kPartitions) != p) c.wrong_partition++;
+    landed[{e.shard, e.event_id}].push_back(e.payload);
   }
   auto stub = HubService::NewStub(grpc::CreateChannel(node_addr, grpc::InsecureChannelCredentials()));
   for (uint32_t shard = 1; shard <= kShards; ++shard) {

@@ -64,18 +64,7 @@ struct Entries {
 
 Entries ReadEntries(Redis& r, uint32_t partitions) {
   Entries out;
-  KeyLayout k;
-  for (uint32_t p = 0; p < partitions; ++p) {
-    Reply rep = r.Command({"XRANGE", k.PartitionStream(p), "-", "+"});
-    for (size_t i = 0; i < rep->elements; ++i) {
-      const redisReply* f = rep->element[i]->element[1];
-      waypoint::core::EntryFields fields;
-      for (size_t j = 0; j + 1 < f->elements; j += 2)
-        fields.emplace_back(std::string(f->element[j]->str, f->element[j]->len),
-                            std::string(f->element[j + 1]->str, f->element[j + 1]->len));
-      out.all.push_back(waypoint::core::DecodeEntry(fields));
-    }
-  }
+  for (auto& landed : ReadPartitionEntries(r, partitions)) out.all.push_back(std::move(landed.entry));
   return out;
 }
 

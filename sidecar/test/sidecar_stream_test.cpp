@@ -26,23 +26,13 @@ struct Landed {
 
 Landed ReadAll(Redis& r, uint32_t partitions) {
   Landed out;
-  KeyLayout k;
-  for (uint32_t p = 0; p < partitions; ++p) {
-    Reply rep = r.Command({"XRANGE", k.PartitionStream(p), "-", "+"});
-    for (size_t i = 0; i < rep->elements; ++i) {
-      const redisReply* f = rep->element[i]->element[1];
-      waypoint::core::EntryFields fields;
-      for (size_t j = 0; j + 1 < f->elements; j += 2)
-        fields.emplace_back(std::string(f->element[j]->str, f->element[j]->len),
-                            std::string(f->element[j + 1]->str, f->element[j + 1]->len));
-      auto e = waypoint::core::DecodeEntry(fields);
-      HubEvent ev;
-      EXPECT_TRUE(ev.ParseFromString(e.payload));
-      EXPECT_EQ(ev.id(), e.event_id);
-      if (waypoint::core::PartitionOf(FidOfEvent(ev), partitions) != p) out.partition_ok = false;
-      out.count[{e.shard, e.event_id}]++;
-      out.by_src[waypoint::core::EntrySourceName(e.source)]++;
-    }
+  for (const auto& [p, e] : ReadPartitionEntries(r, partitions)) {
+    HubEvent ev;
+    EXPECT_TRUE(ev.ParseFromString(e.payload));
+    EXPECT_EQ(ev.id(), e.event_id);
+    if (waypoint::core::PartitionOf(FidOfEvent(ev), partitions) != p) out.partition_ok = false;
+    out.count[{e.shard, e.event_id}]++;
+    out.by_src[waypoint::core::EntrySourceName(e.source)]++;
   }
   return out;
 }

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "redis.hpp"
+#include "waypoint/core/entry.hpp"
+#include "waypoint/core/routing.hpp"
 
 namespace waypoint::sidecar::test {
 
@@ -124,6 +126,30 @@ inline bool WaitFor(const std::function<bool()>& cond, int ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return cond();
+}
+
+// One entry read back from a partition stream, with the partition it was found in.
+struct LandedEntry {
+  uint32_t partition = 0;
+  core::StreamEntry entry;
+};
+
+// ReadPartitionEntries decodes every entry of partition streams 0..partitions-1, in order.
+inline std::vector<LandedEntry> ReadPartitionEntries(Redis& r, uint32_t partitions) {
+  std::vector<LandedEntry> out;
+  core::KeyLayout k;
+  for (uint32_t p = 0; p < partitions; ++p) {
+    Reply rep = r.Command({"XRANGE", k.PartitionStream(p), "-", "+"});
+    for (size_t i = 0; i < rep->elements; ++i) {
+      const redisReply* f = rep->element[i]->element[1];
+      core::EntryFields fields;
+      for (size_t j = 0; j + 1 < f->elements; j += 2)
+        fields.emplace_back(std::string(f->element[j]->str, f->element[j]->len),
+                            std::string(f->element[j + 1]->str, f->element[j + 1]->len));
+      out.push_back({p, core::DecodeEntry(fields)});
+    }
+  }
+  return out;
 }
 
 }  // namespace waypoint::sidecar::test
