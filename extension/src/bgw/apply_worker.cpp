@@ -21,6 +21,7 @@
 #include "shmem.hpp"
 #include "spi.hpp"
 #include "waypoint/core/entry.hpp"
+#include "waypoint/core/hash.hpp"
 #include "waypoint/core/routing.hpp"
 #include "waypoint/ext/apply.hpp"
 #include "waypoint/ext/guard.hpp"
@@ -480,7 +481,7 @@ class ApplyWorker {
         fields.push_back(FieldsJson(it.fields));
         std::optional<std::string> d;
         for (const auto& [name, value] : it.fields)
-          if (name == "d") d = Hex(value);
+          if (name == "d") d = core::ToHex(value);
         payload.push_back(d);
         continue;
       }

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "waypoint/core/hash.hpp"
+
 namespace waypoint::bgw {
 namespace {
 
@@ -95,23 +97,12 @@ std::string SanitizeText(const std::string& s) {
   return out;
 }
 
-std::string Hex(const std::string& bytes) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
 std::string FieldsJson(const core::EntryFields& fields) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [name, value] : fields) {
     if (name == "d") continue;
-    const std::string key = IsCleanUtf8(name) ? name : "\\x" + Hex(name);
-    j[key] = IsCleanUtf8(value) ? value : "\\x" + Hex(value);
+    const std::string key = IsCleanUtf8(name) ? name : "\\x" + core::ToHex(name);
+    j[key] = IsCleanUtf8(value) ? value : "\\x" + core::ToHex(value);
   }
   return j.dump();
 }

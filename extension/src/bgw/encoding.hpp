@@ -28,7 +28,6 @@ std::string SanitizeText(const std::string& s);
 // FieldsJson renders stream fields (except the payload "d") as a JSON object; values that
 // are not valid UTF-8 or contain NUL appear as "\\x<hex>".
 std::string FieldsJson(const core::EntryFields& fields);
-std::string Hex(const std::string& bytes);
 // ArrayLiteral renders a Postgres array literal ({"a","b",NULL}) of the given values.
 std::string ArrayLiteral(const std::vector<std::optional<std::string>>& values);
 
