@@ -154,16 +154,7 @@ class ApplyWorker {
     *delay = std::min(*delay * 2, 10000);
     // DROP EXTENSION makes every batch fail: go back to waiting for CREATE EXTENSION
     // instead of retrying (the entries stay pending in Redis meanwhile).
-    bool exists = true;
-    BeginTransaction("waypoint: checking for the extension");
-    try {
-      exists = ExtensionExists();
-      CommitTransaction();
-    } catch (...) {
-      AbortTransaction();
-      throw;
-    }
-    if (!exists) {
+    if (!ExtensionCreated()) {
       LogMessage(LOG, "waypoint apply worker " + std::to_string(index_) + ": extension dropped, waiting for it");
       WaitForExtension();
       *delay = 100;

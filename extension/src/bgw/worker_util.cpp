@@ -43,19 +43,23 @@ bool Sleep(int ms) {
   return ProcessPending();
 }
 
+bool ExtensionCreated() {
+  BeginTransaction("waypoint: checking for the extension");
+  bool exists = false;
+  try {
+    exists = ExtensionExists();
+    CommitTransaction();
+  } catch (...) {
+    AbortTransaction();
+    throw;
+  }
+  return exists;
+}
+
 void WaitForExtension() {
   bool logged = false;
   for (;;) {
-    BeginTransaction("waypoint: checking for the extension");
-    bool exists = false;
-    try {
-      exists = ExtensionExists();
-      CommitTransaction();
-    } catch (...) {
-      AbortTransaction();
-      throw;
-    }
-    if (exists) return;
+    if (ExtensionCreated()) return;
     if (!logged)
       LogMessage(DEBUG1, std::string("waypoint: waiting for CREATE EXTENSION waypoint in database \"") +
                              settings::database + "\"");

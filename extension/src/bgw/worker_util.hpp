@@ -21,6 +21,8 @@ bool Sleep(int ms);
 // ProcessPending handles interrupts and a pending SIGHUP; true if reloaded.
 bool ProcessPending();
 
+// ExtensionCreated checks, in a transaction of its own, whether the extension exists.
+bool ExtensionCreated();
 // Blocks (on the latch) until the extension exists in the database.
 void WaitForExtension();
 
