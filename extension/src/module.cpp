@@ -31,6 +31,7 @@ char* key_prefix = nullptr;
 int claim_idle_ms = 30000;
 int redis_timeout_ms = 5000;
 bool redis_allow_eviction = false;
+bool apply_paused = false;
 int alert_backlog_warning = 250000;
 int alert_backlog_critical = 500000;
 int alert_age_warning_ms = 60000;
@@ -108,6 +109,10 @@ void DefineGucs() {
                            "Off: workers refuse a Redis whose maxmemory-policy is not noeviction (an evicted stream "
                            "loses entries that were never applied) and log why.",
                            &redis_allow_eviction, false, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomBoolVariable("waypoint.apply_paused", "Apply workers read nothing while on (entries wait in Redis).",
+                           "For maintenance and for benchmarks that prefill the streams; nothing is lost, the "
+                           "workers resume where they stopped when it is turned off (reload).",
+                           &apply_paused, false, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("waypoint.alert_backlog_warning",
                           "Unapplied entries (pending + lag) of a partition stream that make its status 'warning'.",
                           "0 turns the threshold off. Shown in waypoint.queue_depth.status.", &alert_backlog_warning,

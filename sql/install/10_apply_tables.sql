@@ -1,8 +1,10 @@
 -- Apply engine: raw messages, one table per node store, proofs and on-chain events.
--- Written by ApplyEntries (extension/src/apply/apply.cpp); see docs/apply-semantics.md.
+-- Written by ApplyEntries (extension/src/apply/apply.cpp); see docs/apply-semantics.md
+-- and docs/storage.md (the layout and why it keeps its apply rate as it grows).
 -- No foreign keys: data arrives in any order and must never stall the pipeline.
--- Secondary indexes only for the queries docs/apply-semantics.md promises: every index
--- costs each applied row an insert (no lookup by message_hash is promised or used).
+-- Every key of per-fid state starts with the fid, and those tables are hash-partitioned
+-- by fid in line with the stream partitions (below): an apply worker writes only its own
+-- partitions, and a fid's rows sit together in every index.
 
 -- Farcaster time (seconds since 2021-01-01T00:00:00Z) as timestamptz.
 CREATE FUNCTION waypoint.farcaster_time(seconds bigint) RETURNS timestamptz
@@ -11,9 +13,50 @@ RETURN pg_catalog.to_timestamp((seconds + 1609459200)::double precision);
 COMMENT ON FUNCTION waypoint.farcaster_time(bigint) IS
   'Converts Farcaster seconds (Unix seconds - 1609459200) to timestamptz.';
 
+-- Partitioning by fid: PARTITION BY HASH (fid waypoint.fid_partition_ops) puts fid f in
+-- the partition of remainder f % modulus, the same rule as the stream partitions
+-- (core routing: fid mod waypoint.partitions), so with as many table partitions as
+-- streams, table partition p is written by the worker of stream p alone.
+CREATE FUNCTION waypoint.fid_partition_hash(fid bigint, seed bigint) RETURNS bigint
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'waypoint_fid_partition_hash';
+COMMENT ON FUNCTION waypoint.fid_partition_hash(bigint, bigint) IS
+  'Hash support function of waypoint.fid_partition_ops: makes hash partition = fid mod modulus (docs/storage.md).';
+CREATE FUNCTION waypoint.fid_partition_hash(fid integer, seed bigint) RETURNS bigint
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'waypoint_fid_partition_hash_int4';
+COMMENT ON FUNCTION waypoint.fid_partition_hash(integer, bigint) IS
+  'The same as waypoint.fid_partition_hash(bigint, bigint) for an integer fid (WHERE fid = 3 prunes to one partition).';
+CREATE OPERATOR CLASS waypoint.fid_partition_ops FOR TYPE bigint USING hash AS
+  OPERATOR 1 = (bigint, bigint),
+  FUNCTION 2 waypoint.fid_partition_hash(bigint, bigint);
+-- Cross-type equality, so that a query's integer literal (fid = 3) also prunes.
+ALTER OPERATOR FAMILY waypoint.fid_partition_ops USING hash ADD
+  OPERATOR 1 = (bigint, integer),
+  OPERATOR 1 = (integer, bigint),
+  OPERATOR 1 = (integer, integer),
+  FUNCTION 2 (integer, integer) waypoint.fid_partition_hash(integer, bigint);
+
+-- Creates the hash partitions <table>_p0 .. <table>_p(n-1) of a fid-partitioned table.
+-- n is waypoint.partitions when the extension is created (8 if the library is not loaded).
+CREATE FUNCTION waypoint.create_fid_partitions(parent text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  n int := coalesce(nullif(current_setting('waypoint.partitions', true), '')::int, 8);
+BEGIN
+  FOR i IN 0 .. n - 1 LOOP
+    EXECUTE format('CREATE TABLE waypoint.%I PARTITION OF waypoint.%I FOR VALUES WITH (MODULUS %s, REMAINDER %s)',
+                   parent || '_p' || i, parent, n, i);
+  END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION waypoint.create_fid_partitions(text) FROM PUBLIC;
+
 CREATE TABLE waypoint.messages (
-  hash bytea PRIMARY KEY,
   fid bigint NOT NULL,
+  hash bytea NOT NULL,
   type smallint NOT NULL,
   "timestamp" timestamptz NOT NULL,
   network smallint NOT NULL,
@@ -24,10 +67,12 @@ CREATE TABLE waypoint.messages (
   dropped_at timestamptz,
   merge_event bigint,
   death_event bigint,
-  first_seen_at timestamptz NOT NULL DEFAULT now()
-);
+  first_seen_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (fid, hash)
+) PARTITION BY HASH (fid waypoint.fid_partition_ops);
+SELECT waypoint.create_fid_partitions('messages');
 COMMENT ON TABLE waypoint.messages IS
-  'Every Farcaster message seen (merged, superseded, pruned, revoked or from backfill), one row per hash, with the node''s own protobuf bytes.';
+  'Every Farcaster message seen (merged, superseded, pruned, revoked or from backfill), one row per (fid, hash), with the node''s own protobuf bytes. Look a message up by fid and hash: the key starts with the fid.';
 COMMENT ON COLUMN waypoint.messages.hash IS 'Message hash (20 bytes, BLAKE3 of the data bytes).';
 COMMENT ON COLUMN waypoint.messages.fid IS 'Author fid.';
 COMMENT ON COLUMN waypoint.messages.type IS 'MessageType number (1 cast add ... 15 lend storage, 16+ keys/channels).';
@@ -78,11 +123,8 @@ CREATE TABLE waypoint.casts (
   mentions_positions int[],
   cast_type int,
   PRIMARY KEY (fid, hash)
-);
-CREATE INDEX casts_live_fid_timestamp_idx ON waypoint.casts (fid, "timestamp" DESC)
-  WHERE NOT removed AND pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL;
-CREATE INDEX casts_parent_hash_idx ON waypoint.casts (parent_hash, "timestamp") WHERE parent_hash IS NOT NULL;
-CREATE INDEX casts_parent_url_idx ON waypoint.casts (parent_url, "timestamp" DESC) WHERE parent_url IS NOT NULL;
+) PARTITION BY HASH (fid waypoint.fid_partition_ops);
+SELECT waypoint.create_fid_partitions('casts');
 
 CREATE TABLE waypoint.reactions (
   fid bigint NOT NULL,
@@ -103,9 +145,8 @@ CREATE TABLE waypoint.reactions (
   target_cast_hash bytea,
   target_url text,
   PRIMARY KEY (fid, reaction_type, target_key)
-);
-CREATE INDEX reactions_target_cast_idx ON waypoint.reactions (target_cast_hash, reaction_type) WHERE target_cast_hash IS NOT NULL;
-CREATE INDEX reactions_target_url_idx ON waypoint.reactions (target_url, reaction_type) WHERE target_url IS NOT NULL;
+) PARTITION BY HASH (fid waypoint.fid_partition_ops);
+SELECT waypoint.create_fid_partitions('reactions');
 
 CREATE TABLE waypoint.links (
   fid bigint NOT NULL,
@@ -124,8 +165,8 @@ CREATE TABLE waypoint.links (
   updated_at timestamptz NOT NULL DEFAULT now(),
   display_timestamp timestamptz,
   PRIMARY KEY (fid, link_type, target_fid)
-);
-CREATE INDEX links_target_idx ON waypoint.links (target_fid, link_type);
+) PARTITION BY HASH (fid waypoint.fid_partition_ops);
+SELECT waypoint.create_fid_partitions('links');
 
 CREATE TABLE waypoint.link_compact_states (
   fid bigint NOT NULL,
@@ -143,7 +184,8 @@ CREATE TABLE waypoint.link_compact_states (
   updated_at timestamptz NOT NULL DEFAULT now(),
   target_fids bigint[] NOT NULL,
   PRIMARY KEY (fid, link_type)
-);
+) PARTITION BY HASH (fid waypoint.fid_partition_ops);
+SELECT waypoint.create_fid_partitions('link_compact_states');
 
 -- Every link compact state ever seen (merged, superseded, pruned, revoked, from pages):
 -- each one compacted links on the node when it merged, whether it is the winner or not.
@@ -155,7 +197,8 @@ CREATE TABLE waypoint.link_compact_state_history (
   target_fids bigint[] NOT NULL,
   event_id bigint,
   PRIMARY KEY (fid, link_type, message_hash)
-);
+) PARTITION BY HASH (fid waypoint.fid_partition_ops);
+SELECT waypoint.create_fid_partitions('link_compact_state_history');
 COMMENT ON TABLE waypoint.link_compact_state_history IS
   'Every link compact state seen per (fid, link_type); links_held hides links any of them compacted away.';
 COMMENT ON COLUMN waypoint.link_compact_state_history.event_id IS
@@ -181,8 +224,8 @@ CREATE TABLE waypoint.verifications (
   verification_type int,
   chain_id bigint,
   PRIMARY KEY (fid, address)
-);
-CREATE INDEX verifications_address_idx ON waypoint.verifications (address);
+) PARTITION BY HASH (fid waypoint.fid_partition_ops);
+SELECT waypoint.create_fid_partitions('verifications');
 
 CREATE TABLE waypoint.user_data (
   fid bigint NOT NULL,
@@ -200,8 +243,8 @@ CREATE TABLE waypoint.user_data (
   updated_at timestamptz NOT NULL DEFAULT now(),
   value text NOT NULL,
   PRIMARY KEY (fid, user_data_type)
-);
-CREATE INDEX user_data_username_idx ON waypoint.user_data (value) WHERE user_data_type = 6;
+) PARTITION BY HASH (fid waypoint.fid_partition_ops);
+SELECT waypoint.create_fid_partitions('user_data');
 
 CREATE TABLE waypoint.username_proof_messages (
   name text PRIMARY KEY,
@@ -242,8 +285,8 @@ CREATE TABLE waypoint.lend_storage (
   num_units bigint NOT NULL,
   unit_type int NOT NULL,
   PRIMARY KEY (fid, to_fid)
-);
-CREATE INDEX lend_storage_to_fid_idx ON waypoint.lend_storage (to_fid);
+) PARTITION BY HASH (fid waypoint.fid_partition_ops);
+SELECT waypoint.create_fid_partitions('lend_storage');
 
 CREATE TABLE waypoint.username_proofs (
   name text PRIMARY KEY,
@@ -304,10 +347,9 @@ CREATE TABLE waypoint.onchain_events (
   channel_key text,
   raw bytea NOT NULL,
   first_seen_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (transaction_hash, log_index)
-);
-CREATE INDEX onchain_events_fid_type_idx ON waypoint.onchain_events (fid, type, block_number);
-CREATE INDEX onchain_events_signer_key_idx ON waypoint.onchain_events (signer_key) WHERE signer_key IS NOT NULL;
+  PRIMARY KEY (fid, transaction_hash, log_index)
+) PARTITION BY HASH (fid waypoint.fid_partition_ops);
+SELECT waypoint.create_fid_partitions('onchain_events');
 
 -- Backfill windows: the apply sequence at each fid's fid_start, per job, and what the
 -- reconciliation at its fid_done found (docs/apply-semantics.md, "Backfill reconciliation").

@@ -302,14 +302,17 @@ CREATE VIEW waypoint.sync_status AS
          h.node_height OPERATOR(pg_catalog.-) (a.applied_event_id OPERATOR(pg_catalog.>>) 14) AS lag_blocks,
          s.node_breaker,
          CASE WHEN w.up IS NULL THEN NULL WHEN w.up THEN 'closed' ELSE 'open' END AS redis_breaker,
-         s.seen_at AS sidecar_seen_at
+         s.seen_at AS sidecar_seen_at,
+         st.storage_mode,
+         st.indexes_missing
     FROM applied AS a
     FULL JOIN waypoint.node_heads() AS h ON h.shard OPERATOR(pg_catalog.=) a.shard
     LEFT JOIN waypoint.sidecar_health() AS s ON true
     LEFT JOIN (SELECT bool_and(ws.redis_connected) AS up FROM waypoint.worker_stats() AS ws
-                WHERE ws.pid IS NOT NULL) AS w ON true;
+                WHERE ws.pid IS NOT NULL) AS w ON true
+    LEFT JOIN waypoint.storage_state() AS st ON true;
 COMMENT ON VIEW waypoint.sync_status IS
-  'Per data shard: highest event id (and block height) applied from the live stream, the node head the sidecar last saw (height, event id, time), the lag in blocks, and the circuit breakers: node_breaker as the sidecar last reported it (closed, open, half_open; sidecar_seen_at says when), redis_breaker as the extension''s workers see Redis (open while any running worker is disconnected or refuses the server).';
+  'Per data shard: highest event id (and block height) applied from the live stream, the node head the sidecar last saw (height, event id, time), the lag in blocks, and the circuit breakers: node_breaker as the sidecar last reported it (closed, open, half_open; sidecar_seen_at says when), redis_breaker as the extension''s workers see Redis (open while any running worker is disconnected or refuses the server); storage_mode (live, bulk, building: docs/storage.md) and the secondary-index partitions still missing.';
 
 CREATE VIEW waypoint.backfill_progress AS
   WITH p AS (

@@ -118,7 +118,7 @@ PreparedStatement StoreUpsert(const char* table, const char* key, bool removes_f
       "excluded.message_hash = t.message_hash OR coalesce((SELECT CASE WHEN " + n_alive + " <> NOT " + o_dead +
       " THEN " + n_alive + " WHEN " + n_alive + " AND excluded.event_id IS NOT NULL AND mo.merge_event IS NOT "
       "NULL AND excluded.fid = t.fid THEN excluded.event_id > mo.merge_event ELSE " + higher +
-      " END FROM waypoint.messages mo WHERE mo.hash = t.message_hash), " + higher + ")";
+      " END FROM waypoint.messages mo WHERE mo.fid = t.fid AND mo.hash = t.message_hash), " + higher + ")";
   // updated_at changes only when something a reader sees did.
   const std::string changed =
       "excluded.message_hash <> t.message_hash OR excluded.pruned_at IS DISTINCT FROM t.pruned_at OR "
@@ -127,7 +127,7 @@ PreparedStatement StoreUpsert(const char* table, const char* key, bool removes_f
   set += ", updated_at = CASE WHEN " + changed + " THEN excluded.updated_at ELSE t.updated_at END";
   std::string sql = std::string("INSERT INTO waypoint.") + table + " AS t (" + insert_cols + ") SELECT DISTINCT ON (" +
                     distinct + ") " + select_cols + " FROM unnest(" + unnest + ") AS u(" + alias +
-                    ") LEFT JOIN waypoint.messages m ON m.hash = u.message_hash CROSS JOIN LATERAL (SELECT coalesce("
+                    ") LEFT JOIN waypoint.messages m ON m.fid = u.fid AND m.hash = u.message_hash CROSS JOIN LATERAL (SELECT coalesce("
                     "m.death_event >= coalesce(m.merge_event, -1), false) AS dead) d ORDER BY " + distinct +
                     ", d.dead, CASE WHEN NOT d.dead THEN m.merge_event END DESC NULLS LAST, " + order_in +
                     " ON CONFLICT (" + key + ") DO UPDATE SET " + set + " WHERE " + decision;
@@ -171,7 +171,7 @@ void WriteMessages(const std::vector<core::MessageRow>& rows) {
       "$2::bigint[], $3::int[], $4::bigint[], $5::int[], $6::bytea[], $7::bytea[], $8::boolean[], $9::boolean[], "
       "$10::boolean[], $11::bigint[], $12::bigint[], $13::bigint[]) AS x(hash, fid, type, ts, network, signer, raw, "
       "pruned, revoked, dropped, ev, merge_event, death_event)) u "
-      "ON CONFLICT (hash) DO UPDATE SET pruned_at = LEAST(t.pruned_at, excluded.pruned_at), "
+      "ON CONFLICT (fid, hash) DO UPDATE SET pruned_at = LEAST(t.pruned_at, excluded.pruned_at), "
       "revoked_at = LEAST(t.revoked_at, excluded.revoked_at), dropped_at = LEAST(t.dropped_at, excluded.dropped_at), "
       "merge_event = GREATEST(t.merge_event, excluded.merge_event), "
       "death_event = GREATEST(t.death_event, excluded.death_event) "
@@ -262,8 +262,8 @@ void WriteStores(const core::RowSet& rs) {
       "INSERT INTO waypoint.link_compact_state_history AS t (fid, link_type, message_hash, \"timestamp\", "
       "target_fids, event_id) SELECT u.fid, u.link_type, u.message_hash, waypoint.farcaster_time(u.ts), "
       "u.target_fids::bigint[], m.merge_event FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::text[], "
-      "$5::text[]) AS u(fid, message_hash, ts, link_type, target_fids) LEFT JOIN waypoint.messages m ON m.hash = "
-      "u.message_hash ON CONFLICT (fid, link_type, message_hash) DO UPDATE SET event_id = excluded.event_id "
+      "$5::text[]) AS u(fid, message_hash, ts, link_type, target_fids) LEFT JOIN waypoint.messages m ON m.fid = "
+      "u.fid AND m.hash = u.message_hash ON CONFLICT (fid, link_type, message_hash) DO UPDATE SET event_id = excluded.event_id "
       "WHERE excluded.event_id > coalesce(t.event_id, -1)",
       {ParamType::kInt8, ParamType::kBytea, ParamType::kInt8, ParamType::kText, ParamType::kText}};
   if (!rs.link_compact_states.empty()) {
@@ -284,11 +284,11 @@ void WriteStores(const core::RowSet& rs) {
   // counts as deleted (dropped_at) like a superseded message.
   static PreparedStatement lcs_superseded{
       "link_compact_state_superseded",
-      "UPDATE waypoint.messages m SET death_event = s.later, dropped_at = coalesce(m.dropped_at, now()) FROM (SELECT h.message_hash, (SELECT max(h2.event_id) "
+      "UPDATE waypoint.messages m SET death_event = s.later, dropped_at = coalesce(m.dropped_at, now()) FROM (SELECT h.fid, h.message_hash, (SELECT max(h2.event_id) "
       "FROM waypoint.link_compact_state_history h2 WHERE h2.fid = h.fid AND h2.link_type = h.link_type AND "
       "h2.event_id > h.event_id) AS later FROM waypoint.link_compact_state_history h JOIN (SELECT DISTINCT * FROM "
       "unnest($1::bigint[], $2::text[]) AS k(fid, link_type)) k ON h.fid = k.fid AND h.link_type = k.link_type "
-      "WHERE h.event_id IS NOT NULL) s WHERE m.hash = s.message_hash AND s.later IS NOT NULL AND "
+      "WHERE h.event_id IS NOT NULL) s WHERE m.fid = s.fid AND m.hash = s.message_hash AND s.later IS NOT NULL AND "
       "(m.death_event IS NULL OR m.death_event < s.later)",
       {ParamType::kInt8, ParamType::kText}};
   if (!rs.link_compact_states.empty()) {
@@ -443,7 +443,7 @@ void WriteOnChain(const std::vector<core::OnChainRow>& rows) {
       "chain_id, block_number, block_hash, bts, tx_index, fid, version, signer_key, signer_key_type, "
       "signer_event_type, signer_metadata, signer_metadata_type, migrated_at, id_to, id_event_type, id_from, "
       "id_recovery, rent_payer, rent_units, rent_expiry, tier_type, tier_for_days, tier_payer, channel_key, raw) "
-      "ON CONFLICT (transaction_hash, log_index) DO NOTHING",
+      "ON CONFLICT (fid, transaction_hash, log_index) DO NOTHING",
       {ParamType::kBytea, ParamType::kInt8,  ParamType::kInt4,  ParamType::kInt8,  ParamType::kInt8,
        ParamType::kBytea, ParamType::kInt8,  ParamType::kInt8,  ParamType::kInt8,  ParamType::kInt4,
        ParamType::kBytea, ParamType::kInt8,  ParamType::kInt4,  ParamType::kBytea, ParamType::kInt8,

@@ -105,6 +105,11 @@ class ApplyWorker {
       // A reload may also have been processed inside a sleep: compare every round (cheap).
       ProcessPending();
       link_.Reconfigure();
+      if (settings::apply_paused) {
+        Sleep(200);
+        continue;
+      }
+      MaybeStorageStep();
       bool busy = false;
       bool redis_failed = false;
       redis::Client* r = link_.Get();
@@ -143,6 +148,30 @@ class ApplyWorker {
     idle_ = false;
     next_replies_.reset();
     for (Partition& p : partitions_) p.pending_mode = true;
+  }
+
+  // Storage mode (sql/install/12_storage.sql): at most every few seconds, in its own
+  // transaction between batches, end a completed bulk sync or build one secondary index
+  // of a table partition this worker owns. While building, it runs every round, so the
+  // indexes are back soon after a bulk sync ends; the entries wait in Redis meanwhile.
+  void MaybeStorageStep() {
+    const TimestampTz now = GetCurrentTimestamp();
+    if (!storage_building_ && !TimestampDifferenceExceeds(last_storage_step_, now, 5000)) return;
+    last_storage_step_ = now;
+    BeginTransaction("waypoint: storage step");
+    try {
+      const auto rows = Exec("SELECT waypoint.storage_step($1::int, $2::int)",
+                             {std::to_string(index_), std::to_string(settings::workers)});
+      CommitTransaction();
+      const Value done = rows.empty() || rows[0].empty() ? std::nullopt : rows[0][0];
+      storage_building_ = done.has_value() && *done != "live";
+      if (done)
+        LogMessage(LOG, "waypoint apply worker " + std::to_string(index_) + ": storage: " + *done);
+    } catch (const std::exception& e) {
+      AbortTransaction();
+      storage_building_ = false;
+      LogMessage(WARNING, "waypoint apply worker " + std::to_string(index_) + ": storage step failed: " + e.what());
+    }
   }
 
   void Failure(const std::string& msg, int* delay) {
@@ -574,6 +603,8 @@ class ApplyWorker {
   bool idle_ = false;  // the last round found nothing: the next read may block
   std::optional<std::vector<Reply>> next_replies_;  // a read prefetched during the last batch
   TimestampTz last_claim_ = 0;
+  TimestampTz last_storage_step_ = 0;
+  bool storage_building_ = false;  // the last storage step did something: step again next round
 };
 
 }  // namespace

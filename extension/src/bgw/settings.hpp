@@ -13,6 +13,7 @@ extern int block_ms;         // waypoint.block_ms         (SIGHUP) idle poll int
 extern char* key_prefix;     // waypoint.key_prefix       (postmaster) core::KeyLayout prefix
 extern int claim_idle_ms;    // waypoint.claim_idle_ms    (SIGHUP) XAUTOCLAIM idle threshold
 extern int redis_timeout_ms; // waypoint.redis_timeout_ms (SIGHUP) bound on one Redis round trip
+extern bool apply_paused;          // waypoint.apply_paused (SIGHUP) workers read nothing while on
 extern bool redis_allow_eviction;  // waypoint.redis_allow_eviction (SIGHUP) accept an evicting Redis
 // Queue alert thresholds (SIGHUP; 0 = off), read by SQL through current_setting in
 // waypoint.queue_depth.status.

@@ -46,13 +46,29 @@ bool Sleep(int ms) {
 bool ExtensionCreated() {
   BeginTransaction("waypoint: checking for the extension");
   bool exists = false;
+  std::string version;
   try {
     exists = ExtensionExists();
+    if (exists) {
+      const auto rows = Exec("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'waypoint'");
+      if (!rows.empty() && !rows[0].empty() && rows[0][0]) version = *rows[0][0];
+    }
     CommitTransaction();
   } catch (...) {
     AbortTransaction();
     throw;
   }
+  // The workers apply with this module's SQL, which needs this module's schema: an older
+  // installed version waits for ALTER EXTENSION waypoint UPDATE (entries wait in Redis).
+  static std::string logged_version;
+  if (exists && version != WAYPOINT_EXTVERSION) {
+    if (logged_version != version)
+      LogMessage(LOG, "waypoint: extension waypoint is at version " + version + ", this module needs " +
+                          WAYPOINT_EXTVERSION + ": run ALTER EXTENSION waypoint UPDATE; waiting");
+    logged_version = version;
+    return false;
+  }
+  logged_version.clear();
   return exists;
 }
 
