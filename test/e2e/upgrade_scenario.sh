@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Upgrade of a populated mirror: ALTER EXTENSION waypoint UPDATE from 0.1.0 to the
+# current version keeps every row (sql/upgrade/, docs/storage.md "Upgrading").
+#
+#   1. Mirror the test node's history (every message type, removes, prunes, revokes,
+#      compactions, fnames, on-chain events) live through the whole pipeline.
+#   2. Build a 0.1.0 mirror of it: CREATE EXTENSION waypoint VERSION '0.1.0' in a second
+#      database (the frozen 0.1.0 script, sql/versions/) and COPY every row of every table
+#      into it. Its own (0.1.0) state_lines() must equal the node's.
+#   3. ALTER EXTENSION waypoint UPDATE there: state lines before = after, and every table's
+#      rows equal the mirror that was built by the current version.
+#   4. The upgraded mirror keeps working: the workers switch to it, and a backfill from a
+#      node whose history went on must bring it to that node's state exactly.
+# usage: upgrade_scenario.sh BUILD_DIR
+set -euo pipefail
+BUILD_DIR=$(cd "$1" && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$ROOT/scripts/lib/stack.sh"
+NODE_BIN="$BUILD_DIR/test/node/waypoint-test-node"
+SIDECAR_BIN="$BUILD_DIR/sidecar/waypoint-sidecar"
+STACK_DIR=$(mktemp -d /tmp/waypoint-upgrade.XXXXXX)
+chmod 755 "$STACK_DIR"
+trap 'stop_stack; if [ "${KEEP:-0}" = 1 ]; then echo "kept $STACK_DIR"; else rm -rf "$STACK_DIR"; fi' EXIT
+fail() { echo "FAIL upgrade: $*"; echo "--- postgres log (tail)"; tail -30 "$STACK_DIR/pg/postgres.log" || true; exit 1; }
+q() { psql_stack -At -d "$1" -c "$2"; }
+
+NODE_ARGS=(--seed "${SEED:-7}" --fids "${FIDS:-60}" --shards 2)
+start_redis
+start_postgres
+psql_stack -c "CREATE EXTENSION waypoint"
+start_node "$NODE_BIN" "${NODE_ARGS[@]}" --freeze --dump-state "$STACK_DIR/node.state"
+wait_for 120 "node state dump" test -s "$STACK_DIR/node.state"
+SIDECAR_ARGS=(--node "127.0.0.1:$NODE_PORT" --redis-url "$REDIS_URL" --metrics-listen "127.0.0.1:$(free_port)")
+start_sidecar "$SIDECAR_BIN" --mode stream "${SIDECAR_ARGS[@]}"
+LC_ALL=C sort "$STACK_DIR/node.state" >"$STACK_DIR/expected"
+converge() {  # converge DB EXPECTED_FILE
+  local deadline=$((SECONDS + 240))
+  until q "$1" "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort | cmp -s "$2" -; do
+    [ $SECONDS -lt $deadline ] || fail "database $1 differs from the node"
+    sleep 1
+  done
+}
+converge postgres "$STACK_DIR/expected"
+stop_pid "$SIDECAR_PID"
+echo "mirror (current version) equals the node: $(wc -l <"$STACK_DIR/expected") state lines"
+
+# 2. The same mirror as a 0.1.0 database.
+psql_stack -c "CREATE DATABASE old"
+psql_stack -d old -c "CREATE EXTENSION waypoint VERSION '0.1.0'"
+[ "$(q old "SELECT extversion FROM pg_extension WHERE extname = 'waypoint'")" = 0.1.0 ] || fail "not at 0.1.0"
+tables=$(q old "SELECT relname FROM pg_class WHERE relnamespace = 'waypoint'::regnamespace AND relkind = 'r' ORDER BY 1")
+for t in $tables; do
+  cols=$(q old "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+                 WHERE attrelid = 'waypoint.$t'::regclass AND attnum > 0 AND NOT attisdropped")
+  psql_stack -d postgres -c "COPY (SELECT $cols FROM waypoint.$t) TO STDOUT (FORMAT binary)" |
+    psql_stack -d old -c "COPY waypoint.$t ($cols) FROM STDIN (FORMAT binary)"
+done
+q old "SELECT setval('waypoint.apply_seq', $(q postgres "SELECT last_value FROM waypoint.apply_seq"))" >/dev/null
+q old "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/before"
+cmp -s "$STACK_DIR/expected" "$STACK_DIR/before" || fail "the 0.1.0 mirror's state lines differ from the node's"
+echo "0.1.0 mirror built: $(q old "SELECT count(*) FROM waypoint.messages") messages, state lines equal to the node's"
+
+# 3. Upgrade in place.
+psql_stack -d old -c "ALTER EXTENSION waypoint UPDATE" 2>"$STACK_DIR/update.log" || { cat "$STACK_DIR/update.log"; fail "ALTER EXTENSION failed"; }
+version=$(q old "SELECT extversion FROM pg_extension WHERE extname = 'waypoint'")
+[ "$version" = "$(q postgres "SELECT extversion FROM pg_extension WHERE extname = 'waypoint'")" ] || fail "upgraded to $version"
+q old "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/after"
+cmp -s "$STACK_DIR/before" "$STACK_DIR/after" || { diff "$STACK_DIR/before" "$STACK_DIR/after" | head; fail "state lines changed"; }
+[ -z "$(q old "SELECT nspname FROM pg_namespace WHERE nspname = 'waypoint_upgrade_old'")" ] || fail "scratch schema left"
+# Row for row: every table of the upgraded mirror equals the one the current version built.
+# (storage_mode is the one row that records when it changed.)
+digest() {  # digest DB: one line per table, its row count and a digest of its rows
+  local t
+  for t in $(q "$1" "SELECT relname FROM pg_class WHERE relnamespace = 'waypoint'::regnamespace
+                      AND relkind IN ('r', 'p') AND NOT relispartition AND relname <> 'storage_mode' ORDER BY 1"); do
+    echo "$t $(q "$1" "SELECT count(*) || ' ' || coalesce(md5(string_agg(x::text, E'\n' ORDER BY x::text)), '-')
+                         FROM waypoint.$t x")"
+  done
+}
+digest postgres >"$STACK_DIR/digest.current"
+digest old >"$STACK_DIR/digest.upgraded"
+diff "$STACK_DIR/digest.current" "$STACK_DIR/digest.upgraded" || fail "upgraded tables differ from the current version's"
+echo "upgraded to $version: state lines unchanged, $(wc -l <"$STACK_DIR/digest.current") tables row for row equal"
+[ "$(q old "SELECT storage_mode || ' ' || indexes_missing FROM waypoint.storage_state()")" = "live 0" ] || fail "indexes missing"
+
+# 4. The upgraded mirror goes on: workers apply into it, a backfill from a node whose
+# history went on reconciles it to that node.
+stop_pid "$NODE_PID"
+PG_EXTRA_CONF="waypoint.database = 'old'"
+stop_pid "$PG_PID" 60 INT
+start_postgres
+rm -f "$STACK_DIR/node.state"
+start_node "$NODE_BIN" "${NODE_ARGS[@]}" --freeze --extra-history 10 --dump-state "$STACK_DIR/node.state"
+wait_for 120 "node state dump" test -s "$STACK_DIR/node.state"
+LC_ALL=C sort "$STACK_DIR/node.state" >"$STACK_DIR/expected2"
+cmp -s "$STACK_DIR/expected" "$STACK_DIR/expected2" && fail "the second node's history did not move on"
+SIDECAR_ARGS=(--node "127.0.0.1:$NODE_PORT" --redis-url "$REDIS_URL" --metrics-listen "127.0.0.1:$(free_port)")
+start_sidecar "$SIDECAR_BIN" --mode backfill "${SIDECAR_ARGS[@]}"
+q old "SELECT waypoint.waypoint_enqueue_backfill_all()" >/dev/null
+converge old "$STACK_DIR/expected2"
+echo "PASS upgrade: the upgraded mirror converged to the second node ($(wc -l <"$STACK_DIR/expected2") state lines)"
