@@ -19,6 +19,9 @@ waypoint.database = '${WAYPOINT_DATABASE:-postgres}'
 waypoint.partitions = ${WAYPOINT_PARTITIONS:-8}
 waypoint.workers = ${WAYPOINT_WORKERS:-2}
 CONF
+# The settings a big sync needs (docs/storage.md); edit or override in waypoint.conf.
+cp /usr/local/share/waypoint/postgresql-sync.conf "$PGDATA/postgresql-sync.conf"
+grep -q "include 'postgresql-sync.conf'" "$PGDATA/postgresql.conf" || echo "include 'postgresql-sync.conf'" >>"$PGDATA/postgresql.conf"
 grep -q "include 'waypoint.conf'" "$PGDATA/postgresql.conf" || echo "include 'waypoint.conf'" >>"$PGDATA/postgresql.conf"
 # Create the extension once the server accepts connections (idempotent).
 ( until pg_isready -q -h /var/run/postgresql; do sleep 1; done

@@ -57,6 +57,8 @@ trap 'exit 130' INT TERM
 
 echo "starting Redis, PostgreSQL (waypoint extension preloaded)..."
 start_redis
+# The settings a big sync needs (docs/storage.md), as for a real mirror.
+PG_EXTRA_CONF="$(cat "$ROOT/extension/postgresql-sync.conf")"
 start_postgres
 psql_stack -c "CREATE EXTENSION IF NOT EXISTS waypoint" >/dev/null
 
