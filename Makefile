@@ -10,7 +10,7 @@ BUILD_DIR ?= build
 JOBS ?= 2
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps cmake-build extension install test unit-test regress-test integration-test run bench clean \
+.PHONY: all deps cmake-build extension install test unit-test regress-test integration-test run bench bench-scale clean \
         backfill backfill-all backfill-upto refresh-profiles queue-status
 
 all: deps cmake-build extension
@@ -49,6 +49,12 @@ run: all install
 
 bench: all install
 	@bench/run.sh $(BUILD_DIR) $(ARGS)
+
+# Scale benchmark (docs/benchmarks.md, "Scale"): apply rate, WAL and size per message as a
+# mirror grows to ARGS' --messages (default 30M), projected to mainnet. Long: hours at 30M.
+#   make bench-scale ARGS="--messages 2000000 --mode stream --settings small"
+bench-scale: all install
+	@bench/scale.sh $(BUILD_DIR) $(ARGS)
 
 # Operator shortcuts (docs/operations.md): they run psql against a stack. By default the
 # one `make run` keeps in $(STATE_DIR) (socket and port read from its config), else set

@@ -148,7 +148,8 @@ copy_baseline() {  # the rows just applied, COPYed back into the same emptied ta
   put "copy_rows" "$rows"
   local fmt best=
   for fmt in text binary; do
-    for t in $tables; do q "COPY waypoint.$t TO '$dir/$t.$fmt' (FORMAT $fmt)" >/dev/null; done
+    # (COPY (SELECT ...): a partitioned table cannot be the source of COPY TO.)
+    for t in $tables; do q "COPY (SELECT * FROM waypoint.$t) TO '$dir/$t.$fmt' (FORMAT $fmt)" >/dev/null; done
     q "TRUNCATE $(echo $tables | sed 's/\([a-z_]*\)/waypoint.\1/g; s/ /, /g')" >/dev/null
     q "CHECKPOINT" >/dev/null
     local sql="BEGIN;"
@@ -257,6 +258,9 @@ PY
 grep '^lat_' "$RES"
 
 log "report"
+# The scale benchmark's section (bench/scale.sh) is kept: read before the file is rewritten.
+SCALE_SECTION=$(sed -n '/^<!-- bench-scale:begin -->$/,/^<!-- bench-scale:end -->$/p' "$OUT" 2>/dev/null || true)
 # The command as run from the repository root (no machine paths in the written report).
 python3 "$ROOT/bench/report.py" "$RES" "$MODE" "bench/run.sh ${BUILD_DIR#"$ROOT"/} $([ "$MODE" = full ] && echo --full)" >"$OUT"
+if [ -n "$SCALE_SECTION" ]; then printf '\n%s\n' "$SCALE_SECTION" >>"$OUT"; fi
 cat "$OUT"

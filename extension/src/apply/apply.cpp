@@ -1,9 +1,12 @@
 // ApplyEntries: decoded stream entries -> one set-based upsert per table per batch.
 //
 // Order of statements (each sees the previous ones' rows):
-//   1. waypoint.messages       every message seen, lifecycle tombstones merged (LEAST time)
+//   1. waypoint.messages       every message seen, lifecycle tombstones merged (LEAST time);
+//                              returns each message's resulting standing (RETURNING, and a
+//                              read-back of the unchanged ones)
 //   2. one table per store     per conflict key the highest alive candidate wins (else a
-//                              dead one); standing and lifecycle read from waypoint.messages
+//                              dead one); the candidates' standing comes as parameters, the
+//                              current winner's is read from waypoint.messages
 //                              (core::CompareInBatch / core::Replaces, docs/apply-semantics.md)
 //   3. username_proofs, onchain_events
 // Repeated (key, hash) rows are dropped in C++; DISTINCT ON keeps one candidate per key
@@ -40,21 +43,61 @@ const char* SqlArrayType(ParamType t) {
     case ParamType::kBool: return "boolean[]";
     case ParamType::kText: return "text[]";
     case ParamType::kBytea: return "bytea[]";
+    case ParamType::kTimestamptz: return "timestamptz[]";
   }
   return "";
 }
 
+// A message's standing after this batch's writes to waypoint.messages: whether it is
+// dead, its latest merge event and its lifecycle times (docs/apply-semantics.md).
+struct Standing {
+  bool dead = false;
+  std::optional<int64_t> merge_event, pruned_at, revoked_at, dropped_at;  // times: PostgreSQL timestamps
+};
+// Keyed by fid and hash, as waypoint.messages.
+using StandingMap = std::map<std::pair<uint64_t, std::string>, Standing>;
+
+// Columns of the standing as the messages statements return them.
+std::vector<ArrayParam> StandingColumns() {
+  return {ArrayParam(ParamType::kInt8),        ArrayParam(ParamType::kBytea),       ArrayParam(ParamType::kInt8),
+          ArrayParam(ParamType::kInt8),        ArrayParam(ParamType::kTimestamptz), ArrayParam(ParamType::kTimestamptz),
+          ArrayParam(ParamType::kTimestamptz)};
+}
+constexpr const char* kStandingReturning =
+    " RETURNING m.fid, m.hash, m.merge_event, m.death_event, m.pruned_at, m.revoked_at, m.dropped_at";
+
+void AddStanding(StandingMap& map, const std::vector<ArrayParam>& cols) {
+  auto opt = [](const ArrayParam& c, size_t i) { return c.null_at(i) ? std::nullopt : std::optional<int64_t>(c.int_at(i)); };
+  for (size_t i = 0; i < cols[0].size(); ++i) {
+    Standing st;
+    st.merge_event = opt(cols[2], i);
+    const std::optional<int64_t> death = opt(cols[3], i);
+    st.dead = death.has_value() && *death >= st.merge_event.value_or(-1);
+    st.pruned_at = opt(cols[4], i);
+    st.revoked_at = opt(cols[5], i);
+    st.dropped_at = opt(cols[6], i);
+    map[{static_cast<uint64_t>(cols[0].int_at(i)), cols[1].str_at(i)}] = st;
+  }
+}
+
 // Builds the upsert of one store table. Columns fid, message_hash, timestamp, removed
-// come first ($1..$4), then `typed` ($5..). `key` lists the conflict columns. The rules
-// are core::CompareInBatch (DISTINCT ON: one candidate per key) and core::Replaces (the
-// ON CONFLICT WHERE); a candidate's standing (alive, merge/tombstone event ids) is read
-// from waypoint.messages, which this batch has already written.
+// come first ($1..$4), then `typed` ($5..), then the candidate's standing (dead,
+// merge_event, pruned_at, revoked_at, dropped_at: what waypoint.messages holds after this
+// batch, passed in rather than joined, see WriteMessages). `key` lists the conflict
+// columns. The rules are core::CompareInBatch (DISTINCT ON: one candidate per key) and
+// core::Replaces (the ON CONFLICT WHERE, which reads the current winner's standing from
+// waypoint.messages).
 PreparedStatement StoreUpsert(const char* table, const char* key, bool removes_first, std::vector<Col> typed) {
   std::vector<Col> cols = {{"fid", ParamType::kInt8, nullptr},
                            {"message_hash", ParamType::kBytea, nullptr},
                            {"ts", ParamType::kInt8, nullptr},
                            {"removed", ParamType::kBool, nullptr}};
   cols.insert(cols.end(), typed.begin(), typed.end());
+  cols.insert(cols.end(), {{"dead", ParamType::kBool, nullptr},
+                           {"merge_event", ParamType::kInt8, nullptr},
+                           {"pruned_at", ParamType::kTimestamptz, nullptr},
+                           {"revoked_at", ParamType::kTimestamptz, nullptr},
+                           {"dropped_at", ParamType::kTimestamptz, nullptr}});
   std::string unnest, alias, insert_cols, select_cols, set;
   std::vector<ParamType> types;
   for (size_t i = 0; i < cols.size(); ++i) {
@@ -70,16 +113,16 @@ PreparedStatement StoreUpsert(const char* table, const char* key, bool removes_f
   // confirmed_seq: this batch's apply sequence (ApplyEntries took it with nextval).
   select_cols =
       "u.fid, u.message_hash, waypoint.farcaster_time(u.ts), u.removed, "
-      "CASE WHEN u.removed THEN waypoint.farcaster_time(u.ts) END, CASE WHEN d.dead THEN m.pruned_at END, "
-      "CASE WHEN d.dead THEN m.revoked_at END, CASE WHEN d.dead THEN m.dropped_at END, now(), "
-      "CASE WHEN d.dead AND m.dropped_at IS NOT NULL THEN 'deleted' END, currval('waypoint.apply_seq'), "
-      "m.merge_event";
+      "CASE WHEN u.removed THEN waypoint.farcaster_time(u.ts) END, CASE WHEN u.dead THEN u.pruned_at END, "
+      "CASE WHEN u.dead THEN u.revoked_at END, CASE WHEN u.dead THEN u.dropped_at END, now(), "
+      "CASE WHEN u.dead AND u.dropped_at IS NOT NULL THEN 'deleted' END, currval('waypoint.apply_seq'), "
+      "u.merge_event";
   set = "message_hash = excluded.message_hash, \"timestamp\" = excluded.\"timestamp\", removed = excluded.removed, "
         "deleted_at = excluded.deleted_at, pruned_at = excluded.pruned_at, revoked_at = excluded.revoked_at, "
         "dropped_at = excluded.dropped_at, dropped_reason = excluded.dropped_reason, "
         "confirmed_seq = excluded.confirmed_seq, event_id = excluded.event_id";
   const std::string key_list = std::string(",") + key + ",";
-  for (const Col& c : typed) {
+  for (const Col& c : typed) {  // the standing columns are not stored as such
     insert_cols += std::string(", ") + c.name;
     select_cols += ", " + (c.expr ? std::string(c.expr) : std::string("u.") + c.name);
     if (key_list.find(std::string(",") + c.name + ",") == std::string::npos)
@@ -127,9 +170,8 @@ PreparedStatement StoreUpsert(const char* table, const char* key, bool removes_f
   set += ", updated_at = CASE WHEN " + changed + " THEN excluded.updated_at ELSE t.updated_at END";
   std::string sql = std::string("INSERT INTO waypoint.") + table + " AS t (" + insert_cols + ") SELECT DISTINCT ON (" +
                     distinct + ") " + select_cols + " FROM unnest(" + unnest + ") AS u(" + alias +
-                    ") LEFT JOIN waypoint.messages m ON m.fid = u.fid AND m.hash = u.message_hash CROSS JOIN LATERAL (SELECT coalesce("
-                    "m.death_event >= coalesce(m.merge_event, -1), false) AS dead) d ORDER BY " + distinct +
-                    ", d.dead, CASE WHEN NOT d.dead THEN m.merge_event END DESC NULLS LAST, " + order_in +
+                    ") ORDER BY " + distinct + ", u.dead, CASE WHEN NOT u.dead THEN u.merge_event END DESC NULLS LAST, " +
+                    order_in +
                     " ON CONFLICT (" + key + ") DO UPDATE SET " + set + " WHERE " + decision;
   return PreparedStatement{table, sql, types};
 }
@@ -146,23 +188,43 @@ void AddCandidate(std::vector<ArrayParam>& p, const core::Candidate& c) {
   p[3].AddBool(c.removed);
 }
 
+// A message this batch did not write and the database does not hold (it cannot happen:
+// every candidate's message is written first) would count as alive with no merge event,
+// as a missing row did in a join.
+const Standing& StandingOf(const StandingMap& map, const core::Candidate& c) {
+  static const Standing kUnknown;
+  auto it = map.find({c.fid, c.message_hash});
+  return it == map.end() ? kUnknown : it->second;
+}
+
 template <typename Row, typename Fill>
-void Upsert(PreparedStatement& stmt, const std::vector<Row>& rows, Fill fill) {
+void Upsert(PreparedStatement& stmt, const StandingMap& standing, const std::vector<Row>& rows, Fill fill) {
   if (rows.empty()) return;
   std::vector<ArrayParam> p = CandidateParams();
   for (size_t i = 4; i < stmt.types.size(); ++i) p.emplace_back(stmt.types[i]);
+  const size_t s0 = stmt.types.size() - 5;  // the standing columns come last
   for (const Row& r : rows) {
     AddCandidate(p, r.c);
     fill(p, r);
+    const Standing& st = StandingOf(standing, r.c);
+    p[s0].AddBool(st.dead);
+    p[s0 + 1].AddOptInt(st.merge_event);
+    p[s0 + 2].AddOptInt(st.pruned_at);
+    p[s0 + 3].AddOptInt(st.revoked_at);
+    p[s0 + 4].AddOptInt(st.dropped_at);
   }
   pg::ExecuteArrays(stmt, p);
 }
 
-void WriteMessages(const std::vector<core::MessageRow>& rows) {
+// Writes the batch's messages and returns every one's standing after the write: the
+// rows the upsert inserted or changed come back from RETURNING; the rest (already held,
+// unchanged: replays) are read back, which in a first sync is almost never needed. The
+// store upserts take the standing as parameters instead of joining waypoint.messages.
+StandingMap WriteMessages(const std::vector<core::MessageRow>& rows) {
   // Tombstone times: earliest kept (history); event ids: latest kept (they decide life).
   static PreparedStatement stmt{
       "messages",
-      "INSERT INTO waypoint.messages AS t (hash, fid, type, \"timestamp\", network, signer, raw, pruned_at, "
+      "INSERT INTO waypoint.messages AS m (hash, fid, type, \"timestamp\", network, signer, raw, pruned_at, "
       "revoked_at, dropped_at, merge_event, death_event) "
       "SELECT u.hash, u.fid, u.type, waypoint.farcaster_time(u.ts), u.network, u.signer, u.raw, "
       "CASE WHEN u.pruned THEN u.at END, CASE WHEN u.revoked THEN u.at END, CASE WHEN u.dropped THEN u.at END, "
@@ -171,18 +233,26 @@ void WriteMessages(const std::vector<core::MessageRow>& rows) {
       "$2::bigint[], $3::int[], $4::bigint[], $5::int[], $6::bytea[], $7::bytea[], $8::boolean[], $9::boolean[], "
       "$10::boolean[], $11::bigint[], $12::bigint[], $13::bigint[]) AS x(hash, fid, type, ts, network, signer, raw, "
       "pruned, revoked, dropped, ev, merge_event, death_event)) u "
-      "ON CONFLICT (fid, hash) DO UPDATE SET pruned_at = LEAST(t.pruned_at, excluded.pruned_at), "
-      "revoked_at = LEAST(t.revoked_at, excluded.revoked_at), dropped_at = LEAST(t.dropped_at, excluded.dropped_at), "
-      "merge_event = GREATEST(t.merge_event, excluded.merge_event), "
-      "death_event = GREATEST(t.death_event, excluded.death_event) "
-      "WHERE (excluded.pruned_at IS NOT NULL AND (t.pruned_at IS NULL OR excluded.pruned_at < t.pruned_at)) "
-      "OR (excluded.revoked_at IS NOT NULL AND (t.revoked_at IS NULL OR excluded.revoked_at < t.revoked_at)) "
-      "OR (excluded.dropped_at IS NOT NULL AND (t.dropped_at IS NULL OR excluded.dropped_at < t.dropped_at)) "
-      "OR excluded.merge_event > coalesce(t.merge_event, -1) OR excluded.death_event > coalesce(t.death_event, -1)",
+      "ON CONFLICT (fid, hash) DO UPDATE SET pruned_at = LEAST(m.pruned_at, excluded.pruned_at), "
+      "revoked_at = LEAST(m.revoked_at, excluded.revoked_at), dropped_at = LEAST(m.dropped_at, excluded.dropped_at), "
+      "merge_event = GREATEST(m.merge_event, excluded.merge_event), "
+      "death_event = GREATEST(m.death_event, excluded.death_event) "
+      "WHERE (excluded.pruned_at IS NOT NULL AND (m.pruned_at IS NULL OR excluded.pruned_at < m.pruned_at)) "
+      "OR (excluded.revoked_at IS NOT NULL AND (m.revoked_at IS NULL OR excluded.revoked_at < m.revoked_at)) "
+      "OR (excluded.dropped_at IS NOT NULL AND (m.dropped_at IS NULL OR excluded.dropped_at < m.dropped_at)) "
+      "OR excluded.merge_event > coalesce(m.merge_event, -1) OR excluded.death_event > coalesce(m.death_event, -1)" +
+          std::string(kStandingReturning),
       {ParamType::kBytea, ParamType::kInt8, ParamType::kInt4, ParamType::kInt8, ParamType::kInt4, ParamType::kBytea,
        ParamType::kBytea, ParamType::kBool, ParamType::kBool, ParamType::kBool, ParamType::kInt8, ParamType::kInt8,
        ParamType::kInt8}};
-  if (rows.empty()) return;
+  static PreparedStatement read_back{
+      "messages_standing",
+      "SELECT m.fid, m.hash, m.merge_event, m.death_event, m.pruned_at, m.revoked_at, m.dropped_at "
+      "FROM unnest($1::bigint[], $2::bytea[]) AS u(fid, hash) JOIN waypoint.messages m ON m.fid = u.fid AND "
+      "m.hash = u.hash",
+      {ParamType::kInt8, ParamType::kBytea}};
+  StandingMap standing;
+  if (rows.empty()) return standing;
   std::vector<ArrayParam> p;
   for (ParamType t : stmt.types) p.emplace_back(t);
   for (const auto& m : rows) {
@@ -200,10 +270,24 @@ void WriteMessages(const std::vector<core::MessageRow>& rows) {
     p[11].AddOptInt(m.merge_event);
     p[12].AddOptInt(m.death_event);
   }
-  pg::ExecuteArrays(stmt, p);
+  std::vector<ArrayParam> out = StandingColumns();
+  pg::ExecuteArrays(stmt, p, &out);
+  AddStanding(standing, out);
+  if (standing.size() < rows.size()) {
+    std::vector<ArrayParam> k = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea)};
+    for (const auto& m : rows)
+      if (standing.find({m.fid, m.hash}) == standing.end()) {
+        k[0].AddInt(static_cast<int64_t>(m.fid));
+        k[1].AddStr(m.hash);
+      }
+    std::vector<ArrayParam> held = StandingColumns();
+    pg::ExecuteArrays(read_back, k, &held);
+    AddStanding(standing, held);
+  }
+  return standing;
 }
 
-void WriteStores(const core::RowSet& rs) {
+void WriteStores(const core::RowSet& rs, StandingMap& standing) {
   static PreparedStatement casts = StoreUpsert(
       "casts", "fid, hash", true,
       {{"hash", ParamType::kBytea, nullptr},
@@ -215,7 +299,7 @@ void WriteStores(const core::RowSet& rs) {
        {"mentions", ParamType::kText, "u.mentions::bigint[]"},
        {"mentions_positions", ParamType::kText, "u.mentions_positions::int[]"},
        {"cast_type", ParamType::kInt4, nullptr}});
-  Upsert(casts, rs.casts, [](std::vector<ArrayParam>& p, const core::CastRow& r) {
+  Upsert(casts, standing, rs.casts, [](std::vector<ArrayParam>& p, const core::CastRow& r) {
     p[4].AddStr(r.cast_hash);
     p[5].AddOptStr(r.text);
     p[6].AddOptInt(r.parent_fid);
@@ -233,7 +317,7 @@ void WriteStores(const core::RowSet& rs) {
                                                     {"target_cast_fid", ParamType::kInt8, nullptr},
                                                     {"target_cast_hash", ParamType::kBytea, nullptr},
                                                     {"target_url", ParamType::kText, nullptr}});
-  Upsert(reactions, rs.reactions, [](std::vector<ArrayParam>& p, const core::ReactionRow& r) {
+  Upsert(reactions, standing, rs.reactions, [](std::vector<ArrayParam>& p, const core::ReactionRow& r) {
     p[4].AddInt(r.reaction_type);
     p[5].AddStr(r.target_key);
     p[6].AddOptInt(r.target_cast_fid);
@@ -246,7 +330,7 @@ void WriteStores(const core::RowSet& rs) {
                   {{"link_type", ParamType::kText, nullptr},
                    {"target_fid", ParamType::kInt8, nullptr},
                    {"display_timestamp", ParamType::kInt8, "waypoint.farcaster_time(u.display_timestamp)"}});
-  Upsert(links, rs.links, [](std::vector<ArrayParam>& p, const core::LinkRow& r) {
+  Upsert(links, standing, rs.links, [](std::vector<ArrayParam>& p, const core::LinkRow& r) {
     p[4].AddStr(r.link_type);
     p[5].AddInt(static_cast<int64_t>(r.target_fid));
     p[6].AddOptInt(r.display_timestamp);
@@ -261,11 +345,11 @@ void WriteStores(const core::RowSet& rs) {
       "link_compact_state_history",
       "INSERT INTO waypoint.link_compact_state_history AS t (fid, link_type, message_hash, \"timestamp\", "
       "target_fids, event_id) SELECT u.fid, u.link_type, u.message_hash, waypoint.farcaster_time(u.ts), "
-      "u.target_fids::bigint[], m.merge_event FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::text[], "
-      "$5::text[]) AS u(fid, message_hash, ts, link_type, target_fids) LEFT JOIN waypoint.messages m ON m.fid = "
-      "u.fid AND m.hash = u.message_hash ON CONFLICT (fid, link_type, message_hash) DO UPDATE SET event_id = excluded.event_id "
+      "u.target_fids::bigint[], u.merge_event FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::text[], "
+      "$5::text[], $6::bigint[]) AS u(fid, message_hash, ts, link_type, target_fids, merge_event) "
+      "ON CONFLICT (fid, link_type, message_hash) DO UPDATE SET event_id = excluded.event_id "
       "WHERE excluded.event_id > coalesce(t.event_id, -1)",
-      {ParamType::kInt8, ParamType::kBytea, ParamType::kInt8, ParamType::kText, ParamType::kText}};
+      {ParamType::kInt8, ParamType::kBytea, ParamType::kInt8, ParamType::kText, ParamType::kText, ParamType::kInt8}};
   if (!rs.link_compact_states.empty()) {
     std::vector<ArrayParam> p;
     for (ParamType t : lcs_history.types) p.emplace_back(t);
@@ -275,6 +359,7 @@ void WriteStores(const core::RowSet& rs) {
       p[2].AddInt(r.c.timestamp);
       p[3].AddStr(r.link_type);
       p[4].AddStr(r.TargetFidsLiteral());
+      p[5].AddOptInt(StandingOf(standing, r.c).merge_event);
     }
     pg::ExecuteArrays(lcs_history, p);
   }
@@ -289,7 +374,7 @@ void WriteStores(const core::RowSet& rs) {
       "h2.event_id > h.event_id) AS later FROM waypoint.link_compact_state_history h JOIN (SELECT DISTINCT * FROM "
       "unnest($1::bigint[], $2::text[]) AS k(fid, link_type)) k ON h.fid = k.fid AND h.link_type = k.link_type "
       "WHERE h.event_id IS NOT NULL) s WHERE m.fid = s.fid AND m.hash = s.message_hash AND s.later IS NOT NULL AND "
-      "(m.death_event IS NULL OR m.death_event < s.later)",
+      "(m.death_event IS NULL OR m.death_event < s.later)" + std::string(kStandingReturning),
       {ParamType::kInt8, ParamType::kText}};
   if (!rs.link_compact_states.empty()) {
     std::vector<ArrayParam> p = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kText)};
@@ -297,9 +382,12 @@ void WriteStores(const core::RowSet& rs) {
       p[0].AddInt(static_cast<int64_t>(r.c.fid));
       p[1].AddStr(r.link_type);
     }
-    pg::ExecuteArrays(lcs_superseded, p);
+    // The superseded compact states' new standing is what their store upsert must see.
+    std::vector<ArrayParam> out = StandingColumns();
+    pg::ExecuteArrays(lcs_superseded, p, &out);
+    AddStanding(standing, out);
   }
-  Upsert(lcs, rs.link_compact_states, [](std::vector<ArrayParam>& p, const core::LinkCompactStateRow& r) {
+  Upsert(lcs, standing, rs.link_compact_states, [](std::vector<ArrayParam>& p, const core::LinkCompactStateRow& r) {
     p[4].AddStr(r.link_type);
     p[5].AddStr(r.TargetFidsLiteral());
   });
@@ -311,7 +399,7 @@ void WriteStores(const core::RowSet& rs) {
                                                         {"block_hash", ParamType::kBytea, nullptr},
                                                         {"verification_type", ParamType::kInt4, nullptr},
                                                         {"chain_id", ParamType::kInt8, nullptr}});
-  Upsert(verifications, rs.verifications, [](std::vector<ArrayParam>& p, const core::VerificationRow& r) {
+  Upsert(verifications, standing, rs.verifications, [](std::vector<ArrayParam>& p, const core::VerificationRow& r) {
     p[4].AddStr(r.address);
     p[5].AddInt(r.protocol);
     p[6].AddOptStr(r.claim_signature);
@@ -323,7 +411,7 @@ void WriteStores(const core::RowSet& rs) {
   static PreparedStatement user_data = StoreUpsert(
       "user_data", "fid, user_data_type",
       false, {{"user_data_type", ParamType::kInt4, nullptr}, {"value", ParamType::kText, nullptr}});
-  Upsert(user_data, rs.user_data, [](std::vector<ArrayParam>& p, const core::UserDataRow& r) {
+  Upsert(user_data, standing, rs.user_data, [](std::vector<ArrayParam>& p, const core::UserDataRow& r) {
     p[4].AddInt(r.user_data_type);
     p[5].AddStr(r.value);
   });
@@ -336,7 +424,7 @@ void WriteStores(const core::RowSet& rs) {
                    {"owner", ParamType::kBytea, nullptr},
                    {"signature", ParamType::kBytea, nullptr},
                    {"proof_type", ParamType::kInt4, nullptr}});
-  Upsert(proofs_msg, rs.username_proof_messages,
+  Upsert(proofs_msg, standing, rs.username_proof_messages,
          [](std::vector<ArrayParam>& p, const core::UsernameProofMessageRow& r) {
            p[4].AddStr(r.name);
            p[5].AddInt(static_cast<int64_t>(r.proof_fid));
@@ -350,7 +438,7 @@ void WriteStores(const core::RowSet& rs) {
                                               {{"to_fid", ParamType::kInt8, nullptr},
                                                {"num_units", ParamType::kInt8, nullptr},
                                                {"unit_type", ParamType::kInt4, nullptr}});
-  Upsert(lend, rs.lend_storage, [](std::vector<ArrayParam>& p, const core::LendStorageRow& r) {
+  Upsert(lend, standing, rs.lend_storage, [](std::vector<ArrayParam>& p, const core::LendStorageRow& r) {
     p[4].AddInt(static_cast<int64_t>(r.to_fid));
     p[5].AddInt(static_cast<int64_t>(r.num_units));
     p[6].AddInt(r.unit_type);
@@ -673,8 +761,8 @@ std::vector<EntryOutcome> ApplyEntries(const std::vector<core::StreamEntry>& ent
   NextSequence();
   if (!rows.Empty()) {
     core::ReduceRowSet(rows);
-    WriteMessages(rows.messages);
-    WriteStores(rows);
+    StandingMap standing = WriteMessages(rows.messages);
+    WriteStores(rows, standing);
     WriteProofs(rows.proofs);
     WriteOnChain(rows.onchain);
   }

@@ -29,6 +29,7 @@ TypeInfo Info(ParamType t) {
     case ParamType::kBool: return {BOOLOID, BOOLARRAYOID, 1, true, TYPALIGN_CHAR};
     case ParamType::kText: return {TEXTOID, TEXTARRAYOID, -1, false, TYPALIGN_INT};
     case ParamType::kBytea: return {BYTEAOID, BYTEAARRAYOID, -1, false, TYPALIGN_INT};
+    case ParamType::kTimestamptz: return {TIMESTAMPTZOID, TIMESTAMPTZARRAYOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE};
   }
   return {InvalidOid, InvalidOid, 0, false, 'c'};
 }
@@ -47,7 +48,8 @@ Datum BuildArray(const ArrayParam& p) {
       continue;
     }
     switch (p.type()) {
-      case ParamType::kInt8: elems[i] = Int64GetDatum(p.int_at(i)); break;
+      case ParamType::kInt8:
+      case ParamType::kTimestamptz: elems[i] = Int64GetDatum(p.int_at(i)); break;
       case ParamType::kInt4: elems[i] = Int32GetDatum(static_cast<int32>(p.int_at(i))); break;
       case ParamType::kBool: elems[i] = BoolGetDatum(p.int_at(i) != 0); break;
       case ParamType::kText:
@@ -64,9 +66,42 @@ Datum BuildArray(const ArrayParam& p) {
   return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, ti.elem, ti.len, ti.byval, ti.align));
 }
 
+// Appends the returned rows to `result` (one ArrayParam per column). Only POD locals
+// besides the caller's vectors: it runs inside PgCall.
+void ReadResult(std::vector<ArrayParam>& result) {
+  SPITupleTable* tt = SPI_tuptable;
+  if (tt == nullptr) return;
+  const int ncols = tt->tupdesc->natts < static_cast<int>(result.size()) ? tt->tupdesc->natts
+                                                                          : static_cast<int>(result.size());
+  for (uint64 r = 0; r < SPI_processed; ++r) {
+    for (int c = 0; c < ncols; ++c) {
+      bool isnull = false;
+      const Datum d = SPI_getbinval(tt->vals[r], tt->tupdesc, c + 1, &isnull);
+      ArrayParam& col = result[c];
+      if (isnull) {
+        col.AddNull();
+        continue;
+      }
+      switch (col.type()) {
+        case ParamType::kInt8:
+        case ParamType::kTimestamptz: col.AddInt(DatumGetInt64(d)); break;
+        case ParamType::kInt4: col.AddInt(DatumGetInt32(d)); break;
+        case ParamType::kBool: col.AddBool(DatumGetBool(d)); break;
+        case ParamType::kText:
+        case ParamType::kBytea: {
+          text* t = DatumGetTextPP(d);
+          col.AddStr(std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)));
+          break;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
-uint64_t ExecuteArrays(PreparedStatement& stmt, const std::vector<ArrayParam>& params) {
+uint64_t ExecuteArrays(PreparedStatement& stmt, const std::vector<ArrayParam>& params,
+                       std::vector<ArrayParam>* result) {
   if (params.size() != stmt.types.size())
     throw SqlError(ERRCODE_INTERNAL_ERROR, std::string("statement ") + stmt.name + ": wrong number of parameters");
   if (stmt.plan == nullptr) {
@@ -103,6 +138,7 @@ uint64_t ExecuteArrays(PreparedStatement& stmt, const std::vector<ArrayParam>& p
       MemoryContextSwitchTo(old_cxt);
       rc = SPI_execute_plan(static_cast<SPIPlanPtr>(stmt.plan), values, nulls, false, 0);
       processed = SPI_processed;
+      if (result != nullptr && rc > 0) ReadResult(*result);
       if (SPI_tuptable != nullptr) SPI_freetuptable(SPI_tuptable);
       MemoryContextDelete(param_cxt);
       param_cxt = nullptr;

@@ -15,6 +15,7 @@
 
 #include "hub_event.pb.h"
 #include "waypoint/testnode/generator.hpp"
+#include "waypoint/testnode/scale.hpp"
 #include "waypoint/testnode/server.hpp"
 
 namespace {
@@ -32,6 +33,15 @@ Dataset (deterministic for a given seed and size):
   --extra-history N    append N more blocks to the initial history (same seed: the same
                        history carried further, e.g. to test a mirror catching up)
   --threads N          signing threads at start-up (default: hardware)
+
+Scale mode (benchmarks; a mainnet-shaped dataset generated lazily, never held in memory):
+  --scale-messages N   serve about N messages instead of the history above
+  --scale-fids N       fids (default: N / 600, at least 100)
+  --scale-alpha A      Pareto exponent of the per-fid message counts (default 0.6)
+  --scale-release FILE the stream is generated while its messages are below the number in
+                       FILE (re-read continuously; missing or empty = 0); without it, at once
+  --scale-status FILE  written whenever the generator caught up with the release
+  --scale-plan FILE    written at start: per fid its shard, messages and held messages
 
 Server:
   --port N             port on 127.0.0.1 (default 0 = any free port)
@@ -67,6 +77,8 @@ struct Args {
   bool freeze = false;
   uint32_t extra_history = 0;
   std::string emit_log;
+  ScaleOptions scale;
+  bool scale_mode = false;
 };
 
 [[noreturn]] void Die(const std::string& msg) {
@@ -117,6 +129,18 @@ Args Parse(int argc, char** argv) {
     } else if (f == "--live-events") a.live_events = static_cast<int64_t>(num());
     else if (f == "--freeze") a.freeze = true;
     else if (f == "--emit-log") a.emit_log = val();
+    else if (f == "--scale-messages") {
+      a.scale.messages = num();
+      a.scale_mode = a.scale.messages > 0;
+    }
+    else if (f == "--scale-fids") a.scale.fids = static_cast<uint32_t>(num());
+    else if (f == "--scale-alpha") {
+      const std::string v = val();
+      a.scale.alpha = std::strtod(v.c_str(), nullptr);
+      if (!(a.scale.alpha > 0.1 && a.scale.alpha < 10)) Die("--scale-alpha must be in (0.1, 10)");
+    } else if (f == "--scale-release") a.scale.release_file = val();
+    else if (f == "--scale-status") a.scale.status_file = val();
+    else if (f == "--scale-plan") a.scale.plan_file = val();
     else if (f == "--drop-every") a.faults.drop_every = num();
     else if (f == "--duplicate-rate") a.faults.duplicate_rate = prob();
     else if (f == "--garble-rate") a.faults.garble_rate = prob();
@@ -129,6 +153,8 @@ Args Parse(int argc, char** argv) {
   if (a.shards == 0) Die("--shards must be at least 1");
   if (a.gen.fids == 0) Die("--fids must be at least 1");
   a.faults.seed = a.gen.seed;
+  a.scale.seed = a.gen.seed;
+  a.scale.shards = a.shards;
   return a;
 }
 
@@ -166,6 +192,36 @@ void LogEmitted(const NodeServer& srv, const std::vector<size_t>& before, FILE* 
 
 }  // namespace
 
+void WritePortFile(const std::string& path, int port) {
+  if (path.empty()) return;
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << port << "\n";
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+// Scale mode: the lazily generated dataset (scale.hpp); SIGTERM/SIGINT stop it.
+int RunScale(const Args& args, sigset_t* sigs) {
+  const auto t0 = std::chrono::steady_clock::now();
+  ScaleServer srv(args.scale);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::fprintf(stderr, "waypoint-test-node: %s, planned in %.1fs\n", srv.Describe().c_str(), secs);
+  const int port = srv.Start(args.port);
+  if (port == 0) {
+    std::fprintf(stderr, "waypoint-test-node: cannot listen on 127.0.0.1:%d\n", args.port);
+    return 1;
+  }
+  WritePortFile(args.port_file, port);
+  std::fprintf(stderr, "waypoint-test-node listening on 127.0.0.1:%d\n", port);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(sigs, &sig) != 0 || sig == SIGUSR1) continue;
+    break;
+  }
+  srv.Shutdown();
+  std::fprintf(stderr, "waypoint-test-node: stopped\n");
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const Args args = Parse(argc, argv);
 
@@ -176,6 +232,7 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  if (args.scale_mode) return RunScale(args, &sigs);
 
   const auto t0 = std::chrono::steady_clock::now();
   auto node = std::make_unique<Node>(args.shards, args.gen.seed);

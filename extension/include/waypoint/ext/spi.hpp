@@ -15,7 +15,8 @@
 
 namespace waypoint::ext::pg {
 
-enum class ParamType { kInt8, kInt4, kBool, kText, kBytea };
+// kTimestamptz values are PostgreSQL timestamps (microseconds since 2000-01-01 UTC).
+enum class ParamType { kInt8, kInt4, kBool, kText, kBytea, kTimestamptz };
 
 // One array parameter: a column of values, NULLs allowed.
 class ArrayParam {
@@ -56,8 +57,10 @@ struct PreparedStatement {
 };
 
 // Executes `stmt` with one array per parameter (all of equal length). Returns the
-// number of rows processed. Throws PgError on a Postgres error, SqlError when SPI
-// reports failure.
-uint64_t ExecuteArrays(PreparedStatement& stmt, const std::vector<ArrayParam>& params);
+// number of rows processed. With `result`, the rows the statement returns (RETURNING)
+// are appended to it, column i to (*result)[i], which must have the column's type.
+// Throws PgError on a Postgres error, SqlError when SPI reports failure.
+uint64_t ExecuteArrays(PreparedStatement& stmt, const std::vector<ArrayParam>& params,
+                       std::vector<ArrayParam>* result = nullptr);
 
 }  // namespace waypoint::ext::pg
