@@ -14,6 +14,7 @@
 #include "waypoint/ext/apply.hpp"
 
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,24 +30,6 @@ namespace {
 using pg::ArrayParam;
 using pg::ParamType;
 using pg::PreparedStatement;
-
-struct Col {
-  const char* name;
-  ParamType type;
-  const char* expr;  // SQL over u.<name>; nullptr = u.<name>
-};
-
-const char* SqlArrayType(ParamType t) {
-  switch (t) {
-    case ParamType::kInt8: return "bigint[]";
-    case ParamType::kInt4: return "int[]";
-    case ParamType::kBool: return "boolean[]";
-    case ParamType::kText: return "text[]";
-    case ParamType::kBytea: return "bytea[]";
-    case ParamType::kTimestamptz: return "timestamptz[]";
-  }
-  return "";
-}
 
 // A message's standing after this batch's writes to waypoint.messages: whether it is
 // dead, its latest merge event and its lifecycle times (docs/apply-semantics.md).
@@ -80,100 +63,29 @@ void AddStanding(StandingMap& map, const std::vector<ArrayParam>& cols) {
   }
 }
 
-// Builds the upsert of one store table. Columns fid, message_hash, timestamp, removed
-// come first ($1..$4), then `typed` ($5..), then the candidate's standing (dead,
-// merge_event, pruned_at, revoked_at, dropped_at: what waypoint.messages holds after this
-// batch, passed in rather than joined, see WriteMessages). `key` lists the conflict
-// columns. The rules are core::CompareInBatch (DISTINCT ON: one candidate per key) and
-// core::Replaces (the ON CONFLICT WHERE, which reads the current winner's standing from
-// waypoint.messages).
-PreparedStatement StoreUpsert(const char* table, const char* key, bool removes_first, std::vector<Col> typed) {
-  std::vector<Col> cols = {{"fid", ParamType::kInt8, nullptr},
-                           {"message_hash", ParamType::kBytea, nullptr},
-                           {"ts", ParamType::kInt8, nullptr},
-                           {"removed", ParamType::kBool, nullptr}};
-  cols.insert(cols.end(), typed.begin(), typed.end());
-  cols.insert(cols.end(), {{"dead", ParamType::kBool, nullptr},
-                           {"merge_event", ParamType::kInt8, nullptr},
-                           {"pruned_at", ParamType::kTimestamptz, nullptr},
-                           {"revoked_at", ParamType::kTimestamptz, nullptr},
-                           {"dropped_at", ParamType::kTimestamptz, nullptr}});
-  std::string unnest, alias, insert_cols, select_cols, set;
-  std::vector<ParamType> types;
-  for (size_t i = 0; i < cols.size(); ++i) {
-    if (i) unnest += ", ", alias += ", ";
-    unnest += "$" + std::to_string(i + 1) + "::" + SqlArrayType(cols[i].type);
-    alias += cols[i].name;
-    types.push_back(cols[i].type);
-  }
-  insert_cols =
-      "fid, message_hash, \"timestamp\", removed, deleted_at, pruned_at, revoked_at, dropped_at, updated_at, "
-      "dropped_reason, confirmed_seq, event_id";
-  // A row shows its winner's tombstones only while the winner is dead (a re-merge revives).
-  // confirmed_seq: this batch's apply sequence (ApplyEntries took it with nextval).
-  select_cols =
-      "u.fid, u.message_hash, waypoint.farcaster_time(u.ts), u.removed, "
-      "CASE WHEN u.removed THEN waypoint.farcaster_time(u.ts) END, CASE WHEN u.dead THEN u.pruned_at END, "
-      "CASE WHEN u.dead THEN u.revoked_at END, CASE WHEN u.dead THEN u.dropped_at END, now(), "
-      "CASE WHEN u.dead AND u.dropped_at IS NOT NULL THEN 'deleted' END, currval('waypoint.apply_seq'), "
-      "u.merge_event";
-  set = "message_hash = excluded.message_hash, \"timestamp\" = excluded.\"timestamp\", removed = excluded.removed, "
-        "deleted_at = excluded.deleted_at, pruned_at = excluded.pruned_at, revoked_at = excluded.revoked_at, "
-        "dropped_at = excluded.dropped_at, dropped_reason = excluded.dropped_reason, "
-        "confirmed_seq = excluded.confirmed_seq, event_id = excluded.event_id";
-  const std::string key_list = std::string(",") + key + ",";
-  for (const Col& c : typed) {  // the standing columns are not stored as such
-    insert_cols += std::string(", ") + c.name;
-    select_cols += ", " + (c.expr ? std::string(c.expr) : std::string("u.") + c.name);
-    if (key_list.find(std::string(",") + c.name + ",") == std::string::npos)
-      set += std::string(", ") + c.name + " = excluded." + c.name;
-  }
-  // DISTINCT ON (u.<key columns>): the u aliases carry the key columns' names.
-  std::string distinct;
-  {
-    std::string k(key);
-    size_t pos = 0;
-    while (pos <= k.size()) {
-      size_t comma = k.find(',', pos);
-      if (comma == std::string::npos) comma = k.size();
-      std::string name = k.substr(pos, comma - pos);
-      name.erase(0, name.find_first_not_of(' '));
-      name.erase(name.find_last_not_of(' ') + 1);
-      distinct += (distinct.empty() ? "u." : ", u.") + name;
-      pos = comma + 1;
-    }
-  }
-  const char* order_in = removes_first ? "u.removed DESC, u.ts DESC, u.message_hash DESC"
-                                       : "u.ts DESC, u.removed DESC, u.message_hash DESC";
-  const char* order_new = removes_first ? "(excluded.removed, excluded.\"timestamp\", excluded.message_hash)"
-                                        : "(excluded.\"timestamp\", excluded.removed, excluded.message_hash)";
-  const char* order_old = removes_first ? "(t.removed, t.\"timestamp\", t.message_hash)"
-                                        : "(t.\"timestamp\", t.removed, t.message_hash)";
-  const std::string higher = std::string("(") + order_new + " > " + order_old + ")";
-  // core::Replaces against the current winner, whose standing is read fresh from
-  // waypoint.messages (a tombstone of it may be in this very batch); a 'reconciled' row
-  // counts as dead.
-  const std::string o_dead_msg = "coalesce(mo.death_event >= coalesce(mo.merge_event, -1), false)";
-  const std::string n_alive =
-      "(excluded.pruned_at IS NULL AND excluded.revoked_at IS NULL AND excluded.dropped_at IS NULL)";
-  const std::string o_dead = "(" + o_dead_msg + " OR t.dropped_reason IS NOT DISTINCT FROM 'reconciled')";
-  const std::string decision =
-      "excluded.message_hash = t.message_hash OR coalesce((SELECT CASE WHEN " + n_alive + " <> NOT " + o_dead +
-      " THEN " + n_alive + " WHEN " + n_alive + " AND excluded.event_id IS NOT NULL AND mo.merge_event IS NOT "
-      "NULL AND excluded.fid = t.fid THEN excluded.event_id > mo.merge_event ELSE " + higher +
-      " END FROM waypoint.messages mo WHERE mo.fid = t.fid AND mo.hash = t.message_hash), " + higher + ")";
-  // updated_at changes only when something a reader sees did.
-  const std::string changed =
-      "excluded.message_hash <> t.message_hash OR excluded.pruned_at IS DISTINCT FROM t.pruned_at OR "
-      "excluded.revoked_at IS DISTINCT FROM t.revoked_at OR excluded.dropped_at IS DISTINCT FROM t.dropped_at OR "
-      "excluded.dropped_reason IS DISTINCT FROM t.dropped_reason";
-  set += ", updated_at = CASE WHEN " + changed + " THEN excluded.updated_at ELSE t.updated_at END";
-  std::string sql = std::string("INSERT INTO waypoint.") + table + " AS t (" + insert_cols + ") SELECT DISTINCT ON (" +
-                    distinct + ") " + select_cols + " FROM unnest(" + unnest + ") AS u(" + alias +
-                    ") ORDER BY " + distinct + ", u.dead, CASE WHEN NOT u.dead THEN u.merge_event END DESC NULLS LAST, " +
-                    order_in +
-                    " ON CONFLICT (" + key + ") DO UPDATE SET " + set + " WHERE " + decision;
-  return PreparedStatement{table, sql, types};
+// The store upserts, one SQL file per store table (sql/apply/<table>.sql), embedded at
+// build time (extension/Makefile) and prepared as they are.
+const std::string& StoreSql(const std::string& table) {
+  static const std::map<std::string, std::string> kSql = {
+#include "store_sql.inc"
+  };
+  auto it = kSql.find(table);
+  if (it == kSql.end()) throw std::logic_error("no sql/apply/" + table + ".sql");
+  return it->second;
+}
+
+// The upsert of one store table (sql/apply/<table>.sql). Its parameters: fid,
+// message_hash, ts, removed ($1..$4), the store's own columns (`typed`, $5..), then the
+// candidate's standing (dead, merge_event, pruned_at, revoked_at, dropped_at: what
+// waypoint.messages holds after this batch, passed in rather than joined, see
+// WriteMessages). The rules are core::CompareInBatch (DISTINCT ON: one candidate per key)
+// and core::Replaces (the ON CONFLICT WHERE, which reads the current winner's standing).
+PreparedStatement StoreUpsert(const char* table, std::vector<ParamType> typed) {
+  std::vector<ParamType> types = {ParamType::kInt8, ParamType::kBytea, ParamType::kInt8, ParamType::kBool};
+  types.insert(types.end(), typed.begin(), typed.end());
+  types.insert(types.end(), {ParamType::kBool, ParamType::kInt8, ParamType::kTimestamptz, ParamType::kTimestamptz,
+                             ParamType::kTimestamptz});
+  return PreparedStatement{table, StoreSql(table), types};
 }
 
 std::vector<ArrayParam> CandidateParams() {
@@ -288,17 +200,10 @@ StandingMap WriteMessages(const std::vector<core::MessageRow>& rows) {
 }
 
 void WriteStores(const core::RowSet& rs, StandingMap& standing) {
-  static PreparedStatement casts = StoreUpsert(
-      "casts", "fid, hash", true,
-      {{"hash", ParamType::kBytea, nullptr},
-       {"text", ParamType::kText, nullptr},
-       {"parent_fid", ParamType::kInt8, nullptr},
-       {"parent_hash", ParamType::kBytea, nullptr},
-       {"parent_url", ParamType::kText, nullptr},
-       {"embeds", ParamType::kText, "u.embeds::jsonb"},
-       {"mentions", ParamType::kText, "u.mentions::bigint[]"},
-       {"mentions_positions", ParamType::kText, "u.mentions_positions::int[]"},
-       {"cast_type", ParamType::kInt4, nullptr}});
+  // Typed columns as sql/apply/<table>.sql lists them.
+  static PreparedStatement casts =
+      StoreUpsert("casts", {ParamType::kBytea, ParamType::kText, ParamType::kInt8, ParamType::kBytea, ParamType::kText,
+                            ParamType::kText, ParamType::kText, ParamType::kText, ParamType::kInt4});
   Upsert(casts, standing, rs.casts, [](std::vector<ArrayParam>& p, const core::CastRow& r) {
     p[4].AddStr(r.cast_hash);
     p[5].AddOptStr(r.text);
@@ -311,12 +216,8 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
     p[12].AddOptInt(r.cast_type);
   });
 
-  static PreparedStatement reactions = StoreUpsert("reactions", "fid, reaction_type, target_key", false,
-                                                   {{"reaction_type", ParamType::kInt4, nullptr},
-                                                    {"target_key", ParamType::kBytea, nullptr},
-                                                    {"target_cast_fid", ParamType::kInt8, nullptr},
-                                                    {"target_cast_hash", ParamType::kBytea, nullptr},
-                                                    {"target_url", ParamType::kText, nullptr}});
+  static PreparedStatement reactions = StoreUpsert(
+      "reactions", {ParamType::kInt4, ParamType::kBytea, ParamType::kInt8, ParamType::kBytea, ParamType::kText});
   Upsert(reactions, standing, rs.reactions, [](std::vector<ArrayParam>& p, const core::ReactionRow& r) {
     p[4].AddInt(r.reaction_type);
     p[5].AddStr(r.target_key);
@@ -325,20 +226,14 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
     p[8].AddOptStr(r.target_url);
   });
 
-  static PreparedStatement links =
-      StoreUpsert("links", "fid, link_type, target_fid", false,
-                  {{"link_type", ParamType::kText, nullptr},
-                   {"target_fid", ParamType::kInt8, nullptr},
-                   {"display_timestamp", ParamType::kInt8, "waypoint.farcaster_time(u.display_timestamp)"}});
+  static PreparedStatement links = StoreUpsert("links", {ParamType::kText, ParamType::kInt8, ParamType::kInt8});
   Upsert(links, standing, rs.links, [](std::vector<ArrayParam>& p, const core::LinkRow& r) {
     p[4].AddStr(r.link_type);
     p[5].AddInt(static_cast<int64_t>(r.target_fid));
     p[6].AddOptInt(r.display_timestamp);
   });
 
-  static PreparedStatement lcs = StoreUpsert("link_compact_states", "fid, link_type", false,
-                                             {{"link_type", ParamType::kText, nullptr},
-                                              {"target_fids", ParamType::kText, "u.target_fids::bigint[]"}});
+  static PreparedStatement lcs = StoreUpsert("link_compact_states", {ParamType::kText, ParamType::kText});
   // Every compact state ever merged compacted links on the node, winner or not: keep them
   // all (links_held reads this); event_id is the latest merge of each.
   static PreparedStatement lcs_history{
@@ -392,13 +287,9 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
     p[5].AddStr(r.TargetFidsLiteral());
   });
 
-  static PreparedStatement verifications = StoreUpsert("verifications", "fid, address", false,
-                                                       {{"address", ParamType::kBytea, nullptr},
-                                                        {"protocol", ParamType::kInt4, nullptr},
-                                                        {"claim_signature", ParamType::kBytea, nullptr},
-                                                        {"block_hash", ParamType::kBytea, nullptr},
-                                                        {"verification_type", ParamType::kInt4, nullptr},
-                                                        {"chain_id", ParamType::kInt8, nullptr}});
+  static PreparedStatement verifications =
+      StoreUpsert("verifications", {ParamType::kBytea, ParamType::kInt4, ParamType::kBytea, ParamType::kBytea,
+                                    ParamType::kInt4, ParamType::kInt8});
   Upsert(verifications, standing, rs.verifications, [](std::vector<ArrayParam>& p, const core::VerificationRow& r) {
     p[4].AddStr(r.address);
     p[5].AddInt(r.protocol);
@@ -408,22 +299,15 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
     p[9].AddOptInt(r.chain_id);
   });
 
-  static PreparedStatement user_data = StoreUpsert(
-      "user_data", "fid, user_data_type",
-      false, {{"user_data_type", ParamType::kInt4, nullptr}, {"value", ParamType::kText, nullptr}});
+  static PreparedStatement user_data = StoreUpsert("user_data", {ParamType::kInt4, ParamType::kText});
   Upsert(user_data, standing, rs.user_data, [](std::vector<ArrayParam>& p, const core::UserDataRow& r) {
     p[4].AddInt(r.user_data_type);
     p[5].AddStr(r.value);
   });
 
   static PreparedStatement proofs_msg =
-      StoreUpsert("username_proof_messages", "name", false,
-                  {{"name", ParamType::kText, nullptr},
-                   {"proof_fid", ParamType::kInt8, nullptr},
-                   {"proof_timestamp", ParamType::kInt8, "to_timestamp(u.proof_timestamp)"},
-                   {"owner", ParamType::kBytea, nullptr},
-                   {"signature", ParamType::kBytea, nullptr},
-                   {"proof_type", ParamType::kInt4, nullptr}});
+      StoreUpsert("username_proof_messages", {ParamType::kText, ParamType::kInt8, ParamType::kInt8, ParamType::kBytea,
+                                              ParamType::kBytea, ParamType::kInt4});
   Upsert(proofs_msg, standing, rs.username_proof_messages,
          [](std::vector<ArrayParam>& p, const core::UsernameProofMessageRow& r) {
            p[4].AddStr(r.name);
@@ -434,10 +318,7 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
            p[9].AddInt(r.proof_type);
          });
 
-  static PreparedStatement lend = StoreUpsert("lend_storage", "fid, to_fid", false,
-                                              {{"to_fid", ParamType::kInt8, nullptr},
-                                               {"num_units", ParamType::kInt8, nullptr},
-                                               {"unit_type", ParamType::kInt4, nullptr}});
+  static PreparedStatement lend = StoreUpsert("lend_storage", {ParamType::kInt8, ParamType::kInt8, ParamType::kInt4});
   Upsert(lend, standing, rs.lend_storage, [](std::vector<ArrayParam>& p, const core::LendStorageRow& r) {
     p[4].AddInt(static_cast<int64_t>(r.to_fid));
     p[5].AddInt(static_cast<int64_t>(r.num_units));
