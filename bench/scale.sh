@@ -6,7 +6,7 @@
 #
 # usage: bench/scale.sh BUILD_DIR [--mode stream|backfill|both] [--messages N] [--chunks K]
 #          [--fids F] [--settings small|recommended] [--seed S] [--out-dir DIR]
-#          [--work-dir DIR] [--keep]
+#          [--work-dir DIR] [--keep] [--bulk]
 #
 # Per chunk, with the apply workers paused (waypoint.apply_paused = on):
 #   stream:   the node is told (its release file) to generate the stream up to the chunk's
@@ -18,10 +18,12 @@
 # workers' entries_applied reached the node's event count; backfill: the job is done,
 # i.e. every fid_done was applied), and paused again. Generating and signing happen in
 # the prefill only, so the node and sidecar take no CPU from the timed drain.
+# --bulk starts with waypoint.begin_bulk_sync() and ends with end_bulk_sync(), timing the
+# workers' build of the secondary indexes (docs/storage.md).
 set -euo pipefail
 BUILD_DIR=$(cd "$1" && pwd); shift
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-MODE=both MESSAGES=30000000 CHUNKS=12 FIDS=0 SETTINGS=recommended SEED=1 OUT_DIR= WORK_DIR=${TMPDIR:-/tmp} KEEP=0
+MODE=both MESSAGES=30000000 CHUNKS=12 FIDS=0 SETTINGS=recommended SEED=1 OUT_DIR= WORK_DIR=${TMPDIR:-/tmp} KEEP=0 BULK=0
 MAINNET=${SCALE_MAINNET_MESSAGES:-665000000}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,7 +36,8 @@ while [ $# -gt 0 ]; do
     --out-dir) OUT_DIR=$2; shift ;;
     --work-dir) WORK_DIR=$2; shift ;;
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --bulk) BULK=1 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -42,6 +45,12 @@ done
 case "$MODE" in stream|backfill|both) ;; *) echo "--mode must be stream, backfill or both" >&2; exit 2 ;; esac
 CONF_FILE=${SCALE_PG_CONF:-$ROOT/bench/scale-$SETTINGS.conf}
 [ -f "$CONF_FILE" ] || { echo "no settings file $CONF_FILE (--settings small|recommended, or SCALE_PG_CONF)" >&2; exit 2; }
+# recommended = the settings make run and the Docker image use (extension/postgresql-sync.conf),
+# then the bench's own lines (a shared_buffers far below the mirror's size, the workers).
+CONF_TEXT=$(cat "$CONF_FILE")
+[ "$SETTINGS" = recommended ] && [ -z "${SCALE_PG_CONF:-}" ] &&
+  CONF_TEXT="$(cat "$ROOT/extension/postgresql-sync.conf")
+$CONF_TEXT"
 NODE_BIN="$BUILD_DIR/test/node/waypoint-test-node"
 SIDECAR_BIN="$BUILD_DIR/sidecar/waypoint-sidecar"
 for b in "$NODE_BIN" "$SIDECAR_BIN"; do [ -x "$b" ] || { echo "missing $b (build first)" >&2; exit 2; }; done
@@ -91,6 +100,12 @@ stream_in() {
   done
 }
 
+backfill_in() {  # backfill_in FIDS: the sidecar finished (wrote fid_done of) FIDS fids
+  [ "$(metric waypoint_sidecar_backfill_fids_total)" -ge "$1" ]
+}
+applied_at_least() { [ "$(applied)" -ge "$1" ]; }
+job_done() { [ "$(q "SELECT state FROM waypoint.backfill_progress WHERE job_id = $1")" = done ]; }
+
 run_mode() {  # run_mode stream|backfill: one fresh stack, all chunks, appends to $RESULTS
   local mode=$1
   STACK_DIR=$(mktemp -d "$WORK_DIR/waypoint-scale.XXXXXX")
@@ -99,19 +114,22 @@ run_mode() {  # run_mode stream|backfill: one fresh stack, all chunks, appends t
   log "$mode: stack in $STACK_DIR, settings $SETTINGS ($CONF_FILE)"
   start_redis
   # Workers start paused: nothing is applied before the first chunk is in Redis.
-  PG_EXTRA_CONF="$(cat "$CONF_FILE")
+  PG_EXTRA_CONF="$CONF_TEXT
 waypoint.apply_paused = on"
   start_postgres
   wait_for 60 "postgres" psql_stack -c "SELECT 1"
   q "SHOW waypoint.apply_paused" >/dev/null 2>&1 ||
     { echo "this build of the extension has no waypoint.apply_paused" >&2; exit 1; }
   q "CREATE EXTENSION waypoint" >/dev/null
+  # --bulk: the initial-sync mode (docs/storage.md): no secondary indexes until the end.
+  [ "$BULK" = 1 ] && q "SELECT waypoint.begin_bulk_sync()" >/dev/null
   echo 0 >"$STACK_DIR/release"
-  start_node "$NODE_BIN" --seed "$SEED" --shards "$SHARDS" --scale-messages "$MESSAGES" \
-    $([ "$FIDS" -gt 0 ] && echo --scale-fids "$FIDS") --scale-release "$STACK_DIR/release" \
-    --scale-status "$STACK_DIR/node.status" --scale-plan "$STACK_DIR/plan"
+  local fid_args=(); [ "$FIDS" -gt 0 ] && fid_args=(--scale-fids "$FIDS")
+  start_node "$NODE_BIN" --seed "$SEED" --shards "$SHARDS" --scale-messages "$MESSAGES" "${fid_args[@]}" \
+    --scale-release "$STACK_DIR/release" --scale-status "$STACK_DIR/node.status" --scale-plan "$STACK_DIR/plan"
   wait_for 600 "node plan" test -s "$STACK_DIR/plan"
   grep -h 'scale dataset' "$STACK_DIR/node.log" >&2
+  DATASET=$(sed -n 's/.*scale dataset of \([0-9]* messages over [0-9]* fids ([^)]*)\).*/\1/p' "$STACK_DIR/node.log")
   METRICS_PORT=$(free_port)
   # The watermarks are out of reach: the workers are paused on purpose while Redis fills.
   # No watchdog reconnects while the node is quiet between chunks.
@@ -129,24 +147,24 @@ waypoint.apply_paused = on"
     "$STACK_DIR/plan" >"$STACK_DIR/fid_chunks"
   local nchunks; nchunks=$([ "$mode" = backfill ] && wc -l <"$STACK_DIR/fid_chunks" || echo "$CHUNKS")
 
-  local i rows_prev=0 entries_prev=0 fids_prev=0 size0 lsn_base
+  local i rows_prev=0 events_prev=0 size0
   size0=$(q "SELECT pg_database_size(current_database())")
   for ((i = 1; i <= nchunks; i++)); do
-    local lsn0 dbs0 t_pre0 t_pre1 rows applied0 job= lo hi
+    local lsn0 dbs0 t_pre0 t_pre1 rows applied0 job= lo hi target
     lsn0=$(q "SELECT pg_current_wal_lsn()")
     dbs0=$(q "SELECT pg_database_size(current_database())")
     applied0=$(applied)
     t_pre0=$(now)
     if [ "$mode" = stream ]; then
-      local target=$((MESSAGES * i / CHUNKS)); [ "$i" -eq "$CHUNKS" ] && target=$((total * 2))
+      # The last chunk releases everything (the plan's total is only about --messages).
+      target=$((MESSAGES * i / CHUNKS)); [ "$i" -eq "$CHUNKS" ] && target=$((total * 2))
       echo "$target" >"$STACK_DIR/release.tmp" && mv "$STACK_DIR/release.tmp" "$STACK_DIR/release"
       wait_for 36000 "chunk $i in Redis" stream_in "$target"
       rows=$(status messages)
     else
       read -r _ lo hi _ rows < <(sed -n "${i}p" "$STACK_DIR/fid_chunks")
       job=$(q "SELECT waypoint.waypoint_enqueue_backfill(ARRAY(SELECT generate_series($lo, $hi))::bigint[])")
-      wait_for 36000 "chunk $i (fids $lo..$hi) in Redis" \
-        sh -c "[ \$(curl -s http://127.0.0.1:$METRICS_PORT/metrics | awk 'index(\$1, \"waypoint_sidecar_backfill_fids_total{\") == 1 {s += \$2} END {printf \"%.0f\", s}') -ge $hi ]"
+      wait_for 36000 "chunk $i (fids $lo..$hi) in Redis" backfill_in "$hi"
     fi
     t_pre1=$(now)
     # Timed: from the unpause (database clock) to the end of the last batch that applied the chunk.
@@ -154,23 +172,42 @@ waypoint.apply_paused = on"
     t0=$(q "SELECT extract(epoch FROM clock_timestamp())")
     set_paused off
     if [ "$mode" = stream ]; then
-      entries=$(( $(status events) - entries_prev ))
-      wait_for 36000 "chunk $i applied" sh -c "[ \$(psql -X -At -h 127.0.0.1 -p $PG_PORT -U postgres -c \"SELECT coalesce(sum(entries_applied), 0) FROM waypoint.workers WHERE role = 'apply'\") -ge $((applied0 + entries)) ]"
-      entries_prev=$(status events)
+      # One Redis entry per event the node generated (BLOCK_CONFIRMED excepted).
+      entries=$(($(status events) - events_prev))
+      events_prev=$(status events)
+      wait_for 36000 "chunk $i applied" applied_at_least "$((applied0 + entries))"
     else
-      wait_for 36000 "backfill job $job done" sh -c "[ \"\$(psql -X -At -h 127.0.0.1 -p $PG_PORT -U postgres -c 'SELECT state FROM waypoint.backfill_progress WHERE job_id = $job')\" = done ]"
-      entries=$(( $(applied) - applied0 ))
+      # fid_done is applied after every entry of its fid (same partition, in order).
+      wait_for 36000 "backfill job $job done" job_done "$job"
+      entries=$(($(applied) - applied0))
     fi
     t1=$(q "SELECT extract(epoch FROM max(last_batch_at)) FROM waypoint.workers WHERE role = 'apply'")
     set_paused on
     sleep 1  # the workers take the reload within a round; nothing new is in Redis meanwhile
-    local wal dbs1
+    local wal dbs1 prefill drain redis_peak
     wal=$(q "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0')")
     dbs1=$(q "SELECT pg_database_size(current_database())")
-    echo "$mode,$SETTINGS,$i,$rows,$((rows - rows_prev)),$entries,$(python3 -c "print(round($t_pre1 - $t_pre0, 1))"),$(python3 -c "print(round(max($t1 - $t0, 0.001), 2))"),$wal,$((dbs1 - dbs0)),$((dbs1 - size0)),$dbs1,$(hwm_kb "$NODE_PID"),$(hwm_kb "$SIDECAR_PID"),$(redis-cli -p "$REDIS_PORT" INFO memory | awk -F: '/^used_memory_peak:/ {print $2+0}')" >>"$RESULTS"
+    prefill=$(python3 -c "print(round($t_pre1 - $t_pre0, 1))")
+    drain=$(python3 -c "print(round(max($t1 - $t0, 0.001), 2))")
+    redis_peak=$(redis-cli -p "$REDIS_PORT" INFO memory | awk -F: '/^used_memory_peak:/ {print $2 + 0}')
+    # One CSV record per chunk, fields as bench/scale_report.py's FIELDS.
+    printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,"%s"\n' "$mode" "$SETTINGS" "$i" "$rows" \
+      "$((rows - rows_prev))" "$entries" "$prefill" "$drain" "$wal" "$((dbs1 - dbs0))" "$((dbs1 - size0))" \
+      "$dbs1" "$(hwm_kb "$NODE_PID")" "$(hwm_kb "$SIDECAR_PID")" "$redis_peak" "$DATASET" >>"$RESULTS"
     python3 "$ROOT/bench/scale_report.py" row "$(tail -1 "$RESULTS")" >&2
     rows_prev=$rows
   done
+  if [ "$BULK" = 1 ]; then
+    # The workers build the secondary indexes of their partitions, then storage is live.
+    local b0 b1
+    b0=$(now)
+    q "SELECT waypoint.end_bulk_sync()" >/dev/null
+    set_paused off
+    wait_for 36000 "secondary indexes built" sh -c "[ \"\$(psql -X -At -h 127.0.0.1 -p $PG_PORT -U postgres -c 'SELECT storage_mode FROM waypoint.storage_state()')\" = live ]"
+    b1=$(now)
+    set_paused on
+    log "$mode: bulk sync ended: secondary indexes built in $(python3 -c "print(round($b1 - $b0, 1))") s for $(q "SELECT count(*) FROM waypoint.messages") messages"
+  fi
   log "$mode: exact row count check: $(q "SELECT count(*) FROM waypoint.messages") rows in waypoint.messages, $([ "$mode" = stream ] && echo "$total" || echo "$held_total") expected"
   stop_stack
   if [ "$KEEP" = 1 ]; then log "kept $STACK_DIR"; else rm -rf "$STACK_DIR"; fi
@@ -187,5 +224,6 @@ python3 "$ROOT/bench/scale_report.py" header >&2
 CMD="bench/scale.sh ${BUILD_DIR#"$ROOT"/} --mode $MODE --messages $MESSAGES --chunks $CHUNKS"
 [ "$FIDS" -gt 0 ] && CMD="$CMD --fids $FIDS"
 CMD="$CMD --settings $SETTINGS --seed $SEED"
+[ "$BULK" = 1 ] && CMD="$CMD --bulk"
 python3 "$ROOT/bench/scale_report.py" report "$RESULTS" "$CSV" "$DOC" "$PNG" "$CMD" "$MAINNET" \
   "$(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GB" "$MESSAGES"

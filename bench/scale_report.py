@@ -17,7 +17,7 @@ import sys
 import tempfile
 
 FIELDS = ["mode", "settings", "chunk", "rows", "chunk_messages", "entries", "prefill_s", "drain_s", "wal_bytes",
-          "db_bytes_chunk", "db_bytes_total", "db_size", "node_hwm_kb", "sidecar_hwm_kb", "redis_peak_bytes"]
+          "db_bytes_chunk", "db_bytes_total", "db_size", "node_hwm_kb", "sidecar_hwm_kb", "redis_peak_bytes", "dataset"]
 META = ["command", "machine", "date"]
 BEGIN, END = "<!-- bench-scale:begin -->", "<!-- bench-scale:end -->"
 COLUMNS = ["chunk", "rows in mirror", "entries", "prefill s", "drain s", "entries/s", "messages/s",
@@ -162,7 +162,8 @@ def section(all_rows, png_name):
         rows.sort(key=lambda r: int(r["chunk"]))
         r0 = rows[0]
         lines += [f"### {mode}, {settings} settings", "",
-                  f"`{r0['command']}` on {r0['machine']}, {r0['date']}.", ""]
+                  f"`{r0['command']}` on {r0['machine']}, {r0['date']}; dataset: {r0.get('dataset', '')}, "
+                  f"seed as in the command.", ""]
         lines += ["| " + " | ".join(COLUMNS) + " |", "|" + "---:|" * len(COLUMNS)]
         lines += ["| " + " | ".join(cells(r)) + " |" for r in rows]
         peak = lambda k: max(num(r[k]) for r in rows)

@@ -59,7 +59,9 @@ constexpr uint32_t kPrunePerMille = 50;
 constexpr uint32_t kPruneAge = 64;  // <= 64: a bit of FidWalk::prune_mask per message
 constexpr uint32_t kKeyPool = 64;
 constexpr uint32_t kEventsPerShardBlock = 500;  // planned; a block never passes kMaxSeq
-constexpr size_t kKeepBehind = 2000000;          // events kept behind the furthest sent one
+// Events kept per shard behind the furthest one sent: a reconnect resumes at the sidecar's
+// durable cursor, at most its queue and a batch behind.
+constexpr size_t kKeepBehind = 500000;
 const UserDataType kUdTypes[] = {USER_DATA_TYPE_PFP, USER_DATA_TYPE_DISPLAY, USER_DATA_TYPE_BIO,
                                  USER_DATA_TYPE_URL, USER_DATA_TYPE_USERNAME, USER_DATA_TYPE_LOCATION};
 constexpr size_t kUdTypeCount = std::size(kUdTypes);
@@ -878,9 +880,10 @@ class SubscribeStream : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
       std::shared_lock<std::shared_mutex> l(srv_->mu);
       const ScaleLog& log = srv_->logs[shard_ - 1];
       cursor_ = std::max(cursor_, log.base);
+      auto wanted = [&](uint64_t abs) { return types_.count(log.recs[abs - log.base].type) > 0; };
       while (cursor_ < log.end()) {
         const uint64_t abs = cursor_++;
-        if (types_.count(log.recs[abs - log.base].type) == 0) continue;
+        if (!wanted(abs)) continue;
         have = srv_->EventAt(shard_, abs, &rec, &blk);
         break;
       }
