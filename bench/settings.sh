@@ -30,6 +30,7 @@ STEPS=(
   "+ wal_compression lz4|wal_compression = lz4"
   "+ wal_buffers 64MB|wal_buffers = 64MB"
   "+ shared_buffers 2GB (the file's value)|shared_buffers = 2GB"
+  "+ waypoint.batch_size 5000 (not in the file)|waypoint.batch_size = 5000"
 )
 conf="waypoint.partitions = 8
 waypoint.workers = 2"
