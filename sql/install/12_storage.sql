@@ -31,7 +31,12 @@ INSERT INTO waypoint.secondary_indexes (name, table_name, definition) VALUES
   ('onchain_events_fid_type_idx', 'onchain_events', '(fid, type, block_number)'),
   ('onchain_events_signer_key_idx', 'onchain_events', '(signer_key) WHERE signer_key IS NOT NULL');
 
-DO $do$
+-- Creates every secondary index (with all its partitions) in one go: at install, and
+-- after the upgrade's copy. The workers' partition-by-partition build is storage_step.
+CREATE FUNCTION waypoint.create_secondary_indexes() RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
 DECLARE
   r record;
 BEGIN
@@ -39,7 +44,9 @@ BEGIN
     EXECUTE format('CREATE INDEX %I ON waypoint.%I %s', r.name, r.table_name, r.definition);
   END LOOP;
 END
-$do$;
+$$;
+REVOKE ALL ON FUNCTION waypoint.create_secondary_indexes() FROM PUBLIC;
+SELECT waypoint.create_secondary_indexes();
 
 CREATE TABLE waypoint.storage_mode (
   only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),

@@ -47,14 +47,6 @@ BEGIN
 END
 $do$;
 DROP SCHEMA waypoint_upgrade_old CASCADE;
-DO $do$
-DECLARE
-  r record;
-BEGIN
-  FOR r IN SELECT * FROM waypoint.secondary_indexes ORDER BY name LOOP
-    EXECUTE format('CREATE INDEX %I ON waypoint.%I %s', r.name, r.table_name, r.definition);
-  END LOOP;
-  UPDATE waypoint.storage_mode SET mode = 'live', bulk_job_id = NULL, changed_at = now();
-END
-$do$;
+SELECT waypoint.create_secondary_indexes();
+UPDATE waypoint.storage_mode SET mode = 'live', bulk_job_id = NULL, changed_at = now();
 ANALYZE waypoint.messages;
