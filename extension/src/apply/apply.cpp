@@ -46,8 +46,9 @@ std::vector<ArrayParam> StandingColumns() {
           ArrayParam(ParamType::kInt8),        ArrayParam(ParamType::kTimestamptz), ArrayParam(ParamType::kTimestamptz),
           ArrayParam(ParamType::kTimestamptz)};
 }
-constexpr const char* kStandingReturning =
-    " RETURNING m.fid, m.hash, m.merge_event, m.death_event, m.pruned_at, m.revoked_at, m.dropped_at";
+// (in StandingColumns' order)
+#define WAYPOINT_STANDING_COLUMNS "m.fid, m.hash, m.merge_event, m.death_event, m.pruned_at, m.revoked_at, m.dropped_at"
+constexpr const char* kStandingReturning = " RETURNING " WAYPOINT_STANDING_COLUMNS;
 
 void AddStanding(StandingMap& map, const std::vector<ArrayParam>& cols) {
   auto opt = [](const ArrayParam& c, size_t i) { return c.null_at(i) ? std::nullopt : std::optional<int64_t>(c.int_at(i)); };
@@ -159,8 +160,7 @@ StandingMap WriteMessages(const std::vector<core::MessageRow>& rows) {
        ParamType::kInt8}};
   static PreparedStatement read_back{
       "messages_standing",
-      "SELECT m.fid, m.hash, m.merge_event, m.death_event, m.pruned_at, m.revoked_at, m.dropped_at "
-      "FROM unnest($1::bigint[], $2::bytea[]) AS u(fid, hash) JOIN waypoint.messages m ON m.fid = u.fid AND "
+      "SELECT " WAYPOINT_STANDING_COLUMNS " FROM unnest($1::bigint[], $2::bytea[]) AS u(fid, hash) JOIN waypoint.messages m ON m.fid = u.fid AND "
       "m.hash = u.hash",
       {ParamType::kInt8, ParamType::kBytea}};
   StandingMap standing;
