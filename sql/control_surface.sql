@@ -41,6 +41,9 @@ SELECT waypoint.waypoint_enqueue_backfill(ARRAY[42]::bigint[]) > 0 AS operator_c
 SELECT fids, requested_by FROM waypoint.backfill_jobs WHERE fids = ARRAY[42]::bigint[];
 SELECT count(*) >= 0 AS operator_reads_progress FROM waypoint.backfill_progress;
 SELECT count(*) >= 0 AS operator_reads_dead_letters FROM waypoint.dead_letters;
+SELECT count(*) >= 0 AS operator_reads_refused FROM waypoint.refused_messages;
+-- sync_status as an operator (no Redis here: NOTICEs, one row per shard with progress).
+SELECT count(*) >= 0 AS operator_reads_sync_status FROM waypoint.sync_status;
 -- Operators read the outbox but cannot forge or delete jobs behind the dispatcher's back.
 DELETE FROM waypoint.backfill_jobs;
 RESET ROLE;

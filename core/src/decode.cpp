@@ -492,6 +492,7 @@ RowSet DecodeStreamEntry(const StreamEntry& e) {
     case EntryKind::kUserNameProof: return DecodeUserNameProofBytes(e.payload);
     case EntryKind::kFidDone:
     case EntryKind::kFidStart: return {};
+    case EntryKind::kRefused: throw Error(ErrorClass::kInvalid, "refused by verification: " + e.refused_check);
   }
   throw Error(ErrorClass::kInvalid, "unknown entry kind");
 }

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "waypoint/core/errors.hpp"
+#include "waypoint/core/hash.hpp"
 
 namespace waypoint::core {
 namespace {
@@ -16,7 +17,21 @@ constexpr KindName kKinds[] = {{EntryKind::kHubEvent, "event"},
                                {EntryKind::kOnChainEvent, "onchain"},
                                {EntryKind::kUserNameProof, "fname"},
                                {EntryKind::kFidDone, "fid_done"},
-                               {EntryKind::kFidStart, "fid_start"}};
+                               {EntryKind::kFidStart, "fid_start"},
+                               {EntryKind::kRefused, "refused"}};
+
+}  // namespace
+
+bool ParseEntryKind(std::string_view value, EntryKind* out) {
+  for (const auto& kn : kKinds)
+    if (value == kn.name) {
+      *out = kn.kind;
+      return true;
+    }
+  return false;
+}
+
+namespace {
 
 struct SourceName {
   EntrySource source;
@@ -50,7 +65,7 @@ const char* EntrySourceName(EntrySource s) {
 }
 
 EntryFields EncodeEntry(const StreamEntry& e) {
-  return {{"v", std::to_string(StreamEntry::kVersion)},
+  EntryFields f = {{"v", std::to_string(StreamEntry::kVersion)},
           {"k", EntryKindName(e.kind)},
           {"sh", std::to_string(e.shard)},
           {"id", std::to_string(e.event_id)},
@@ -59,6 +74,13 @@ EntryFields EncodeEntry(const StreamEntry& e) {
           {"job", e.job_id},
           {"ts", std::to_string(e.written_at_ms)},
           {"d", e.payload}};
+  if (e.kind == EntryKind::kRefused) {
+    f.emplace_back("rk", EntryKindName(e.refused_kind));
+    f.emplace_back("ck", e.refused_check);
+    f.emplace_back("why", e.refused_reason);
+    f.emplace_back("mh", ToHex(e.refused_hash));
+  }
+  return f;
 }
 
 StreamEntry DecodeEntry(const EntryFields& fields) {
@@ -72,14 +94,19 @@ StreamEntry DecodeEntry(const EntryFields& fields) {
                                              std::to_string(StreamEntry::kVersion) + ")");
       seen_v = true;
     } else if (name == "k") {
-      bool known = false;
-      for (const auto& kn : kKinds)
-        if (value == kn.name) {
-          e.kind = kn.kind;
-          known = true;
-        }
-      if (!known) throw Error(ErrorClass::kDecode, "stream entry kind '" + value + "' is unknown");
+      if (!ParseEntryKind(value, &e.kind)) throw Error(ErrorClass::kDecode, "stream entry kind '" + value + "' is unknown");
       seen_k = true;
+    } else if (name == "rk") {
+      if (!ParseEntryKind(value, &e.refused_kind))
+        throw Error(ErrorClass::kDecode, "stream entry refused kind '" + value + "' is unknown");
+    } else if (name == "ck") {
+      e.refused_check = value;
+    } else if (name == "why") {
+      e.refused_reason = value;
+    } else if (name == "mh") {
+      auto h = FromHex(value);
+      if (!h) throw Error(ErrorClass::kDecode, "stream entry field 'mh' is not hex: '" + value + "'");
+      e.refused_hash = std::move(*h);
     } else if (name == "sh") {
       e.shard = ParseNumber<uint32_t>(name, value);
     } else if (name == "id") {
@@ -107,6 +134,8 @@ StreamEntry DecodeEntry(const EntryFields& fields) {
   if (!seen_v) throw Error(ErrorClass::kDecode, "stream entry has no version field 'v'");
   if (!seen_k) throw Error(ErrorClass::kDecode, "stream entry has no kind field 'k'");
   if (!seen_d) throw Error(ErrorClass::kDecode, "stream entry has no payload field 'd'");
+  if (e.kind == EntryKind::kRefused && e.refused_check.empty())
+    throw Error(ErrorClass::kDecode, "refused stream entry has no check field 'ck'");
   return e;
 }
 

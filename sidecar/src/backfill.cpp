@@ -10,6 +10,7 @@
 
 #include "metrics.hpp"
 #include "spam.hpp"
+#include "verifier.hpp"
 #include "waypoint/core/entry.hpp"
 #include "waypoint/core/errors.hpp"
 #include "waypoint/core/routing.hpp"
@@ -236,6 +237,9 @@ uint64_t BackfillWorker::BackfillFid(Redis& r, uint64_t fid, const std::set<std:
       e.payload = std::move(p);
       entries.push_back(std::move(e));
     }
+    std::vector<core::StreamEntry*> check;
+    for (auto& e : entries) check.push_back(&e);
+    GlobalVerifier().Check(check);
     WriteEntries(r, stream, entries);
     written += entries.size();
     GlobalMetrics().Add("waypoint_sidecar_backfill_entries_total", Label("kind", core::EntryKindName(kind)),

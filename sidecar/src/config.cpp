@@ -11,6 +11,7 @@
 
 #include "redis.hpp"
 #include "waypoint/core/errors.hpp"
+#include "waypoint/core/verify.hpp"
 
 extern char** environ;
 
@@ -214,6 +215,24 @@ std::vector<Option> Options() {
       {"alerts.pending_age_critical_ms", "WAYPOINT_ALERT_AGE_CRITICAL_MS", "alert-age-critical-ms", Kind::kInt,
        "age of the oldest pending entry that is critical; 0 = off (default 300000)",
        int_opt(&Config::alert_age_critical_ms, 0, INT64_MAX)},
+      {"verify.level", "WAYPOINT_VERIFY", "verify", Kind::kString,
+       "what is checked before a message is written: off, hash (BLAKE3 of the data), signature (hash, "
+       "schemes, Ed25519 signature, network) or full (signature, and the extension holds messages until "
+       "their signer is a key of the fid); refused messages become dead letters (default signature)",
+       [](Config& c, const std::string& v) {
+         if (!core::ParseVerifyLevel(v)) Bad("", "'" + v + "' is not off, hash, signature or full");
+         c.verify_level = v;
+       }},
+      {"verify.network", "WAYPOINT_NETWORK", "network", Kind::kString,
+       "the Farcaster network followed: messages naming another are refused (mainnet, testnet, devnet; "
+       "default mainnet)",
+       [](Config& c, const std::string& v) {
+         if (v != "mainnet" && v != "testnet" && v != "devnet") Bad("", "'" + v + "' is not mainnet, testnet or devnet");
+         c.network = v;
+       }},
+      {"verify.threads", "WAYPOINT_VERIFY_THREADS", "verify-threads", Kind::kInt,
+       "verification threads beside the stream and backfill threads (default: one per core)",
+       int_opt(&Config::verify_threads, 0, 256)},
       {"filter.spam_labels_file", "WAYPOINT_SPAM_LABELS_FILE", "spam-labels-file", Kind::kString,
        "Farcaster spam label JSONL file; fids whose latest label_value is 0 (spam) are not written to Redis "
        "(default: no file, no filter)",

@@ -16,7 +16,9 @@
 #include "redis.hpp"
 #include "spam.hpp"
 #include "stream.hpp"
+#include "verifier.hpp"
 #include "waypoint/core/errors.hpp"
+#include "waypoint/core/verify.hpp"
 
 using namespace waypoint::sidecar;
 
@@ -28,6 +30,10 @@ void DescribeMetrics() {
   m.Describe("waypoint_sidecar_events_written_total", "counter", "entries written to partition streams, per shard and src");
   m.Describe("waypoint_sidecar_duplicates_dropped_total", "counter", "events already handed over, dropped");
   m.Describe("waypoint_sidecar_undecodable_total", "counter", "events whose bytes did not parse as HubEvent");
+  m.Describe("waypoint_sidecar_verified_total", "counter", "entries verified before they were written, per level");
+  m.Describe("waypoint_sidecar_refused_total", "counter",
+             "entries refused by verification (written as refused entries, dead letters in the mirror), per check and src");
+  m.Describe("waypoint_sidecar_verify_seconds_total", "counter", "wall-clock seconds the writers spent verifying, per level");
   m.Describe("waypoint_sidecar_repaired_events_total", "counter", "missing events fetched with GetEvents and written");
   m.Describe("waypoint_sidecar_repair_fetches_total", "counter", "GetEvents repairs started");
   m.Describe("waypoint_sidecar_blocks_total", "counter", "blocks verified and passed by the cursor");
@@ -124,6 +130,19 @@ int main(int argc, char** argv) {
     }
   }
 
+  {
+    waypoint::core::VerifyOptions v;
+    v.level = *waypoint::core::ParseVerifyLevel(cfg.verify_level);
+    v.network = cfg.network == "testnet"  ? FARCASTER_NETWORK_TESTNET
+                : cfg.network == "devnet" ? FARCASTER_NETWORK_DEVNET
+                                          : FARCASTER_NETWORK_MAINNET;
+    const unsigned threads = cfg.verify_threads >= 0 ? static_cast<unsigned>(cfg.verify_threads)
+                                                     : std::max(1u, std::thread::hardware_concurrency());
+    GlobalVerifier().Configure(v, v.level == waypoint::core::VerifyLevel::kOff ? 0 : threads);
+    spdlog::info("verification: {} (network {}, {} thread(s) besides the writers)", cfg.verify_level, cfg.network,
+                 v.level == waypoint::core::VerifyLevel::kOff ? 0 : threads);
+  }
+
   // Durability guard: wait for Redis, then refuse a server that may evict the streams.
   {
     Redis r(ParseRedisUrl(cfg.redis_url), cfg.redis_timeout_ms);
@@ -187,7 +206,7 @@ int main(int argc, char** argv) {
         try {
           auto rep = r.Pipeline({{"PING"},
                                  {"HSET", health, "node_breaker", node_state, "redis", "closed", "consumer",
-                                  cfg.consumer, "mode", ModeName(cfg.mode), "updated_ms", std::to_string(WallMs())}});
+                                  cfg.consumer, "mode", ModeName(cfg.mode), "verify", cfg.verify_level, "updated_ms", std::to_string(WallMs())}});
           redis_probe = rep[0]->type == REDIS_REPLY_STATUS;
         } catch (const std::exception& e) {
           redis_probe = false;

@@ -8,6 +8,7 @@
 
 #include "backlog.hpp"
 #include "spam.hpp"
+#include "verifier.hpp"
 #include "waypoint/core/redis_policy.hpp"
 #include "waypoint/core/errors.hpp"
 
@@ -266,6 +267,14 @@ void ShardWriter::Tick(int64_t now_ms) {
 
 void ShardWriter::Flush() {
   if (!Dirty()) return;
+  {
+    // Verified here, a batch at a time, so the pool works on many events at once. A
+    // retried flush checks again; refused entries are not events any more and are skipped.
+    std::vector<core::StreamEntry*> events;
+    events.reserve(batch_.size());
+    for (auto& p : batch_) events.push_back(&p.entry);
+    GlobalVerifier().Check(events);
+  }
   std::vector<std::vector<std::string>> cmds;
   cmds.reserve(batch_.size() + 4);
   cmds.push_back({"MULTI"});

@@ -3,11 +3,13 @@
 // reported, not silently done), and the job is acknowledged only after all of them.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <thread>
 
 #include "backfill.hpp"
 #include "hub_server.hpp"
 #include "support.hpp"
+#include "verifier.hpp"
 #include "waypoint/core/entry.hpp"
 #include "waypoint/core/errors.hpp"
 
@@ -24,6 +26,8 @@ struct Seen {
   std::map<uint64_t, int> fid_starts;             // fid -> fid_start entries (one per attempt)
   std::map<uint64_t, std::string> fid_start;      // fid -> last fid_start payload
   int pages_before_start = 0;                     // page entries with no fid_start before them
+  std::map<uint64_t, int> refused;                // fid -> refused entries
+  std::set<std::string> refused_checks;
 };
 
 Seen ReadAll(Redis& r, uint32_t partitions) {
@@ -46,6 +50,15 @@ Seen ReadAll(Redis& r, uint32_t partitions) {
       EXPECT_TRUE(m.ParseFromString(e.payload));
       EXPECT_EQ(m.data().fid(), e.fid);
       s.messages[e.fid]++;
+    } else if (e.kind == waypoint::core::EntryKind::kRefused) {
+      // The node's bytes ride along untouched, with what they would have been and why not.
+      Message m;
+      EXPECT_TRUE(m.ParseFromString(e.payload));
+      EXPECT_EQ(m.data().fid(), e.fid);
+      EXPECT_EQ(e.refused_kind, waypoint::core::EntryKind::kMessage);
+      EXPECT_FALSE(e.refused_reason.empty());
+      s.refused[e.fid]++;
+      s.refused_checks.insert(e.refused_check);
     }
   }
   return s;
@@ -124,6 +137,43 @@ TEST(Backfill, PagesEveryFidReportsFailuresAndAcksAfterAll) {
   Reply progress = r.Command({"HGET", "waypoint:backfill:job:job-1", "fids_done"});
   ASSERT_EQ(progress->type, REDIS_REPLY_STRING);
   EXPECT_EQ(std::string(progress->str), "4");
+}
+
+// At level signature the in-test node's unsigned messages are refused: written as
+// refused entries (the extension's dead letters), and the fid still completes.
+TEST(Backfill, SignatureLevelRefusesWhatANodeWouldNotAccept) {
+  RedisServer redis;
+  HubServer hub;
+  hub.num_shards = 1;
+  hub.casts_per_fid = {{1, 7}, {5, 3}};
+  const std::string addr = hub.Start();
+  Config cfg;
+  cfg.node_addr = addr;
+  cfg.redis_url = redis.url();
+  cfg.partitions = 2;
+  cfg.page_size = 4;
+  cfg.node_rps = 10000;
+  cfg.consumer = "test-consumer";
+  GlobalVerifier().Configure({waypoint::core::VerifyLevel::kSignature, FARCASTER_NETWORK_MAINNET}, 2);
+  Redis r(ParseRedisUrl(redis.url()));
+  Redis::Check(r.Command({"XADD", KeyLayout{}.BackfillJobStream(), "*", "v", "1", "job", "job-1", "fids", "1,5",
+                          "types", "cast"}),
+               "XADD");
+  std::atomic<bool> stop{false};
+  Node node(cfg, &stop);
+  BackfillWorker w(cfg, &node, &stop);
+  std::thread t([&] { w.Run(); });
+  const bool acked = WaitFor([&] { return Pending(r) == 0; }, 15000);
+  stop = true;
+  t.join();
+  GlobalVerifier().Configure({waypoint::core::VerifyLevel::kOff, FARCASTER_NETWORK_MAINNET}, 0);
+  ASSERT_TRUE(acked);
+  Seen s = ReadAll(r, cfg.partitions);
+  EXPECT_TRUE(s.messages.empty());
+  EXPECT_EQ(s.refused[1], 7);
+  EXPECT_EQ(s.refused[5], 3);
+  EXPECT_EQ(s.refused_checks, (std::set<std::string>{"hash_mismatch"}));
+  EXPECT_EQ(s.fid_done[1], "{\"status\":\"ok\",\"messages\":7}");
 }
 
 TEST(Backfill, AllFidsAndEveryStoreAndAClaimedJob) {

@@ -260,12 +260,12 @@ COMMENT ON FUNCTION waypoint.node_heads() IS
   'Head of each data shard as last seen by the sidecar: Redis hashes <prefix>:node:shard:<n>:head (fields block, event_id, ts in Unix ms), shards 1..64; empty, with a NOTICE, when Redis is unreachable. Requires waypoint_operator.';
 
 CREATE FUNCTION waypoint.sidecar_health(OUT node_breaker text, OUT redis_state text, OUT consumer text,
-                                        OUT mode text, OUT seen_at timestamptz)
+                                        OUT mode text, OUT seen_at timestamptz, OUT verify_level text)
 RETURNS SETOF record
 LANGUAGE c VOLATILE STRICT
 AS 'MODULE_PATHNAME', 'waypoint_sidecar_health';
 COMMENT ON FUNCTION waypoint.sidecar_health() IS
-  'What the sidecar last reported in the Redis hash <prefix>:sidecar:health (every second): its node circuit breaker (closed, open, half_open), its view of Redis, consumer name, mode and when. No row, with a NOTICE, when Redis is unreachable or no sidecar ever ran. Requires waypoint_operator.';
+  'What the sidecar last reported in the Redis hash <prefix>:sidecar:health (every second): its node circuit breaker (closed, open, half_open), its view of Redis, consumer name, mode, when, and the verification level of what it writes (off, hash, signature, full; docs/verification.md). No row, with a NOTICE, when Redis is unreachable or no sidecar ever ran. Requires waypoint_operator.';
 
 CREATE VIEW waypoint.queue_depth AS
   SELECT stream, partition, group_name, length, pending, lag, consumers, last_delivered_id,
@@ -304,7 +304,8 @@ CREATE VIEW waypoint.sync_status AS
          CASE WHEN w.up IS NULL THEN NULL WHEN w.up THEN 'closed' ELSE 'open' END AS redis_breaker,
          s.seen_at AS sidecar_seen_at,
          st.storage_mode,
-         st.indexes_missing
+         st.indexes_missing,
+         s.verify_level
     FROM applied AS a
     FULL JOIN waypoint.node_heads() AS h ON h.shard OPERATOR(pg_catalog.=) a.shard
     LEFT JOIN waypoint.sidecar_health() AS s ON true
@@ -312,7 +313,21 @@ CREATE VIEW waypoint.sync_status AS
                 WHERE ws.pid IS NOT NULL) AS w ON true
     LEFT JOIN waypoint.storage_state() AS st ON true;
 COMMENT ON VIEW waypoint.sync_status IS
-  'Per data shard: highest event id (and block height) applied from the live stream, the node head the sidecar last saw (height, event id, time), the lag in blocks, and the circuit breakers: node_breaker as the sidecar last reported it (closed, open, half_open; sidecar_seen_at says when), redis_breaker as the extension''s workers see Redis (open while any running worker is disconnected or refuses the server); storage_mode (live, bulk, building: docs/storage.md) and the secondary-index partitions still missing.';
+  'Per data shard: highest event id (and block height) applied from the live stream, the node head the sidecar last saw (height, event id, time), the lag in blocks, and the circuit breakers: node_breaker as the sidecar last reported it (closed, open, half_open; sidecar_seen_at says when), redis_breaker as the extension''s workers see Redis (open while any running worker is disconnected or refuses the server); storage_mode (live, bulk, building: docs/storage.md) and the secondary-index partitions still missing; verify_level, the sidecar''s verification of what it writes (docs/verification.md).';
+
+CREATE VIEW waypoint.refused_messages AS
+  SELECT d.id, d.fid, d.fields OPERATOR(pg_catalog.->>) 'ck' AS check_failed,
+         d.fields OPERATOR(pg_catalog.->>) 'why' AS reason,
+         d.fields OPERATOR(pg_catalog.->>) 'rk' AS kind,
+         pg_catalog.decode(nullif(d.fields OPERATOR(pg_catalog.->>) 'mh', ''), 'hex') AS message_hash,
+         d.fields OPERATOR(pg_catalog.->>) 'src' AS source,
+         nullif(d.fields OPERATOR(pg_catalog.->>) 'sh', '')::integer AS shard,
+         nullif(d.fields OPERATOR(pg_catalog.->>) 'id', '')::bigint AS event_id,
+         d.payload, d.stream, d.entry_id, d.failed_at
+    FROM waypoint.dead_letters AS d
+   WHERE d.kind OPERATOR(pg_catalog.=) 'refused';
+COMMENT ON VIEW waypoint.refused_messages IS
+  'Events and backfill messages the sidecar''s verification refused (docs/verification.md): the check that failed (hash_mismatch, bad_signature, bad_data, data_mismatch, wrong_network, ...), why, and the payload exactly as the node sent it. They are dead letters of kind refused, never applied.';
 
 CREATE VIEW waypoint.backfill_progress AS
   WITH p AS (
@@ -377,6 +392,9 @@ GRANT SELECT ON waypoint.queue_depth, waypoint.sync_status TO waypoint_operator;
 REVOKE ALL ON waypoint.backfill_jobs, waypoint.backfill_fid_progress, waypoint.shard_progress,
               waypoint.dead_letters FROM PUBLIC;
 GRANT SELECT ON waypoint.backfill_jobs, waypoint.backfill_fid_progress, waypoint.shard_progress,
-               waypoint.dead_letters, waypoint.backfill_progress, waypoint.workers
+               waypoint.dead_letters, waypoint.backfill_progress, waypoint.workers, waypoint.refused_messages
   TO waypoint_operator, pg_monitor;
+REVOKE ALL ON waypoint.refused_messages FROM PUBLIC;
 GRANT SELECT ON waypoint.backfill_fid_starts TO waypoint_operator, pg_monitor;
+-- sync_status reads the storage mode (storage_state() runs with the caller's rights).
+GRANT SELECT ON waypoint.storage_mode, waypoint.secondary_indexes TO waypoint_operator, pg_monitor;

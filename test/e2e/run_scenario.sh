@@ -16,6 +16,10 @@
 #   backfill-race   live stream and backfill of the same fids at once
 #   chaos           drops, duplicates, withheld and garbled events together, and a SIGKILL
 #                   of the sidecar (run over several seeds by ctest)
+#   forged          the node's stream also carries messages no node would merge (bad hash,
+#                   bad signature, garbage data, another network), with duplicates and a
+#                   SIGKILL of the sidecar: each must be a refused dead letter, never a row
+#   forged-backfill the same forgeries served in the backfill pages
 #   stale           backfill a node's history, then backfill (no stream) a node whose
 #                   history went on (--extra-history): rows it no longer holds must be
 #                   reconciled away (docs/apply-semantics.md)
@@ -43,6 +47,8 @@ case "$SCENARIO" in
   garbled) NODE_ARGS+=(--garble-rate 0.02) ;;
   chaos) NODE_ARGS+=(--drop-every 200 --duplicate-rate 0.03 --withhold 0.02 --garble-rate 0.01) ;;
   backfill|backfill-kill|stale) SIDECAR_MODE=backfill ;;
+  forged) NODE_ARGS+=(--forge-rate 0.03 --forge-log "$STACK_DIR/forged" --duplicate-rate 0.02) ;;
+  forged-backfill) SIDECAR_MODE=backfill; NODE_ARGS+=(--forge-rate 0.03 --forge-log "$STACK_DIR/forged") ;;
   backfill-race) SIDECAR_MODE=both ;;
   *) echo "unknown scenario $SCENARIO" >&2; exit 2 ;;
 esac
@@ -91,11 +97,12 @@ expect_evidence() {
 start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
 
 case "$SCENARIO" in
-  backfill|backfill-kill|backfill-race|stale)
+  backfill|backfill-kill|backfill-race|stale|forged-backfill)
     psql_stack -c "SELECT waypoint.waypoint_enqueue_backfill_all()" ;;
 esac
 
-if [ "$SCENARIO" = sidecar-kill ] || [ "$SCENARIO" = backfill-kill ] || [ "$SCENARIO" = chaos ]; then
+if [ "$SCENARIO" = sidecar-kill ] || [ "$SCENARIO" = backfill-kill ] || [ "$SCENARIO" = chaos ] ||
+   [ "$SCENARIO" = forged ]; then
   sleep 2
   kill -KILL "$SIDECAR_PID"
   wait "$SIDECAR_PID" 2>/dev/null || true
@@ -144,6 +151,32 @@ fi
 # Converge: the database must reach exactly the node's state lines.
 converge "$STACK_DIR/node.state"
 expect_evidence
+if [ "$SCENARIO" = forged ] || [ "$SCENARIO" = forged-backfill ]; then
+  # Every forgery is refused with its own check (as often as it was read), nothing else
+  # is, and none of them is a row.
+  awk -F'\t' '{ c = $3 == "hash" ? "hash_mismatch" : $3 == "signature" ? "bad_signature" :
+                     $3 == "data" ? "bad_data" : $3 == "network" ? "wrong_network" : "?"; print $1 " " c }' \
+    "$STACK_DIR/forged" | LC_ALL=C sort -u >"$STACK_DIR/forged.want"
+  n=$(wc -l <"$STACK_DIR/forged.want")
+  [ "$n" -ge 8 ] || { echo "FAIL $SCENARIO: only $n forgeries"; exit 1; }
+  deadline=$((SECONDS + 60))
+  until psql_stack -At -c "SELECT DISTINCT encode(message_hash, 'hex') || ' ' || check_failed
+                             FROM waypoint.refused_messages" | LC_ALL=C sort >"$STACK_DIR/forged.got" &&
+        cmp -s "$STACK_DIR/forged.want" "$STACK_DIR/forged.got"; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "FAIL $SCENARIO: refused messages differ from the forgeries (< forged, > refused)"
+      diff "$STACK_DIR/forged.want" "$STACK_DIR/forged.got" | head -20
+      exit 1
+    fi
+    sleep 1
+  done
+  hashes=$(cut -d' ' -f1 "$STACK_DIR/forged.want" | sed "s/.*/'\\\\x&'/" | paste -sd,)
+  rows=$(psql_stack -At -c "SELECT count(*) FROM waypoint.messages WHERE hash IN ($hashes)")
+  [ "$rows" = 0 ] || { echo "FAIL $SCENARIO: $rows forged messages became rows"; exit 1; }
+  echo "evidence: $n forgeries ($(cut -d' ' -f2 "$STACK_DIR/forged.want" | sort | uniq -c | paste -sd' ')), each refused, none a row;" \
+       "$(psql_stack -At -c "SELECT count(*) FROM waypoint.refused_messages") refused dead letters," \
+       "$(metric waypoint_sidecar_refused_total) counted by the sidecar"
+fi
 if [ "$SCENARIO" = stale ]; then
   n=$(psql_stack -At -c "SELECT coalesce(sum(reconciled_rows), 0) FROM waypoint.backfill_fid_starts")
   echo "evidence: $n rows reconciled (marked gone) by the second backfill"

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Upgrade of a populated mirror: ALTER EXTENSION waypoint UPDATE from 0.1.0 to the
-# current version keeps every row (sql/upgrade/, docs/storage.md "Upgrading").
+# Upgrade of a populated mirror: ALTER EXTENSION waypoint UPDATE from every earlier
+# version (0.1.0, 0.2.0) to the current one keeps every row (sql/upgrade/,
+# docs/storage.md "Upgrading").
 #
 #   1. Mirror the test node's history (every message type, removes, prunes, revokes,
 #      compactions, fnames, on-chain events) live through the whole pipeline.
-#   2. Build a 0.1.0 mirror of it: CREATE EXTENSION waypoint VERSION '0.1.0' in a second
-#      database (the frozen 0.1.0 script, sql/versions/) and COPY every row of every table
-#      into it. Its own (0.1.0) state_lines() must equal the node's.
-#   3. ALTER EXTENSION waypoint UPDATE there: state lines before = after, and every table's
-#      rows equal the mirror that was built by the current version.
+#   2. For each earlier version, build a mirror of it: CREATE EXTENSION waypoint VERSION
+#      '<v>' in another database (the frozen script, sql/versions/) and COPY every row of
+#      every table into it. Its own state_lines() must equal the node's.
+#   3. ALTER EXTENSION waypoint UPDATE there: state lines before = after, every table's
+#      rows equal the mirror that was built by the current version, and every view and
+#      function is defined as a fresh install defines it.
 #   4. The upgraded mirror keeps working: the workers switch to it, and a backfill from a
 #      node whose history went on must bring it to that node's state exactly.
 # usage: upgrade_scenario.sh BUILD_DIR
@@ -44,30 +46,7 @@ converge postgres "$STACK_DIR/expected"
 stop_pid "$SIDECAR_PID"
 echo "mirror (current version) equals the node: $(wc -l <"$STACK_DIR/expected") state lines"
 
-# 2. The same mirror as a 0.1.0 database.
-psql_stack -c "CREATE DATABASE old"
-psql_stack -d old -c "CREATE EXTENSION waypoint VERSION '0.1.0'"
-[ "$(q old "SELECT extversion FROM pg_extension WHERE extname = 'waypoint'")" = 0.1.0 ] || fail "not at 0.1.0"
-tables=$(q old "SELECT relname FROM pg_class WHERE relnamespace = 'waypoint'::regnamespace AND relkind = 'r' ORDER BY 1")
-for t in $tables; do
-  cols=$(q old "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
-                 WHERE attrelid = 'waypoint.$t'::regclass AND attnum > 0 AND NOT attisdropped")
-  psql_stack -d postgres -c "COPY (SELECT $cols FROM waypoint.$t) TO STDOUT (FORMAT binary)" |
-    psql_stack -d old -c "COPY waypoint.$t ($cols) FROM STDIN (FORMAT binary)"
-done
-q old "SELECT setval('waypoint.apply_seq', $(q postgres "SELECT last_value FROM waypoint.apply_seq"))" >/dev/null
-q old "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/before"
-cmp -s "$STACK_DIR/expected" "$STACK_DIR/before" || fail "the 0.1.0 mirror's state lines differ from the node's"
-echo "0.1.0 mirror built: $(q old "SELECT count(*) FROM waypoint.messages") messages, state lines equal to the node's"
-
-# 3. Upgrade in place.
-psql_stack -d old -c "ALTER EXTENSION waypoint UPDATE" 2>"$STACK_DIR/update.log" || { cat "$STACK_DIR/update.log"; fail "ALTER EXTENSION failed"; }
-version=$(q old "SELECT extversion FROM pg_extension WHERE extname = 'waypoint'")
-[ "$version" = "$(q postgres "SELECT extversion FROM pg_extension WHERE extname = 'waypoint'")" ] || fail "upgraded to $version"
-q old "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/after"
-cmp -s "$STACK_DIR/before" "$STACK_DIR/after" || { diff "$STACK_DIR/before" "$STACK_DIR/after" | head; fail "state lines changed"; }
-[ -z "$(q old "SELECT nspname FROM pg_namespace WHERE nspname = 'waypoint_upgrade_old'")" ] || fail "scratch schema left"
-# Row for row: every table of the upgraded mirror equals the one the current version built.
+# Row for row: every table of an upgraded mirror equals the one the current version built.
 # (storage_mode is the one row that records when it changed.)
 digest() {  # digest DB: one line per table, its row count and a digest of its rows
   local t
@@ -78,10 +57,51 @@ digest() {  # digest DB: one line per table, its row count and a digest of its r
   done
 }
 digest postgres >"$STACK_DIR/digest.current"
-digest old >"$STACK_DIR/digest.upgraded"
-diff "$STACK_DIR/digest.current" "$STACK_DIR/digest.upgraded" || fail "upgraded tables differ from the current version's"
-echo "upgraded to $version: state lines unchanged, $(wc -l <"$STACK_DIR/digest.current") tables row for row equal"
-[ "$(q old "SELECT storage_mode || ' ' || indexes_missing FROM waypoint.storage_state()")" = "live 0" ] || fail "indexes missing"
+current=$(q postgres "SELECT extversion FROM pg_extension WHERE extname = 'waypoint'")
+
+# 2.-3. For each earlier version: the same mirror as a database of that version (COPY of
+# every row), then the upgrade in place.
+upgrade_from() {  # upgrade_from VERSION DB
+  local from=$1 db=$2 t cols version
+  psql_stack -c "CREATE DATABASE $db"
+  psql_stack -d "$db" -c "CREATE EXTENSION waypoint VERSION '$from'"
+  [ "$(q "$db" "SELECT extversion FROM pg_extension WHERE extname = 'waypoint'")" = "$from" ] || fail "not at $from"
+  for t in $(q "$db" "SELECT relname FROM pg_class WHERE relnamespace = 'waypoint'::regnamespace AND relkind = 'r' ORDER BY 1"); do
+    cols=$(q "$db" "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+                    WHERE attrelid = 'waypoint.$t'::regclass AND attnum > 0 AND NOT attisdropped")
+    psql_stack -d postgres -c "COPY (SELECT $cols FROM waypoint.$t) TO STDOUT (FORMAT binary)" |
+      psql_stack -d "$db" -c "COPY waypoint.$t ($cols) FROM STDIN (FORMAT binary)"
+  done
+  q "$db" "SELECT setval('waypoint.apply_seq', $(q postgres "SELECT last_value FROM waypoint.apply_seq"))" >/dev/null
+  q "$db" "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/before.$db"
+  cmp -s "$STACK_DIR/expected" "$STACK_DIR/before.$db" || fail "the $from mirror's state lines differ from the node's"
+  echo "$from mirror built: $(q "$db" "SELECT count(*) FROM waypoint.messages") messages, state lines equal to the node's"
+
+  psql_stack -d "$db" -c "ALTER EXTENSION waypoint UPDATE" 2>"$STACK_DIR/update.log" || { cat "$STACK_DIR/update.log"; fail "ALTER EXTENSION from $from failed"; }
+  version=$(q "$db" "SELECT extversion FROM pg_extension WHERE extname = 'waypoint'")
+  [ "$version" = "$current" ] || fail "$from upgraded to $version, not $current"
+  q "$db" "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/after.$db"
+  cmp -s "$STACK_DIR/before.$db" "$STACK_DIR/after.$db" || { diff "$STACK_DIR/before.$db" "$STACK_DIR/after.$db" | head; fail "state lines changed from $from"; }
+  [ -z "$(q "$db" "SELECT nspname FROM pg_namespace WHERE nspname = 'waypoint_upgrade_old'")" ] || fail "scratch schema left"
+  digest "$db" >"$STACK_DIR/digest.$db"
+  diff "$STACK_DIR/digest.current" "$STACK_DIR/digest.$db" || fail "tables upgraded from $from differ from the current version's"
+  # Every object of the current version exists after the upgrade, with the same definition.
+  objects "$db" >"$STACK_DIR/objects.$db"
+  diff "$STACK_DIR/objects.current" "$STACK_DIR/objects.$db" || fail "objects upgraded from $from differ from a fresh install"
+  [ "$(q "$db" "SELECT storage_mode || ' ' || indexes_missing FROM waypoint.storage_state()")" = "live 0" ] || fail "indexes missing"
+  echo "upgraded $from to $version: state lines unchanged, $(wc -l <"$STACK_DIR/digest.current") tables row for row equal"
+}
+objects() {  # objects DB: every view's and function's definition, one per line (sorted)
+  q "$1" "SELECT 'view ' || c.relname || ' ' || md5(pg_get_viewdef(c.oid)) FROM pg_class c
+           WHERE c.relnamespace = 'waypoint'::regnamespace AND c.relkind = 'v'
+          UNION ALL
+          SELECT 'function ' || p.oid::regprocedure::text || ' ' || md5(pg_get_functiondef(p.oid)) FROM pg_proc p
+           WHERE p.pronamespace = 'waypoint'::regnamespace AND p.prokind IN ('f', 'p')
+          ORDER BY 1"
+}
+objects postgres >"$STACK_DIR/objects.current"
+upgrade_from 0.1.0 old
+upgrade_from 0.2.0 old020
 
 # 4. The upgraded mirror goes on: workers apply into it, a backfill from a node whose
 # history went on reconciles it to that node.

@@ -26,25 +26,6 @@ PG_FUNCTION_INFO_V1(waypoint_apply_payloads);
 namespace waypoint::ext {
 namespace {
 
-bool KindFromName(const char* name, core::EntryKind* out) {
-  static const struct {
-    const char* name;
-    core::EntryKind kind;
-  } kKinds[] = {{"event", core::EntryKind::kHubEvent},
-                {"message", core::EntryKind::kMessage},
-                {"onchain", core::EntryKind::kOnChainEvent},
-                {"fname", core::EntryKind::kUserNameProof},
-                {"fid_done", core::EntryKind::kFidDone},
-                {"fid_start", core::EntryKind::kFidStart}};
-  for (const auto& k : kKinds) {
-    if (strcmp(k.name, name) == 0) {
-      *out = k.kind;
-      return true;
-    }
-  }
-  return false;
-}
-
 Datum ApplyPayloadsImpl(FunctionCallInfo fcinfo) {
   if (!superuser())
     throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "waypoint.apply_payloads is for superusers only");
@@ -86,7 +67,7 @@ Datum ApplyPayloadsImpl(FunctionCallInfo fcinfo) {
       entries[i].job_id = rest.substr(0, slash2);
       entries[i].fid = strtoull(rest.c_str() + slash2 + 1, nullptr, 10);
     }
-    if (!KindFromName(kind.c_str(), &entries[i].kind))
+    if (!core::ParseEntryKind(kind.c_str(), &entries[i].kind))
       throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string("unknown entry kind: ") + kind_name,
                      "use event, message, onchain, fname, fid_start/<job>/<fid> or fid_done[/<job>/<fid>]");
     bytea* b = nullptr;

@@ -5,9 +5,10 @@
 // partitions; *pending mode* of a partition means "read my own delivered-but-unacked
 // entries (id 0) before new ones (id >)": after a start, a claim or any failure.
 //
-// Poison (contract 7): entries that do not decode, that ApplyEntries rejects, or whose
-// apply raises a data error when retried alone, are written to waypoint.dead_letters in
-// the batch's transaction and to the dead-letter stream, and acknowledged.
+// Poison (contract 7): entries that do not decode, that the sidecar's verification
+// refused, that ApplyEntries rejects, or whose apply raises a data error when retried
+// alone, are written to waypoint.dead_letters in the batch's transaction and to the
+// dead-letter stream, and acknowledged.
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -395,6 +396,11 @@ class ApplyWorker {
       } catch (const core::Error& e) {
         it.dead = true;
         it.reason = std::string("decode: ") + e.what();
+      }
+      if (it.decoded && it.entry.kind == core::EntryKind::kRefused) {
+        // The sidecar's verification refused it: kept as evidence, never applied.
+        it.dead = true;
+        it.reason = "refused by verification (" + it.entry.refused_check + "): " + it.entry.refused_reason;
       }
       if (it.decoded && it.entry.kind == core::EntryKind::kFidDone) {
         try {

@@ -268,15 +268,17 @@ Datum NodeHeadsImpl(FunctionCallInfo fcinfo) {
 }
 
 // SidecarHealthImpl reads the hash the sidecar refreshes every second
-// (<prefix>:sidecar:health: node_breaker, redis, consumer, mode, updated_ms).
+// (<prefix>:sidecar:health: node_breaker, redis, consumer, mode, updated_ms, verify).
+// The declared result may be 0.2.0's, without verify_level (a library newer than the
+// installed extension until ALTER EXTENSION runs): fill what is declared.
 Datum SidecarHealthImpl(FunctionCallInfo fcinfo) {
   std::vector<std::optional<std::string>> fields;
   std::string problem;
   try {
     redis::Client client = MakeClient();
     const Reply r = client.Call({"HMGET", settings::key_prefix + std::string(":sidecar:health"), "node_breaker",
-                                 "redis", "consumer", "mode", "updated_ms"});
-    if (r.IsArray() && r.elements.size() == 5 && r.elements[4].IsString())
+                                 "redis", "consumer", "mode", "updated_ms", "verify"});
+    if (r.IsArray() && r.elements.size() == 6 && r.elements[4].IsString())
       for (const Reply& e : r.elements) fields.push_back(e.IsString() ? std::optional<std::string>(e.str) : std::nullopt);
   } catch (const redis::RedisError& e) {
     problem = e.what();
@@ -288,8 +290,8 @@ Datum SidecarHealthImpl(FunctionCallInfo fcinfo) {
     InitMaterializedSRF(fcinfo, 0);
     if (out->empty()) return;
     ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-    Datum v[5];
-    bool nulls[5];
+    Datum v[6];
+    bool nulls[6];
     bool isnull = false;
     for (int i = 0; i < 4; ++i) {
       v[i] = TextOrNull((*out)[i], &isnull);
@@ -300,6 +302,10 @@ Datum SidecarHealthImpl(FunctionCallInfo fcinfo) {
     ts.str = *(*out)[4];
     v[4] = TimestampTzGetDatum((redis::ReplyInt(ts) - 946684800000LL) * 1000);
     nulls[4] = false;
+    v[5] = TextOrNull((*out)[5], &isnull);
+    nulls[5] = isnull;
+    if (rsinfo->setDesc->natts != 5 && rsinfo->setDesc->natts != 6)
+      ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("waypoint.sidecar_health: unexpected result columns")));
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
   });
   return Datum(0);

@@ -12,7 +12,8 @@ const UserDataType kUserDataTypes[] = {USER_DATA_TYPE_PFP,      USER_DATA_TYPE_D
                                        USER_DATA_TYPE_GITHUB,   USER_DATA_TYPE_BANNER};
 }  // namespace
 
-Generator::Generator(Node& node, GeneratorOptions opt) : node_(node), opt_(opt), rng_(opt.seed * 0x9e3779b97f4a7c15ull + 17) {
+Generator::Generator(Node& node, GeneratorOptions opt)
+    : node_(node), opt_(opt), rng_(opt.seed * 0x9e3779b97f4a7c15ull + 17), forge_rng_(opt.seed * 31 + 0xf0f0) {
   gen_.resize(opt_.fids);
 }
 
@@ -71,6 +72,18 @@ void Generator::Submit(uint64_t fid, MessageData d) {
     } else {
       recent_casts_[Rand(256)] = {fid, h};
     }
+  }
+  if (opt_.forge_rate > 0 && !opt_.forge_kinds.empty() && g.registered &&
+      std::uniform_real_distribution<double>(0, 1)(forge_rng_) < opt_.forge_rate) {
+    MessageData f;
+    f.set_type(MESSAGE_TYPE_CAST_ADD);
+    f.set_fid(fid);
+    f.set_network(FARCASTER_NETWORK_MAINNET);
+    f.set_timestamp(d.timestamp());
+    const Forgery kind = opt_.forge_kinds[forged_ % opt_.forge_kinds.size()];
+    f.mutable_cast_add_body()->set_text("forged (" + std::string(ForgeryName(kind)) + ") " + std::to_string(forged_));
+    ++forged_;
+    node_.SubmitForged(std::move(f), kind);
   }
   g.last = std::move(d);
   g.has_last = true;

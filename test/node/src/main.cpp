@@ -9,11 +9,13 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "hub_event.pb.h"
+#include "waypoint/core/hash.hpp"
 #include "waypoint/testnode/generator.hpp"
 #include "waypoint/testnode/scale.hpp"
 #include "waypoint/testnode/server.hpp"
@@ -55,6 +57,13 @@ Server:
   --emit-log FILE      for latency benchmarks: one line "<message hash hex>\t<unix ms>" per
                        MERGE_MESSAGE of a live block, stamped when the block is published
 
+Forgeries (in every read: Subscribe, GetEvent(s) and the fid's backfill pages):
+  --forge-rate P       after a submission, with probability P, also emit a forged cast of
+                       that fid that no node would merge, never part of the state
+  --forge-kinds LIST   comma-separated, taken in turn: hash, signature, data, network,
+                       signer (default hash,signature,data,network)
+  --forge-log FILE     write one line "<carried hash hex>\t<fid>\t<kind>" per forgery
+
 Faults (Subscribe streams only; GetEvent(s) and bulk reads always tell the truth):
   --drop-every N       end each stream with UNAVAILABLE after N events
   --duplicate-rate P   send an event twice with probability P
@@ -77,6 +86,7 @@ struct Args {
   bool freeze = false;
   uint32_t extra_history = 0;
   std::string emit_log;
+  std::string forge_log;
   ScaleOptions scale;
   bool scale_mode = false;
 };
@@ -122,6 +132,18 @@ Args Parse(int argc, char** argv) {
     else if (f == "--port") a.port = static_cast<int>(num());
     else if (f == "--port-file") a.port_file = val();
     else if (f == "--dump-state") a.dump_state = val();
+    else if (f == "--forge-rate") a.gen.forge_rate = prob();
+    else if (f == "--forge-log") a.forge_log = val();
+    else if (f == "--forge-kinds") {
+      a.gen.forge_kinds.clear();
+      std::stringstream ss(val());
+      std::string k;
+      while (std::getline(ss, k, ',')) {
+        const Forgery fk = ParseForgery(k);
+        if (fk == Forgery::kNone) Die("--forge-kinds: unknown kind '" + k + "'");
+        a.gen.forge_kinds.push_back(fk);
+      }
+    }
     else if (f == "--block-ms") a.block_ms = static_cast<uint32_t>(std::max<uint64_t>(1, num()));
     else if (f == "--live-rate") {
       const std::string v = val();
@@ -152,6 +174,8 @@ Args Parse(int argc, char** argv) {
   }
   if (a.shards == 0) Die("--shards must be at least 1");
   if (a.gen.fids == 0) Die("--fids must be at least 1");
+  if (a.gen.forge_kinds.empty())
+    a.gen.forge_kinds = {Forgery::kHash, Forgery::kSignature, Forgery::kData, Forgery::kNetwork};
   a.faults.seed = a.gen.seed;
   a.scale.seed = a.gen.seed;
   a.scale.shards = a.shards;
@@ -243,6 +267,15 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "waypoint-test-node: history of %zu messages over %llu blocks, %d shards, built in %.1fs\n",
                node->NumMessages(), static_cast<unsigned long long>(blocks), static_cast<int>(args.shards), secs);
 
+  if (!args.forge_log.empty()) {
+    std::ofstream out(args.forge_log + ".tmp");
+    for (uint32_t i : node->Forged()) {
+      const MsgRec& m = node->Msg(i);
+      out << waypoint::core::ToHex(m.hash) << "\t" << m.fid << "\t" << ForgeryName(m.forged) << "\n";
+    }
+    out.close();
+    std::rename((args.forge_log + ".tmp").c_str(), args.forge_log.c_str());
+  }
   NodeServer srv(std::move(node), args.faults);
   const int port = srv.Start(args.port);
   if (port == 0) {

@@ -150,6 +150,24 @@ SignerKey DeriveSignerKey(uint64_t seed, uint64_t fid, uint32_t key_index) {
   return k;
 }
 
+const char* ForgeryName(Forgery f) {
+  switch (f) {
+    case Forgery::kNone: return "none";
+    case Forgery::kHash: return "hash";
+    case Forgery::kSignature: return "signature";
+    case Forgery::kData: return "data";
+    case Forgery::kNetwork: return "network";
+    case Forgery::kSigner: return "signer";
+  }
+  return "?";
+}
+
+Forgery ParseForgery(const std::string& s) {
+  for (Forgery f : {Forgery::kHash, Forgery::kSignature, Forgery::kData, Forgery::kNetwork, Forgery::kSigner})
+    if (s == ForgeryName(f)) return f;
+  return Forgery::kNone;
+}
+
 size_t ShardLog::LowerBound(uint64_t id) const {
   auto it = std::lower_bound(events.begin(), events.end(), id,
                              [](const EventRec& e, uint64_t v) { return e.id < v; });
@@ -290,6 +308,33 @@ void Node::Unhold(FidState& f, Store s, const std::string& key) {
 uint32_t Node::Fail(uint32_t shard, uint32_t msg, uint32_t code) {
   Emit(shard, HUB_EVENT_TYPE_MERGE_FAILURE, msg, kNone, code);
   return kNone;
+}
+
+uint32_t Node::SubmitForged(MessageData data, Forgery kind) {
+  const Store s = StoreOfType(data.type());
+  if (s == Store::kCount || kind == Forgery::kNone) throw std::invalid_argument("not a forgeable message");
+  FidState& f = MutFid(data.fid());
+  if (!f.registered || f.keys.empty()) throw std::invalid_argument("forged messages need a registered fid");
+  if (kind == Forgery::kNetwork) data.set_network(FARCASTER_NETWORK_TESTNET);
+  MsgRec rec;
+  rec.bytes = data.SerializeAsString();
+  rec.ts = data.timestamp();
+  if (kind == Forgery::kData) rec.bytes = "\xff\xff\xff\xff\x0f not a MessageData " + rec.bytes;
+  rec.hash = MessageHashOf(rec.bytes);
+  if (kind == Forgery::kHash) rec.hash[19] ^= 0x01;
+  rec.fid = data.fid();
+  rec.type = static_cast<uint8_t>(data.type());
+  // The fid's newest key signs (an active one unless it was just removed).
+  rec.key = static_cast<uint8_t>(f.keys.size() - 1);
+  rec.with_data_bytes = true;
+  rec.forged = kind;
+  const uint32_t idx = static_cast<uint32_t>(msgs_.size());
+  msgs_.push_back(std::move(rec));
+  unsigned_.push_back(idx);
+  forged_.push_back(idx);
+  f.forged[static_cast<size_t>(s)].push_back(idx);
+  Emit(f.shard, HUB_EVENT_TYPE_MERGE_MESSAGE, idx);
+  return idx;
 }
 
 uint32_t Node::SubmitMessage(const MessageData& data, uint32_t key, bool with_data_bytes) {
@@ -576,12 +621,16 @@ void Node::SignPending(unsigned threads) {
   auto work = [this](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       MsgRec& m = msgs_[unsigned_[i]];
-      const SignerKey& key = fids_.at(m.fid).keys.at(m.key);
+      // A key never registered for the fid (derived far beyond its real keys).
+      const SignerKey stranger = m.forged == Forgery::kSigner ? DeriveSignerKey(seed_, m.fid, 1000 + unsigned_[i])
+                                                              : SignerKey{};
+      const SignerKey& key = m.forged == Forgery::kSigner ? stranger : fids_.at(m.fid).keys.at(m.key);
       unsigned char sig[crypto_sign_BYTES];
       crypto_sign_detached(sig, nullptr, m.hash.data(), m.hash.size(), key.sk.data());
+      if (m.forged == Forgery::kSignature) sig[7] ^= 0x20;
       std::string out;
       out.reserve(m.bytes.size() * (m.with_data_bytes ? 2 : 1) + 140);
-      wire::PutBytes(out, 1, m.bytes);
+      if (m.forged != Forgery::kData) wire::PutBytes(out, 1, m.bytes);  // garbage travels as data_bytes only
       wire::PutBytes(out, 2, HashStr(m.hash));
       wire::PutUint(out, 3, HASH_SCHEME_BLAKE3);
       wire::PutBytes(out, 4, std::string_view(reinterpret_cast<char*>(sig), sizeof sig));
@@ -621,6 +670,15 @@ std::vector<uint32_t> Node::DeletedOf(const EventRec& e) const {
 
 const char* Node::FailureCode(uint32_t c) { return kFailures[c].code; }
 const char* Node::FailureReason(uint32_t c) { return kFailures[c].reason; }
+
+std::vector<uint32_t> Node::ServedSorted(uint64_t fid, Store s) const {
+  std::vector<uint32_t> out = HeldSorted(fid, s);
+  const FidState* f = Fid(fid);
+  if (!f || f->forged[static_cast<size_t>(s)].empty()) return out;
+  out.insert(out.end(), f->forged[static_cast<size_t>(s)].begin(), f->forged[static_cast<size_t>(s)].end());
+  std::sort(out.begin(), out.end(), [this](uint32_t a, uint32_t b) { return TsHashLess(msgs_[a], msgs_[b]); });
+  return out;
+}
 
 std::vector<uint32_t> Node::HeldSorted(uint64_t fid, Store s) const {
   std::vector<uint32_t> out;

@@ -505,7 +505,7 @@ class HubServiceImpl final : public HubService::WithRawCallbackMethod_Subscribe<
   ServerUnaryReactor* ByFid(CallbackServerContext* ctx, const FidRequest* req, Store s, MessagesResponse* resp) {
     std::shared_lock<std::shared_mutex> l(srv_->mutex());
     const Node& n = srv_->node();
-    return Done(ctx, PageMessages(n, n.HeldSorted(req->fid(), s), req->page_size(), req->page_token(), req->reverse(),
+    return Done(ctx, PageMessages(n, n.ServedSorted(req->fid(), s), req->page_size(), req->page_token(), req->reverse(),
                                   std::nullopt, std::nullopt, resp));
   }
 
@@ -513,7 +513,7 @@ class HubServiceImpl final : public HubService::WithRawCallbackMethod_Subscribe<
                                MessagesResponse* resp) {
     std::shared_lock<std::shared_mutex> l(srv_->mutex());
     const Node& n = srv_->node();
-    return Done(ctx, PageMessages(n, n.HeldSorted(req->fid(), s), req->page_size(), req->page_token(), req->reverse(),
+    return Done(ctx, PageMessages(n, n.ServedSorted(req->fid(), s), req->page_size(), req->page_token(), req->reverse(),
                                   OptTs(req->has_start_timestamp(), req->start_timestamp()),
                                   OptTs(req->has_stop_timestamp(), req->stop_timestamp()), resp));
   }

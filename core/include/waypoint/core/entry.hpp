@@ -8,7 +8,9 @@
 //        backfill page), "onchain" (OnChainEvent), "fname" (UserNameProof),
 //        "fid_start" (a fid's backfill begins: written before its first page is read;
 //        payload JSON {"types":[store names, empty = all],"fids_total":N}),
-//        "fid_done" (end of one fid's backfill; payload JSON with the outcome)
+//        "fid_done" (end of one fid's backfill; payload JSON with the outcome),
+//        "refused" (an event or message the sidecar's verification refused: payload
+//        untouched, plus the fields rk, ck and why below)
 //   sh   data shard the entry came from (decimal)
 //   id   Snapchain event id (decimal; 0 when not from the event log)
 //   fid  fid the entry belongs to (decimal)
@@ -16,6 +18,11 @@
 //   job  backfill job id (empty for live entries)
 //   ts   sidecar wall clock in Unix milliseconds when the entry was written
 //   d    payload bytes
+// Only on "refused" entries, after d:
+//   rk   the kind the entry would have had ("event" or "message")
+//   ck   the check that failed (core::VerifyStatusName, e.g. "bad_signature")
+//   why  one sentence saying what was wrong
+//   mh   hash of the refused message as carried (lowercase hex; empty if none)
 #pragma once
 
 #include <cstdint>
@@ -26,11 +33,13 @@
 
 namespace waypoint::core {
 
-enum class EntryKind { kHubEvent, kMessage, kOnChainEvent, kUserNameProof, kFidDone, kFidStart };
+enum class EntryKind { kHubEvent, kMessage, kOnChainEvent, kUserNameProof, kFidDone, kFidStart, kRefused };
 enum class EntrySource { kLive, kRepair, kBackfill };
 
 const char* EntryKindName(EntryKind k);
 const char* EntrySourceName(EntrySource s);
+// The kind named as in field k; false for an unknown name.
+bool ParseEntryKind(std::string_view name, EntryKind* out);
 
 struct StreamEntry {
   static constexpr int kVersion = 1;
@@ -43,6 +52,11 @@ struct StreamEntry {
   std::string job_id;
   int64_t written_at_ms = 0;
   std::string payload;
+  // kRefused only: what the entry was, and why it was refused.
+  EntryKind refused_kind = EntryKind::kHubEvent;
+  std::string refused_check;
+  std::string refused_reason;
+  std::string refused_hash;  // raw bytes
 };
 
 using EntryFields = std::vector<std::pair<std::string, std::string>>;

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,5 +32,7 @@ template <std::size_t N>
 std::string ToHex(const std::array<uint8_t, N>& bytes) {
   return ToHex(std::string_view(reinterpret_cast<const char*>(bytes.data()), N));
 }
+// The bytes of hex digits (either case); nullopt for an odd length or a non-digit.
+std::optional<std::string> FromHex(std::string_view hex);
 
 }  // namespace waypoint::core

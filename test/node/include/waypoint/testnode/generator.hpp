@@ -18,6 +18,11 @@ struct GeneratorOptions {
   uint32_t messages_per_fid = 20;
   uint32_t blocks = 0;  // 0 = automatic from the size
   unsigned sign_threads = 2;
+  // After each submission, with this probability, a forged cast of the same fid (the
+  // kinds taken in turn); drawn from its own random stream, so the rest of the history
+  // is the same with or without forgeries.
+  double forge_rate = 0;
+  std::vector<Forgery> forge_kinds;
 };
 
 class Generator {
@@ -62,6 +67,8 @@ class Generator {
   Node& node_;
   GeneratorOptions opt_;
   std::mt19937_64 rng_;
+  std::mt19937_64 forge_rng_;
+  uint64_t forged_ = 0;
   std::vector<GenFid> gen_;  // index = fid - 1
   std::vector<uint64_t> registered_;
   std::vector<std::pair<uint64_t, Hash20>> recent_casts_;  // ring of any fid's casts

@@ -55,6 +55,20 @@ uint32_t DataShardOf(uint64_t fid, uint32_t num_shards);
 // The 20-byte message hash (BLAKE3 truncated); one call site, see node.cpp.
 Hash20 MessageHashOf(const std::string& data_bytes);
 
+// What is wrong with a forged message (Node::SubmitForged): each is something a node
+// refuses to merge, and a mirror must refuse to show.
+enum class Forgery : uint8_t {
+  kNone,
+  kHash,       // hash is not BLAKE3 of the data (signed as carried)
+  kSignature,  // signature bytes altered
+  kData,       // data_bytes are garbage (hashed and signed as they are)
+  kNetwork,    // signed for testnet
+  kSigner,     // a valid signature by a key never registered for the fid
+};
+const char* ForgeryName(Forgery f);
+// "hash", "signature", "data", "network", "signer"; kNone for anything else.
+Forgery ParseForgery(const std::string& s);
+
 struct MsgRec {
   std::string bytes;  // serialized Message once signed; MessageData bytes before
   uint64_t fid = 0;
@@ -64,6 +78,7 @@ struct MsgRec {
   uint8_t key = 0;  // index of the fid's signer key that signs it
   bool signed_ = false;
   bool with_data_bytes = false;
+  Forgery forged = Forgery::kNone;
 };
 
 struct OnchainRec {
@@ -135,6 +150,7 @@ struct FidState {
   std::vector<uint32_t> onchain;  // indices into Node::onchain, in merge order
   std::array<std::unordered_map<std::string, uint32_t>, kStoreCount> held;  // conflict key -> message
   std::vector<std::string> fnames;  // names whose current proof points at this fid
+  std::array<std::vector<uint32_t>, kStoreCount> forged;  // forged messages served in its pages
 };
 
 class Node {
@@ -154,6 +170,11 @@ class Node {
   // A user message submitted to the node; signed by key `key` of data.fid(). Returns
   // the message index, or kNone when the store rejected it (a MERGE_FAILURE is logged).
   uint32_t SubmitMessage(const MessageData& data, uint32_t key, bool with_data_bytes);
+  // A message no node would merge (see Forgery), emitted as a MERGE_MESSAGE event of the
+  // fid's shard and served in the fid's backfill pages, but never part of the state.
+  // Returns its index.
+  uint32_t SubmitForged(MessageData data, Forgery kind);
+  const std::vector<uint32_t>& Forged() const { return forged_; }
   // On-chain events. Signer adds derive the fid's next key and return its index.
   uint32_t RegisterFid(uint64_t fid, uint32_t storage_units);
   uint32_t AddSigner(uint64_t fid);
@@ -180,6 +201,8 @@ class Node {
   static const char* FailureReason(uint32_t c);
   // Held messages of a fid in one store, ordered by (timestamp, hash).
   std::vector<uint32_t> HeldSorted(uint64_t fid, Store s) const;
+  // The same plus the fid's forged messages of that store: what its pages serve.
+  std::vector<uint32_t> ServedSorted(uint64_t fid, Store s) const;
   uint64_t NumHeldMessages() const { return num_held_; }
   uint64_t NumHeldMessagesInShard(uint32_t shard) const { return held_by_shard_.at(shard); }
   uint64_t NumFids() const { return num_registered_; }
@@ -216,6 +239,7 @@ class Node {
   std::unordered_map<std::string, uint32_t> fname_current_;  // name -> proof index
   std::unordered_map<std::string, uint32_t> dedupe_;        // hash -> message (duplicates)
   std::vector<uint32_t> unsigned_;
+  std::vector<uint32_t> forged_;
   uint64_t num_held_ = 0;
   uint64_t num_registered_ = 0;
   std::map<uint32_t, uint64_t> held_by_shard_;

@@ -1,7 +1,7 @@
--- waypoint 0.1.0 -> 0.2.0 (ALTER EXTENSION waypoint UPDATE), first part.
--- 0.2.0 changes the storage layout (fid-first keys, tables partitioned by fid:
+-- waypoint 0.1.0 -> current version (ALTER EXTENSION waypoint UPDATE), first part.
+-- 0.2.0 changed the storage layout (fid-first keys, tables partitioned by fid:
 -- docs/storage.md), so the upgrade moves every 0.1.0 object into a scratch schema, runs
--- the 0.2.0 install script (the middle part, concatenated from sql/install/ by
+-- the current install script (the middle part, concatenated from sql/install/ by
 -- extension/Makefile), copies every row across (after.sql) and drops the old objects.
 -- Nothing is resynced from the node; the whole upgrade is one transaction.
 CREATE SCHEMA waypoint_upgrade_old;
@@ -33,4 +33,4 @@ BEGIN
 END
 $do$;
 
--- ---- the 0.2.0 install script follows ----
+-- ---- the current install script follows ----

@@ -1,5 +1,5 @@
 
--- ---- waypoint 0.1.0 -> 0.2.0, last part: copy the rows of every 0.1.0 table ----
+-- ---- waypoint 0.1.0 -> current version, last part: copy the rows of every 0.1.0 table ----
 -- Same-named tables take the columns both versions have. The secondary indexes are
 -- dropped during the copy and built once afterwards (as after a bulk sync).
 SELECT waypoint.begin_bulk_sync();
@@ -16,7 +16,7 @@ BEGIN
      WHERE c.relnamespace = 'waypoint_upgrade_old'::regnamespace AND c.relkind = 'r' ORDER BY 1
   LOOP
     IF to_regclass('waypoint.' || quote_ident(t.relname)) IS NULL THEN
-      RAISE EXCEPTION 'waypoint upgrade: table %, not in 0.2.0, would be lost', t.relname;
+      RAISE EXCEPTION 'waypoint upgrade: table %, not in this version, would be lost', t.relname;
     END IF;
     SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
       FROM pg_catalog.pg_attribute AS a
