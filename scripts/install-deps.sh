@@ -12,6 +12,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libssl-dev libsodium-dev
   docker-compose
+  prometheus prometheus-postgres-exporter
 )
 
 missing=()
