@@ -2,7 +2,8 @@
 # Initialises the cluster on first start (extension preloaded and created), then runs
 # the postmaster in the foreground. Configuration comes from the environment:
 #   POSTGRES_PASSWORD (required), WAYPOINT_REDIS_URL, WAYPOINT_DATABASE (default postgres),
-#   WAYPOINT_PARTITIONS (default 8), WAYPOINT_WORKERS (default 2)
+#   WAYPOINT_PARTITIONS (default 8), WAYPOINT_WORKERS (default 2),
+#   WAYPOINT_EXPORTER_PASSWORD (optional: creates the login role of postgres_exporter)
 set -euo pipefail
 : "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"
 if [ ! -f "$PGDATA/PG_VERSION" ]; then
@@ -25,5 +26,11 @@ grep -q "include 'postgresql-sync.conf'" "$PGDATA/postgresql.conf" || echo "incl
 grep -q "include 'waypoint.conf'" "$PGDATA/postgresql.conf" || echo "include 'waypoint.conf'" >>"$PGDATA/postgresql.conf"
 # Create the extension once the server accepts connections (idempotent).
 ( until pg_isready -q -h /var/run/postgresql; do sleep 1; done
-  psql -q -h /var/run/postgresql -U postgres -d "${WAYPOINT_DATABASE:-postgres}" -c "CREATE EXTENSION IF NOT EXISTS waypoint" ) &
+  psql -q -h /var/run/postgresql -U postgres -d "${WAYPOINT_DATABASE:-postgres}" -c "CREATE EXTENSION IF NOT EXISTS waypoint"
+  # The login role of postgres_exporter (compose profile monitoring, docs/monitoring.md);
+  # role.sql reads the password from the environment.
+  if [ -n "${WAYPOINT_EXPORTER_PASSWORD:-}" ]; then
+    psql -q -v ON_ERROR_STOP=1 -h /var/run/postgresql -U postgres -d "${WAYPOINT_DATABASE:-postgres}" \
+      -f /usr/local/share/waypoint/exporter-role.sql
+  fi ) &
 exec postgres -D "$PGDATA" -k /var/run/postgresql

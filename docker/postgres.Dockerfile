@@ -13,6 +13,7 @@ COPY --from=build /out/ /
 ENV PATH=/usr/lib/postgresql/15/bin:$PATH PGDATA=/var/lib/postgresql/data
 COPY docker/postgres-entrypoint.sh /usr/local/bin/waypoint-postgres-entrypoint
 COPY extension/postgresql-sync.conf /usr/local/share/waypoint/postgresql-sync.conf
+COPY docker/monitoring/postgres-exporter/role.sql /usr/local/share/waypoint/exporter-role.sql
 USER postgres
 EXPOSE 5432
 HEALTHCHECK --interval=10s --timeout=5s CMD pg_isready -h 127.0.0.1 -p 5432 -U postgres || exit 1

@@ -12,6 +12,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libssl-dev libsodium-dev
   docker-compose
+  prometheus prometheus-postgres-exporter
 )
 
 missing=()
@@ -31,5 +32,6 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-# The Debian package starts a cluster and a Redis service of its own; Waypoint never
-# uses them (tests and `make run` start private instances on other ports).
+# The Debian packages start a cluster and a Redis service of their own (on systemd
+# machines also Prometheus and postgres_exporter); Waypoint never uses them (tests and
+# `make run` start private instances on other ports).

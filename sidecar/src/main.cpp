@@ -24,7 +24,7 @@ using namespace waypoint::sidecar;
 
 namespace {
 
-void DescribeMetrics() {
+void DescribeMetrics(const Config& cfg) {
   auto& m = GlobalMetrics();
   m.Describe("waypoint_sidecar_events_received_total", "counter", "HubEvents read from Subscribe, per shard");
   m.Describe("waypoint_sidecar_events_written_total", "counter", "entries written to partition streams, per shard and src");
@@ -71,6 +71,18 @@ void DescribeMetrics() {
   m.Describe("waypoint_sidecar_groups_recreated_total", "counter", "consumer groups recreated after a deletion");
   m.Describe("waypoint_sidecar_spam_filtered_total", "counter", "entries not written because of a spam label, by src");
   m.Describe("waypoint_sidecar_spam_labelled_fids", "gauge", "fids filtered by the spam-label file");
+  m.Describe("waypoint_sidecar_backlog_high_watermark", "gauge", "backlog above which subscriptions are closed");
+  m.Describe("waypoint_sidecar_backlog_low_watermark", "gauge", "backlog under which subscriptions resume");
+  m.Describe("process_resident_memory_bytes", "gauge", "resident memory of the sidecar process");
+  // Counters an alert takes a rate of exist from the start (at 0), so the first error counts.
+  for (const char* cls : {"transient", "permanent"})
+    m.Add("waypoint_sidecar_errors_total", Label("dependency", "node") + "," + Label("class", cls), 0);
+  m.Add("waypoint_sidecar_errors_total", Label("dependency", "redis") + "," + Label("class", "transient"), 0);
+  m.Add("waypoint_sidecar_breaker_opened_total", Label("dependency", "redis"), 0);
+  if (cfg.mode != Mode::kBackfill) {
+    m.Set("waypoint_sidecar_backlog_high_watermark", "", static_cast<double>(cfg.high_watermark));
+    m.Set("waypoint_sidecar_backlog_low_watermark", "", static_cast<double>(cfg.low_watermark));
+  }
 }
 
 }  // namespace
@@ -104,7 +116,7 @@ int main(int argc, char** argv) {
   // Never log the API key or the Redis password.
   spdlog::info("starting: mode={} node={} tls={} redis={} prefix={} partitions={}", ModeName(cfg.mode), cfg.node_addr,
                cfg.node_tls, ParseRedisUrl(cfg.redis_url).Redacted(), cfg.key_prefix, cfg.partitions);
-  DescribeMetrics();
+  DescribeMetrics(cfg);
 
   std::atomic<bool> stop{false}, hard_stop{false};
   std::thread signals([&] {
@@ -175,6 +187,7 @@ int main(int argc, char** argv) {
     const int port = http.Start(cfg.metrics_listen, [&](const std::string& path, int* status, std::string* type) {
       if (path == "/metrics") {
         *type = "text/plain; version=0.0.4";
+        GlobalMetrics().Set("process_resident_memory_bytes", "", ResidentMemoryBytes());
         return GlobalMetrics().Render();
       }
       if (path == "/healthz") {

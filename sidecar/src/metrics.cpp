@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
 #include <sstream>
 
 #include "waypoint/core/errors.hpp"
@@ -60,6 +61,13 @@ Metrics& GlobalMetrics() {
 }
 
 std::string Label(const std::string& k, const std::string& v) { return k + "=\"" + v + "\""; }
+
+double ResidentMemoryBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size_pages = 0, resident_pages = 0;
+  if (!(statm >> size_pages >> resident_pages)) return 0;
+  return static_cast<double>(resident_pages) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
 
 int HttpServer::Start(const std::string& listen, Handler h) {
   handler_ = std::move(h);

@@ -32,6 +32,9 @@ Metrics& GlobalMetrics();
 std::string Label(const std::string& k, const std::string& v);
 inline std::string Label(const std::string& k, uint64_t v) { return Label(k, std::to_string(v)); }
 
+// ResidentMemoryBytes: the process' resident set size (/proc/self/statm), 0 if unreadable.
+double ResidentMemoryBytes();
+
 class HttpServer {
  public:
   // handler(path, &status, &content_type) returns the body.

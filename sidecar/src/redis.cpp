@@ -170,6 +170,8 @@ RedisPool::RedisPool(std::string name, RedisUrl url, size_t size, int timeout_ms
       wait_ms_(wait_ms) {
   std::lock_guard<std::mutex> l(mu_);
   GlobalMetrics().Set("waypoint_sidecar_redis_pool_size", Label("pool", name_), static_cast<double>(size_));
+  GlobalMetrics().Add("waypoint_sidecar_redis_pool_waits_total", Label("pool", name_), 0);
+  GlobalMetrics().Add("waypoint_sidecar_redis_pool_timeouts_total", Label("pool", name_), 0);
   Publish();
 }
 

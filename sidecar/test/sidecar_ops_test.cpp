@@ -135,6 +135,10 @@ TEST(RedisPool, ReusesConnectionsAndReportsHealth) {
     return std::stoll(waypoint::core::InfoField(std::string(info->str, info->len), "total_connections_received"));
   };
   RedisPool pool("ops", ParseRedisUrl(redis.url()), 2, 2000, 200);
+  // The counters an alert takes a rate of are there, at 0, before the first wait.
+  const std::string rendered = GlobalMetrics().Render();
+  EXPECT_NE(rendered.find("waypoint_sidecar_redis_pool_waits_total{pool=\"ops\"} 0"), std::string::npos);
+  EXPECT_NE(rendered.find("waypoint_sidecar_redis_pool_timeouts_total{pool=\"ops\"} 0"), std::string::npos);
   const long long before = connections();
   for (int i = 0; i < 200; ++i) {
     auto lease = pool.Acquire();

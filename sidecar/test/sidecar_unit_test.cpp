@@ -8,6 +8,7 @@
 #include <set>
 
 #include "config.hpp"
+#include "metrics.hpp"
 #include "node.hpp"
 #include "redis.hpp"
 #include "util.hpp"
@@ -211,4 +212,11 @@ TEST(Events, FidOfUsernameProofFallsBackToTheDeletedProof) {
   m.mutable_merge_message_body()->mutable_message()->mutable_data()->set_fid(9);
   EXPECT_EQ(FidOfEvent(m), 9u);
   EXPECT_FALSE(InspectEvent("\xff\xff\xff").decoded);
+}
+
+TEST(Metrics, ResidentMemoryIsThisProcess) {
+  // process_resident_memory_bytes: a test binary holds at least a megabyte, far below 4 GB.
+  const double rss = ResidentMemoryBytes();
+  EXPECT_GT(rss, 1e6);
+  EXPECT_LT(rss, 4e9);
 }
