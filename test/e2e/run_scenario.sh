@@ -154,9 +154,9 @@ expect_evidence
 if [ "$SCENARIO" = forged ] || [ "$SCENARIO" = forged-backfill ]; then
   # Every forgery is refused with its own check (as often as it was read), nothing else
   # is, and none of them is a row.
-  awk -F'\t' '{ c = $3 == "hash" ? "hash_mismatch" : $3 == "signature" ? "bad_signature" :
-                     $3 == "data" ? "bad_data" : $3 == "network" ? "wrong_network" : "?"; print $1 " " c }' \
-    "$STACK_DIR/forged" | LC_ALL=C sort -u >"$STACK_DIR/forged.want"
+  awk -F'\t' 'BEGIN { c["hash"] = "hash_mismatch"; c["signature"] = "bad_signature"; c["data"] = "bad_data";
+                       c["network"] = "wrong_network" }
+              { print $1 " " ($3 in c ? c[$3] : "?") }' "$STACK_DIR/forged" | LC_ALL=C sort -u >"$STACK_DIR/forged.want"
   n=$(wc -l <"$STACK_DIR/forged.want")
   [ "$n" -ge 8 ] || { echo "FAIL $SCENARIO: only $n forgeries"; exit 1; }
   deadline=$((SECONDS + 60))

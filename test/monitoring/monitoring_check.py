@@ -323,7 +323,7 @@ def series_spec(fids, job):
     P("waypoint_backfill_last_report_timestamp_seconds",
       f"abs(time() - waypoint_backfill_last_report_timestamp_seconds{{{j}}}) < 60", 1, "running")
     P("waypoint_backfill_last_report_timestamp_seconds", f"waypoint_backfill_last_report_timestamp_seconds{{{j}}}", 1, "done")
-    P("waypoint_dead_letters_total", "waypoint_dead_letters_total >= 0", 6)
+    P("waypoint_dead_letters_total", "waypoint_dead_letters_total >= 0", 7)
     P("waypoint_dead_letters_total", 'waypoint_dead_letters_total{reason="decode"} >= 1')
     # The sidecar.
     P("waypoint_sidecar_backlog_entries", "waypoint_sidecar_backlog_entries >= 0")

@@ -17,6 +17,3 @@ SELECT 'CREATE ROLE waypoint_exporter LOGIN'
 \gexec
 ALTER ROLE waypoint_exporter LOGIN PASSWORD :'exporter_password';
 GRANT pg_monitor, waypoint_operator TO waypoint_exporter;
--- waypoint.sync_status reads the storage mode through waypoint.storage_state(), which
--- runs with the caller's rights; waypoint_operator is not granted its two tables (0.2.0).
-GRANT SELECT ON waypoint.storage_mode, waypoint.secondary_indexes TO waypoint_exporter;
