@@ -88,6 +88,12 @@ w(f"| 1 | one worker vs several: 4 partitions, 1 worker / 4 workers | {p41:,.0f}
   f"{(p4 / p41 if p41 else 0):.2f}x | |")
 w(f"| 2 | end to end, cold start: node -> sidecar -> Redis -> extension (8 partitions, 2 workers) | "
   f"{e2e:,.0f} entries/s ({f('e2e_secs')} s) | {(e2e / copy_rate if copy_rate else 0):.2f} of COPY | |")
+e2e_off = f("e2e_off_rate")
+w(f"| 2b | end to end as run 2 with verification off (`--verify off`); run 2 verifies every message's hash "
+  f"and Ed25519 signature (default `signature`) | {e2e_off:,.0f} entries/s ({f('e2e_off_secs')} s) | "
+  f"signature / off = {(e2e / e2e_off if e2e_off else 0):.2f}; one core verifies a message in "
+  f"{f('verify_us_hash'):.2f} us at `hash`, {f('verify_us_signature'):.1f} us at `signature` | >= 0.8: "
+  f"{target(e2e_off > 0 and e2e / e2e_off >= 0.8)} |")
 w(f"| 3 | backfill of all fids (concurrency 8, no rate limit) | {f('bf_fid_rate'):,.0f} fids/s, "
   f"{f('bf_msg_rate'):,.0f} messages/s | {int(f('bf_fids'))} fids ok, {int(f('bf_failed'))} failed, "
   f"{int(f('bf_messages'))} messages in {f('bf_secs')} s | |")

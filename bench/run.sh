@@ -12,7 +12,9 @@
 #        EXTENSION and time the workers draining them, for partitions = workers = 1, 2, 4
 #        (and 4 partitions with 1 worker); after the 2/2 run the applied rows are copied
 #        out and COPYed back into the same (truncated, indexed) tables: the baseline.
-#   2.   cold start node -> sidecar -> Redis -> extension (defaults: 8 partitions, 2 workers).
+#   2.   cold start node -> sidecar -> Redis -> extension (defaults: 8 partitions, 2 workers,
+#        verification at signature); 2b the same with --verify off, and the per-message
+#        cost of each verification level on one core (bench/verify_cost).
 #   3.   backfill of every fid (waypoint_enqueue_backfill_all) through the sidecar.
 #   4.   live latency at 1,000 submissions/s: node publication stamp (--emit-log) to the
 #        commit timestamp of the message's row (track_commit_timestamp).
@@ -195,6 +197,22 @@ stop_pid "$SIDECAR_PID"
 put "e2e_rate" "$(python3 -c "print(round($N / ($t1 - $t0)))")"
 put "e2e_secs" "$(python3 -c "print(round($t1 - $t0, 2))")"
 sed 's/^/e2e_/' "$STACK_DIR/sample_e2e.env" >>"$RES"; cat "$STACK_DIR/sample_e2e.env"
+
+log "run 2b: the same with verification off (run 2 verifies at the default level, signature)"
+restart_pg 8 2
+fresh
+q "CREATE EXTENSION waypoint" >/dev/null
+t0=$(q "SELECT extract(epoch FROM clock_timestamp())")
+start_bench_sidecar stream 8 --verify off
+read -r _ t1 < <(wait_applied "$N")
+stop_pid "$SIDECAR_PID"
+put "e2e_off_rate" "$(python3 -c "print(round($N / ($t1 - $t0)))")"
+put "e2e_off_secs" "$(python3 -c "print(round($t1 - $t0, 2))")"
+# Per-message cost of each level on one core (bench/verify_cost.cpp).
+"$BUILD_DIR/bench/verify_cost" 20000 | tee "$STACK_DIR/verify_cost.txt"
+for l in off hash signature; do
+  put "verify_us_$l" "$(awk -v l="$l" '$1 == l {print $2}' "$STACK_DIR/verify_cost.txt")"
+done
 
 log "run 3: backfill of every fid"
 fresh

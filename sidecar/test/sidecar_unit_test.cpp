@@ -47,6 +47,20 @@ TEST(Config, DefaultsWhenNothingIsGiven) {
   EXPECT_EQ(c.key_prefix, "waypoint");
   EXPECT_EQ(c.metrics_listen, "127.0.0.1:9102");
   EXPECT_TRUE(c.shards.empty());
+  EXPECT_EQ(c.verify_level, "signature");
+  EXPECT_EQ(c.network, "mainnet");
+}
+
+TEST(Config, VerificationLevels) {
+  bool help = false;
+  EXPECT_EQ(LoadConfig({"--verify", "hash"}, {}, &help).verify_level, "hash");
+  EXPECT_EQ(LoadConfig({}, {{"WAYPOINT_VERIFY", "off"}}, &help).verify_level, "off");
+  EXPECT_EQ(LoadConfig({"--network", "testnet"}, {}, &help).network, "testnet");
+  EXPECT_NE(ConfigError({"--verify", "strict"}).find("'verify.level': 'strict' is not off, hash or signature"),
+            std::string::npos);
+  EXPECT_NE(ConfigError({"--verify", "full"}).find("full is not available yet"), std::string::npos);
+  EXPECT_NE(ConfigError({"--network", "moon"}).find("verify.network"), std::string::npos);
+  EXPECT_NE(HelpText().find("--verify"), std::string::npos);
 }
 
 TEST(Config, FlagsBeatEnvironmentBeatFileBeatDefaults) {
