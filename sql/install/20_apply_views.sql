@@ -70,10 +70,13 @@ CREATE VIEW waypoint.profiles AS
          max(value) FILTER (WHERE user_data_type = 10) AS banner_url,
          max(value) FILTER (WHERE user_data_type = 11) AS primary_address_ethereum,
          max(value) FILTER (WHERE user_data_type = 12) AS primary_address_solana,
-         max("timestamp") AS updated_at
+         max("timestamp") AS updated_at,
+         -- added in 0.3.0, after updated_at so CREATE OR REPLACE VIEW keeps views built on it
+         max(value) FILTER (WHERE user_data_type = 13) AS profile_token,
+         max(value) FILTER (WHERE user_data_type = 14) AS live_at
   FROM waypoint.user_data_live
   GROUP BY fid;
-COMMENT ON VIEW waypoint.profiles IS 'One row per fid with its current profile fields (from user_data_live).';
+COMMENT ON VIEW waypoint.profiles IS 'One row per fid with its current profile fields (from user_data_live); profile_token is a CAIP-19 token id, live_at where the user is live now.';
 
 CREATE VIEW waypoint.username_proof_messages_live AS
   SELECT name, fid, proof_fid, proof_timestamp, owner, signature, proof_type, message_hash AS hash, "timestamp"

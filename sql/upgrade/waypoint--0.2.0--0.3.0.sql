@@ -2,7 +2,8 @@
 -- 0.3.0 verifies what the node sends (docs/verification.md): the sidecar reports its
 -- verification level, which sidecar_health() and sync_status show, and refused messages
 -- are dead letters shown by the new view refused_messages. Operators may now read
--- sync_status (it reads the storage mode). No table changes.
+-- sync_status (it reads the storage mode); profiles gains profile_token and live_at.
+-- No table changes.
 DROP VIEW waypoint.sync_status;
 DROP FUNCTION waypoint.sidecar_health();
 
@@ -55,6 +56,28 @@ CREATE VIEW waypoint.refused_messages AS
    WHERE d.kind OPERATOR(pg_catalog.=) 'refused';
 COMMENT ON VIEW waypoint.refused_messages IS
   'Events and backfill messages the sidecar''s verification refused (docs/verification.md): the check that failed (hash_mismatch, bad_signature, bad_data, data_mismatch, wrong_network, ...), why, and the payload exactly as the node sent it. They are dead letters of kind refused, never applied.';
+
+-- Profiles: profile_token and live_at (user data types 13 and 14), appended.
+CREATE OR REPLACE VIEW waypoint.profiles AS
+  SELECT fid,
+         max(value) FILTER (WHERE user_data_type = 6) AS username,
+         max(value) FILTER (WHERE user_data_type = 2) AS display_name,
+         max(value) FILTER (WHERE user_data_type = 1) AS pfp_url,
+         max(value) FILTER (WHERE user_data_type = 3) AS bio,
+         max(value) FILTER (WHERE user_data_type = 5) AS url,
+         max(value) FILTER (WHERE user_data_type = 7) AS location,
+         max(value) FILTER (WHERE user_data_type = 8) AS twitter,
+         max(value) FILTER (WHERE user_data_type = 9) AS github,
+         max(value) FILTER (WHERE user_data_type = 10) AS banner_url,
+         max(value) FILTER (WHERE user_data_type = 11) AS primary_address_ethereum,
+         max(value) FILTER (WHERE user_data_type = 12) AS primary_address_solana,
+         max("timestamp") AS updated_at,
+         -- added in 0.3.0, after updated_at so CREATE OR REPLACE VIEW keeps views built on it
+         max(value) FILTER (WHERE user_data_type = 13) AS profile_token,
+         max(value) FILTER (WHERE user_data_type = 14) AS live_at
+  FROM waypoint.user_data_live
+  GROUP BY fid;
+COMMENT ON VIEW waypoint.profiles IS 'One row per fid with its current profile fields (from user_data_live); profile_token is a CAIP-19 token id, live_at where the user is live now.';
 
 REVOKE ALL ON FUNCTION waypoint.sidecar_health() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION waypoint.sidecar_health() TO waypoint_operator;

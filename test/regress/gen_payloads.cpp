@@ -260,6 +260,11 @@ int main() {
   Emit("ev_u1", Merge(u1));
   Emit("ev_u2", Merge(u2, {&u1}));
   Emit("ev_u3", Merge(u3));
+  // Profile fields added in 2025-26: a profile token (CAIP-19) and "live at" (a URL).
+  Message u4 = UserData("u4", 500, 5002, USER_DATA_TYPE_PROFILE_TOKEN, "eip155:8453/erc20:0x4200000000000000000000000000000000000006");
+  Message u5 = UserData("u5", 500, 5003, USER_DATA_TYPE_LIVE_AT, "https://example.com/live");
+  Emit("ev_u4", Merge(u4));
+  Emit("ev_u5", Merge(u5));
 
   // Verifications: Ethereum and Solana, remove then re-add.
   std::string eth(20, '\xee'), sol(32, '\x50');

@@ -15,6 +15,8 @@ RESET client_min_messages;
 -- User data: last write wins per (fid, type).
 SELECT pg_temp.apply('event', :'ev_u2', :'ev_u1', :'ev_u3');
 SELECT fid, username, display_name FROM waypoint.profiles;
+SELECT pg_temp.apply('event', :'ev_u5', :'ev_u4');
+SELECT fid, username, profile_token, live_at FROM waypoint.profiles;
 -- Verifications: Ethereum and Solana, protocol kept; remove then re-add.
 SELECT pg_temp.apply('event', :'ev_ve1', :'ev_vs1', :'ev_ve1_rm');
 SELECT length(address) AS address_bytes, protocol FROM waypoint.verifications_live ORDER BY protocol;
