@@ -69,8 +69,9 @@ upgrade_from() {  # upgrade_from VERSION DB
   for t in $(q "$db" "SELECT relname FROM pg_class WHERE relnamespace = 'waypoint'::regnamespace AND relkind = 'r' ORDER BY 1"); do
     cols=$(q "$db" "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
                     WHERE attrelid = 'waypoint.$t'::regclass AND attnum > 0 AND NOT attisdropped")
+    # (Tables the install fills, such as the index registry, are replaced whole.)
     psql_stack -d postgres -c "COPY (SELECT $cols FROM waypoint.$t) TO STDOUT (FORMAT binary)" |
-      psql_stack -d "$db" -c "COPY waypoint.$t ($cols) FROM STDIN (FORMAT binary)"
+      psql_stack -d "$db" -c "TRUNCATE waypoint.$t" -c "COPY waypoint.$t ($cols) FROM STDIN (FORMAT binary)"
   done
   q "$db" "SELECT setval('waypoint.apply_seq', $(q postgres "SELECT last_value FROM waypoint.apply_seq"))" >/dev/null
   q "$db" "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/before.$db"
