@@ -74,6 +74,7 @@ EntryFields EncodeEntry(const StreamEntry& e) {
           {"job", e.job_id},
           {"ts", std::to_string(e.written_at_ms)},
           {"d", e.payload}};
+  if (e.check_signer) f.emplace_back("vf", "full");
   if (e.kind == EntryKind::kRefused) {
     f.emplace_back("rk", EntryKindName(e.refused_kind));
     f.emplace_back("ck", e.refused_check);
@@ -96,6 +97,9 @@ StreamEntry DecodeEntry(const EntryFields& fields) {
     } else if (name == "k") {
       if (!ParseEntryKind(value, &e.kind)) throw Error(ErrorClass::kDecode, "stream entry kind '" + value + "' is unknown");
       seen_k = true;
+    } else if (name == "vf") {
+      if (value != "full") throw Error(ErrorClass::kDecode, "stream entry field 'vf' is '" + value + "', not full");
+      e.check_signer = true;
     } else if (name == "rk") {
       if (!ParseEntryKind(value, &e.refused_kind))
         throw Error(ErrorClass::kDecode, "stream entry refused kind '" + value + "' is unknown");

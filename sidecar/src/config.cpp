@@ -217,14 +217,11 @@ std::vector<Option> Options() {
        int_opt(&Config::alert_age_critical_ms, 0, INT64_MAX)},
       {"verify.level", "WAYPOINT_VERIFY", "verify", Kind::kString,
        "what is checked before a message is written: off, hash (BLAKE3 of the data, data consistent), "
-       "or signature (hash, schemes, Ed25519 signature, network); refused messages become dead letters "
+       "signature (hash, schemes, Ed25519 signature, network) or full (signature, and the extension holds "
+       "a message until its signer is a key of its fid); refused messages become dead letters "
        "(default signature; docs/verification.md)",
        [](Config& c, const std::string& v) {
-         const auto level = core::ParseVerifyLevel(v);
-         if (!level) Bad("", "'" + v + "' is not off, hash or signature");
-         // full (the signer was a key of the fid) needs the mirror's key state: not built yet.
-         if (*level == core::VerifyLevel::kFull)
-           Bad("", "full is not available yet (docs/verification.md); use signature");
+         if (!core::ParseVerifyLevel(v)) Bad("", "'" + v + "' is not off, hash, signature or full");
          c.verify_level = v;
        }},
       {"verify.network", "WAYPOINT_NETWORK", "network", Kind::kString,

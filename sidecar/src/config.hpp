@@ -73,7 +73,7 @@ struct Config {
   int64_t alert_age_critical_ms = 300000;
 
   // verification of what the node sends (docs/verification.md)
-  std::string verify_level = "signature";  // off | hash | signature
+  std::string verify_level = "signature";  // off | hash | signature | full
   std::string network = "mainnet";         // mainnet | testnet | devnet
   int verify_threads = -1;                 // pool threads; -1 = one per core
 

@@ -77,9 +77,14 @@ size_t Verifier::Check(std::vector<core::StreamEntry*>& entries) {
   RunParallel(entries.size(), [&](size_t i) { verdicts[i] = core::VerifyPayload(entries[i]->kind, entries[i]->payload, opts_); });
   size_t refused = 0;
   const std::string level = Label("level", core::VerifyLevelName(opts_.level));
+  const bool full = opts_.level == core::VerifyLevel::kFull;
   for (size_t i = 0; i < entries.size(); ++i) {
-    if (!verdicts[i]) continue;
     core::StreamEntry& e = *entries[i];
+    if (!verdicts[i]) {
+      // Level full: the extension checks the signer against the mirror's keys.
+      if (full && (e.kind == core::EntryKind::kHubEvent || e.kind == core::EntryKind::kMessage)) e.check_signer = true;
+      continue;
+    }
     const char* check = core::VerifyStatusName(verdicts[i]->status);
     spdlog::warn("refused {} of fid {} (shard {}, event id {}, {}): {}: {}", core::EntryKindName(e.kind), e.fid,
                  e.shard, e.event_id, core::EntrySourceName(e.source), check, verdicts[i]->reason);

@@ -56,9 +56,9 @@ TEST(Config, VerificationLevels) {
   EXPECT_EQ(LoadConfig({"--verify", "hash"}, {}, &help).verify_level, "hash");
   EXPECT_EQ(LoadConfig({}, {{"WAYPOINT_VERIFY", "off"}}, &help).verify_level, "off");
   EXPECT_EQ(LoadConfig({"--network", "testnet"}, {}, &help).network, "testnet");
-  EXPECT_NE(ConfigError({"--verify", "strict"}).find("'verify.level': 'strict' is not off, hash or signature"),
+  EXPECT_NE(ConfigError({"--verify", "strict"}).find("'verify.level': 'strict' is not off, hash, signature or full"),
             std::string::npos);
-  EXPECT_NE(ConfigError({"--verify", "full"}).find("full is not available yet"), std::string::npos);
+  EXPECT_EQ(LoadConfig({"--verify", "full"}, {}, &help).verify_level, "full");
   EXPECT_NE(ConfigError({"--network", "moon"}).find("verify.network"), std::string::npos);
   EXPECT_NE(HelpText().find("--verify"), std::string::npos);
 }

@@ -351,6 +351,25 @@ CREATE TABLE waypoint.onchain_events (
 ) PARTITION BY HASH (fid waypoint.fid_partition_ops);
 SELECT waypoint.create_fid_partitions('onchain_events');
 
+-- Verification level full (docs/verification.md): stream entries whose message is signed
+-- by a key the mirror does not know for its fid, kept whole (as the sidecar wrote them)
+-- and applied when an on-chain add of that key is. Lookups are by fid (the key's add
+-- names its fid), so the primary key serves them.
+CREATE TABLE waypoint.held_messages (
+  fid bigint NOT NULL,
+  hash bytea NOT NULL,
+  signer bytea NOT NULL,
+  kind text NOT NULL,
+  payload bytea NOT NULL,
+  shard int NOT NULL,
+  event_id bigint NOT NULL,
+  source text NOT NULL,
+  job_id text NOT NULL,
+  held_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (fid, hash)
+) PARTITION BY HASH (fid waypoint.fid_partition_ops);
+SELECT waypoint.create_fid_partitions('held_messages');
+
 -- Backfill windows: the apply sequence at each fid's fid_start, per job, and what the
 -- reconciliation at its fid_done found (docs/apply-semantics.md, "Backfill reconciliation").
 CREATE TABLE waypoint.backfill_fid_starts (

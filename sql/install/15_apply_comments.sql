@@ -184,3 +184,5 @@ COMMENT ON COLUMN waypoint.backfill_fid_starts.fids_total IS 'Number of fids of 
 COMMENT ON COLUMN waypoint.backfill_fid_starts.started_at IS 'When the latest fid_start was applied.';
 COMMENT ON COLUMN waypoint.backfill_fid_starts.reconciled_at IS 'When the fid_done (status ok) reconciliation ran.';
 COMMENT ON COLUMN waypoint.backfill_fid_starts.reconciled_rows IS 'Rows that reconciliation marked gone (store rows and username proofs).';
+COMMENT ON TABLE waypoint.held_messages IS
+  'Verification level full: entries whose message is signed by a key not (yet) added for its fid, not applied; applied and removed from here when the key''s on-chain add is (docs/verification.md).';

@@ -104,6 +104,15 @@ CREATE VIEW waypoint.signer_events AS
   FROM waypoint.onchain_events WHERE type = 1;
 COMMENT ON VIEW waypoint.signer_events IS 'Key registry events (event_type 1 add, 2 remove, 3 admin reset).';
 
+CREATE VIEW waypoint.signers AS
+  SELECT fid, signer_key AS key, max(signer_key_type) AS key_type,
+         min(block_timestamp) FILTER (WHERE signer_event_type = 1) AS added_at,
+         min(block_timestamp) FILTER (WHERE signer_event_type IN (2, 3)) AS removed_at,
+         bool_or(signer_event_type = 1) AND NOT bool_or(signer_event_type IN (2, 3)) AS active
+  FROM waypoint.onchain_events WHERE type = 1
+  GROUP BY fid, signer_key;
+COMMENT ON VIEW waypoint.signers IS 'Keys of the on-chain key registry per fid: when added and removed (remove or admin reset), and whether active now. Verification level full applies a message once its signer was added here (docs/verification.md).';
+
 CREATE VIEW waypoint.signer_migrated_events AS
   SELECT fid, migrated_at, chain_id, block_number, block_hash, block_timestamp, transaction_hash, log_index, tx_index
   FROM waypoint.onchain_events WHERE type = 2;

@@ -56,4 +56,4 @@ GRANT SELECT ON waypoint.messages, waypoint.casts, waypoint.reactions, waypoint.
   waypoint.user_data_live, waypoint.profiles, waypoint.username_proof_messages_live,
   waypoint.lend_storage_live, waypoint.fnames, waypoint.signer_events,
   waypoint.signer_migrated_events, waypoint.id_register_events, waypoint.storage_rent_events,
-  waypoint.tier_purchases TO PUBLIC;
+  waypoint.tier_purchases, waypoint.signers TO PUBLIC;

@@ -395,6 +395,7 @@ GRANT SELECT ON waypoint.backfill_jobs, waypoint.backfill_fid_progress, waypoint
                waypoint.dead_letters, waypoint.backfill_progress, waypoint.workers, waypoint.refused_messages
   TO waypoint_operator, pg_monitor;
 REVOKE ALL ON waypoint.refused_messages FROM PUBLIC;
+GRANT SELECT ON waypoint.held_messages TO waypoint_operator, pg_monitor;
 GRANT SELECT ON waypoint.backfill_fid_starts TO waypoint_operator, pg_monitor;
 -- sync_status reads the storage mode (storage_state() runs with the caller's rights).
 GRANT SELECT ON waypoint.storage_mode, waypoint.secondary_indexes TO waypoint_operator, pg_monitor;

@@ -1,7 +1,8 @@
 -- waypoint 0.2.0 -> 0.3.0 (ALTER EXTENSION waypoint UPDATE).
 -- 0.3.0 verifies what the node sends (docs/verification.md): the sidecar reports its
 -- verification level, which sidecar_health() and sync_status show, and refused messages
--- are dead letters shown by the new view refused_messages. Operators may now read
+-- are dead letters shown by the new view refused_messages; level full holds messages
+-- of unknown signers in the new table held_messages (keys: the new view signers). Operators may now read
 -- sync_status (it reads the storage mode); profiles gains profile_token and live_at.
 -- No table changes.
 DROP VIEW waypoint.sync_status;
@@ -57,6 +58,36 @@ CREATE VIEW waypoint.refused_messages AS
 COMMENT ON VIEW waypoint.refused_messages IS
   'Events and backfill messages the sidecar''s verification refused (docs/verification.md): the check that failed (hash_mismatch, bad_signature, bad_data, data_mismatch, wrong_network, ...), why, and the payload exactly as the node sent it. They are dead letters of kind refused, never applied.';
 
+-- Verification level full (docs/verification.md): stream entries whose message is signed
+-- by a key the mirror does not know for its fid, kept whole (as the sidecar wrote them)
+-- and applied when an on-chain add of that key is. Lookups are by fid (the key's add
+-- names its fid), so the primary key serves them.
+CREATE TABLE waypoint.held_messages (
+  fid bigint NOT NULL,
+  hash bytea NOT NULL,
+  signer bytea NOT NULL,
+  kind text NOT NULL,
+  payload bytea NOT NULL,
+  shard int NOT NULL,
+  event_id bigint NOT NULL,
+  source text NOT NULL,
+  job_id text NOT NULL,
+  held_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (fid, hash)
+) PARTITION BY HASH (fid waypoint.fid_partition_ops);
+SELECT waypoint.create_fid_partitions('held_messages');
+COMMENT ON TABLE waypoint.held_messages IS
+  'Verification level full: entries whose message is signed by a key not (yet) added for its fid, not applied; applied and removed from here when the key''s on-chain add is (docs/verification.md).';
+
+CREATE VIEW waypoint.signers AS
+  SELECT fid, signer_key AS key, max(signer_key_type) AS key_type,
+         min(block_timestamp) FILTER (WHERE signer_event_type = 1) AS added_at,
+         min(block_timestamp) FILTER (WHERE signer_event_type IN (2, 3)) AS removed_at,
+         bool_or(signer_event_type = 1) AND NOT bool_or(signer_event_type IN (2, 3)) AS active
+  FROM waypoint.onchain_events WHERE type = 1
+  GROUP BY fid, signer_key;
+COMMENT ON VIEW waypoint.signers IS 'Keys of the on-chain key registry per fid: when added and removed (remove or admin reset), and whether active now. Verification level full applies a message once its signer was added here (docs/verification.md).';
+
 -- Profiles: profile_token and live_at (user data types 13 and 14), appended.
 CREATE OR REPLACE VIEW waypoint.profiles AS
   SELECT fid,
@@ -85,3 +116,5 @@ REVOKE ALL ON waypoint.sync_status, waypoint.refused_messages FROM PUBLIC;
 GRANT SELECT ON waypoint.sync_status TO waypoint_operator;
 GRANT SELECT ON waypoint.refused_messages TO waypoint_operator, pg_monitor;
 GRANT SELECT ON waypoint.storage_mode, waypoint.secondary_indexes TO waypoint_operator, pg_monitor;
+GRANT SELECT ON waypoint.held_messages TO waypoint_operator, pg_monitor;
+GRANT SELECT ON waypoint.signers TO PUBLIC;

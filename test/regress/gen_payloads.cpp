@@ -329,6 +329,13 @@ int main() {
   Emit("ev_rent", OnChainMerge(rent, 1));
   Emit("ev_tier", OnChainMerge(tier, 1));
   Emit("onchain_signer", signer.SerializeAsString());
+  // Verification level full: casts of fid 1000 (whose key 0x5a.. the signer event above
+  // adds) and of fid 1001 (no key ever added).
+  Message kf1 = CastAdd("kf1", 1000, 6000, "signed by a key of fid 1000");
+  Message kf2 = CastAdd("kf2", 1001, 6001, "signed by a key fid 1001 never added");
+  Emit("ev_kf1", Merge(kf1));
+  Emit("ev_kf2", Merge(kf2));
+  Emit("msg_kf1", kf1.SerializeAsString());
 
   // Invalid and ignorable inputs.
   Emit("garbage", std::string("\xff\xff\xff\xff", 4));

@@ -14,6 +14,7 @@
 #include "waypoint/ext/apply.hpp"
 
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -22,6 +23,8 @@
 #include "waypoint/core/crdt.hpp"
 #include "waypoint/core/decode.hpp"
 #include "waypoint/core/errors.hpp"
+#include "waypoint/core/hash.hpp"
+#include "onchain_event.pb.h"
 #include "waypoint/ext/spi.hpp"
 
 namespace waypoint::ext {
@@ -617,6 +620,132 @@ void Reconcile(const Markers& mk) {
   }
 }
 
+// ---- level full: a message waits until its signer is a key of its fid ------------------
+// (docs/verification.md). A key is known once an on-chain key-registry add for it is in
+// waypoint.onchain_events; an entry whose messages are signed by an unknown key goes to
+// waypoint.held_messages whole, and is applied when that key's add is.
+
+using SignerKey = std::pair<uint64_t, std::string>;  // (fid, Ed25519 public key)
+
+// The keys added by the on-chain events of this batch.
+std::set<SignerKey> SignerAdds(const std::vector<core::OnChainRow>& rows) {
+  std::set<SignerKey> out;
+  for (const auto& r : rows)
+    if (r.type == EVENT_TYPE_SIGNER && r.signer_event_type == SIGNER_EVENT_TYPE_ADD && r.signer_key)
+      out.insert({r.fid, *r.signer_key});
+  return out;
+}
+
+// Which of `wanted` the mirror already knows as keys.
+std::set<SignerKey> KnownSigners(const std::set<SignerKey>& wanted) {
+  static PreparedStatement stmt{
+      "known_signers",
+      "SELECT k.fid, k.key FROM unnest($1::bigint[], $2::bytea[]) AS k(fid, key) "
+      "WHERE EXISTS (SELECT 1 FROM waypoint.onchain_events AS o WHERE o.fid = k.fid AND o.type = 1 "
+      "AND o.signer_event_type = 1 AND o.signer_key = k.key)",
+      {ParamType::kInt8, ParamType::kBytea}};
+  std::set<SignerKey> out;
+  if (wanted.empty()) return out;
+  std::vector<ArrayParam> p = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea)};
+  for (const auto& [fid, key] : wanted) {
+    p[0].AddInt(static_cast<int64_t>(fid));
+    p[1].AddStr(key);
+  }
+  std::vector<ArrayParam> rows = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea)};
+  pg::ExecuteArrays(stmt, p, &rows);
+  for (size_t i = 0; i < rows[0].size(); ++i) out.insert({static_cast<uint64_t>(rows[0].int_at(i)), rows[1].str_at(i)});
+  return out;
+}
+
+// Messages an entry would make live (not the ones it prunes, revokes or reports deleted).
+bool Alive(const core::MessageRow& m) { return !m.pruned && !m.revoked && !m.dropped; }
+
+// Moves the entries whose live messages have an unknown signer to waypoint.held_messages
+// (their rows are cleared, their outcome says why).
+void HoldUnknownSigners(const std::vector<core::StreamEntry>& entries, std::vector<core::RowSet>& decoded,
+                        std::vector<EntryOutcome>& outcomes) {
+  static PreparedStatement hold{
+      "hold_messages",
+      "INSERT INTO waypoint.held_messages (fid, hash, signer, kind, payload, shard, event_id, source, job_id) "
+      "SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::text[], $5::bytea[], $6::int[], "
+      "$7::bigint[], $8::text[], $9::text[]) ON CONFLICT (fid, hash) DO NOTHING",
+      {ParamType::kInt8, ParamType::kBytea, ParamType::kBytea, ParamType::kText, ParamType::kBytea,
+       ParamType::kInt4, ParamType::kInt8, ParamType::kText, ParamType::kText}};
+  std::set<SignerKey> wanted;
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (entries[i].check_signer && outcomes[i].applied)
+      for (const auto& m : decoded[i].messages)
+        if (Alive(m)) wanted.insert({m.fid, m.signer});
+  if (wanted.empty()) return;
+  std::set<SignerKey> known;
+  for (const auto& d : decoded)
+    for (const auto& k : SignerAdds(d.onchain)) known.insert(k);
+  std::set<SignerKey> ask;
+  for (const auto& k : wanted)
+    if (!known.count(k)) ask.insert(k);
+  for (const auto& k : KnownSigners(ask)) known.insert(k);
+
+  std::vector<ArrayParam> p;
+  for (ParamType t : hold.types) p.emplace_back(t);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (!entries[i].check_signer || !outcomes[i].applied) continue;
+    const core::MessageRow* unknown = nullptr;
+    for (const auto& m : decoded[i].messages)
+      if (Alive(m) && !known.count({m.fid, m.signer})) unknown = &m;
+    if (unknown == nullptr) continue;
+    const core::StreamEntry& e = entries[i];
+    p[0].AddInt(static_cast<int64_t>(unknown->fid));
+    p[1].AddStr(unknown->hash);
+    p[2].AddStr(unknown->signer);
+    p[3].AddStr(core::EntryKindName(e.kind));
+    p[4].AddStr(e.payload);
+    p[5].AddInt(e.shard);
+    p[6].AddInt(static_cast<int64_t>(e.event_id));
+    p[7].AddStr(core::EntrySourceName(e.source));
+    p[8].AddStr(e.job_id);
+    outcomes[i].reason = "held: signer " + core::ToHex(unknown->signer) + " is not a key of fid " +
+                         std::to_string(unknown->fid) + " (yet)";
+    decoded[i] = core::RowSet{};
+  }
+  if (p[0].size() > 0) pg::ExecuteArrays(hold, p);
+}
+
+// The held entries whose key was added by this batch, taken out of waypoint.held_messages.
+std::vector<core::StreamEntry> ReleaseHeld(const std::vector<core::OnChainRow>& onchain) {
+  static PreparedStatement release{
+      "release_held",
+      "DELETE FROM waypoint.held_messages AS h USING unnest($1::bigint[], $2::bytea[]) AS k(fid, key) "
+      "WHERE h.fid = k.fid AND h.signer = k.key "
+      "RETURNING h.kind, h.payload, h.shard, h.event_id, h.source, h.job_id, h.fid",
+      {ParamType::kInt8, ParamType::kBytea}};
+  const std::set<SignerKey> adds = SignerAdds(onchain);
+  if (adds.empty()) return {};
+  std::vector<ArrayParam> p = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea)};
+  for (const auto& [fid, key] : adds) {
+    p[0].AddInt(static_cast<int64_t>(fid));
+    p[1].AddStr(key);
+  }
+  std::vector<ArrayParam> r = {ArrayParam(ParamType::kText), ArrayParam(ParamType::kBytea),
+                               ArrayParam(ParamType::kInt4), ArrayParam(ParamType::kInt8),
+                               ArrayParam(ParamType::kText), ArrayParam(ParamType::kText),
+                               ArrayParam(ParamType::kInt8)};
+  pg::ExecuteArrays(release, p, &r);
+  std::vector<core::StreamEntry> out(r[0].size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    core::StreamEntry& e = out[i];
+    if (!core::ParseEntryKind(r[0].str_at(i), &e.kind)) throw std::runtime_error("held message of unknown kind");
+    e.payload = r[1].str_at(i);
+    e.shard = static_cast<uint32_t>(r[2].int_at(i));
+    e.event_id = static_cast<uint64_t>(r[3].int_at(i));
+    e.source = r[4].str_at(i) == "backfill" ? core::EntrySource::kBackfill
+               : r[4].str_at(i) == "repair" ? core::EntrySource::kRepair
+                                            : core::EntrySource::kLive;
+    e.job_id = r[5].str_at(i);
+    e.fid = static_cast<uint64_t>(r[6].int_at(i));
+  }
+  return out;
+}
+
 // One apply sequence value per batch: every row this batch offers is confirmed at it.
 void NextSequence() {
   static PreparedStatement next{"apply_seq", "SELECT nextval('waypoint.apply_seq')", {}};
@@ -627,27 +756,38 @@ void NextSequence() {
 
 std::vector<EntryOutcome> ApplyEntries(const std::vector<core::StreamEntry>& entries) {
   std::vector<EntryOutcome> outcomes(entries.size());
-  core::RowSet rows;
+  std::vector<core::RowSet> decoded(entries.size());
+  bool check_signers = false;
   for (size_t i = 0; i < entries.size(); ++i) {
     try {
-      rows.Append(core::DecodeStreamEntry(entries[i]));
+      decoded[i] = core::DecodeStreamEntry(entries[i]);
+      check_signers = check_signers || entries[i].check_signer;
     } catch (const core::Error& e) {
       if (!e.permanent()) throw;
       outcomes[i].applied = false;
       outcomes[i].reason = std::string(core::ErrorClassName(e.cls())) + ": " + e.what();
     }
   }
+  if (check_signers) HoldUnknownSigners(entries, decoded, outcomes);
+  core::RowSet rows;
+  for (auto& d : decoded) rows.Append(std::move(d));
   const Markers markers = CollectMarkers(entries, outcomes);
   if (rows.Empty() && markers.Empty()) return outcomes;
   NextSequence();
+  std::vector<core::StreamEntry> released;
   if (!rows.Empty()) {
     core::ReduceRowSet(rows);
     StandingMap standing = WriteMessages(rows.messages);
     WriteStores(rows, standing);
     WriteProofs(rows.proofs);
     WriteOnChain(rows.onchain);
+    released = ReleaseHeld(rows.onchain);
   }
   Reconcile(markers);
+  // Held messages whose key this batch added: applied now, after the batch's markers
+  // (they confirm at a later apply sequence, so a reconciliation never counts them as
+  // not offered). Their keys are known now: nothing is held again.
+  if (!released.empty()) (void)ApplyEntries(released);
   return outcomes;
 }
 

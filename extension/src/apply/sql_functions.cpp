@@ -56,6 +56,11 @@ Datum ApplyPayloadsImpl(FunctionCallInfo fcinfo) {
     PgCall([&] { kind_name = text_to_cstring(DatumGetTextPP(kinds[i])); });
     // Backfill markers carry their job and fid in the entry: "fid_start/<job>/<fid>".
     std::string kind(kind_name);
+    // "full:event", "full:message": as written by a sidecar at verification level full.
+    if (kind.rfind("full:", 0) == 0) {
+      kind = kind.substr(5);
+      entries[i].check_signer = true;
+    }
     const size_t slash = kind.find('/');
     if (slash != std::string::npos) {
       const std::string rest = kind.substr(slash + 1);
@@ -90,7 +95,8 @@ Datum ApplyPayloadsImpl(FunctionCallInfo fcinfo) {
       bool nulls[3] = {false, false, false};
       values[0] = Int32GetDatum(static_cast<int32>(i + 1));
       values[1] = BoolGetDatum(outcomes[i].applied);
-      if (outcomes[i].applied) {
+      // An applied entry has a reason only when it was held (verification level full).
+      if (outcomes[i].applied && outcomes[i].reason.empty()) {
         nulls[2] = true;
         values[2] = (Datum)0;
       } else {

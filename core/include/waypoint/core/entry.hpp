@@ -18,6 +18,8 @@
 //   job  backfill job id (empty for live entries)
 //   ts   sidecar wall clock in Unix milliseconds when the entry was written
 //   d    payload bytes
+//   vf   "full" when the sidecar verifies at level full: the extension applies the
+//        entry's messages only once their signer is a key of their fid (optional)
 // Only on "refused" entries, after d:
 //   rk   the kind the entry would have had ("event" or "message")
 //   ck   the check that failed (core::VerifyStatusName, e.g. "bad_signature")
@@ -52,6 +54,8 @@ struct StreamEntry {
   std::string job_id;
   int64_t written_at_ms = 0;
   std::string payload;
+  // Level full (field vf): hold the messages until their signer is a key of their fid.
+  bool check_signer = false;
   // kRefused only: what the entry was, and why it was refused.
   EntryKind refused_kind = EntryKind::kHubEvent;
   std::string refused_check;

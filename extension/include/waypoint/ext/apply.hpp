@@ -12,7 +12,8 @@ namespace waypoint::ext {
 
 struct EntryOutcome {
   bool applied = true;  // false: permanently rejected (undecodable/invalid), see reason
-  std::string reason;   // why it was rejected; goes to the dead-letter stream and table
+  std::string reason;   // why it was rejected (dead-letter stream and table), or, applied,
+                        // why it was held (verification level full) instead
 };
 
 // ApplyEntries applies every entry it can and returns one outcome per entry, in order.
