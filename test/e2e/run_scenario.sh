@@ -20,6 +20,10 @@
 #                   bad signature, garbage data, another network), with duplicates and a
 #                   SIGKILL of the sidecar: each must be a refused dead letter, never a row
 #   forged-backfill the same forgeries served in the backfill pages
+#   forged-full     forged, at verification level full, with casts signed by keys never
+#                   added for their fid too: those must be held, never rows
+#   forged-full-backfill  the same in backfill pages, where every message is read before
+#                   its fid's keys (held, then applied when the key's add is)
 #   stale           backfill a node's history, then backfill (no stream) a node whose
 #                   history went on (--extra-history): rows it no longer holds must be
 #                   reconciled away (docs/apply-semantics.md)
@@ -38,6 +42,8 @@ trap 'stop_stack; if [ "${KEEP:-0}" = 1 ]; then echo "kept $STACK_DIR"; else rm 
 FIDS=${FIDS:-60}
 NODE_ARGS=(--seed "${SEED:-7}" --fids "$FIDS" --shards 2 --dump-state "$STACK_DIR/node.state")
 SIDECAR_MODE=stream
+VERIFY=signature
+ALL_FORGERIES=hash,signature,data,network,signer
 case "$SCENARIO" in
   normal|sidecar-kill) ;;
   drops) NODE_ARGS+=(--drop-every 150) ;;
@@ -49,6 +55,10 @@ case "$SCENARIO" in
   backfill|backfill-kill|stale) SIDECAR_MODE=backfill ;;
   forged) NODE_ARGS+=(--forge-rate 0.03 --forge-log "$STACK_DIR/forged" --duplicate-rate 0.02) ;;
   forged-backfill) SIDECAR_MODE=backfill; NODE_ARGS+=(--forge-rate 0.03 --forge-log "$STACK_DIR/forged") ;;
+  forged-full) VERIFY=full
+    NODE_ARGS+=(--forge-rate 0.03 --forge-kinds "$ALL_FORGERIES" --forge-log "$STACK_DIR/forged" --duplicate-rate 0.02) ;;
+  forged-full-backfill) VERIFY=full; SIDECAR_MODE=backfill
+    NODE_ARGS+=(--forge-rate 0.03 --forge-kinds "$ALL_FORGERIES" --forge-log "$STACK_DIR/forged") ;;
   backfill-race) SIDECAR_MODE=both ;;
   *) echo "unknown scenario $SCENARIO" >&2; exit 2 ;;
 esac
@@ -61,7 +71,7 @@ wait_for 120 "node state dump" test -s "$STACK_DIR/node.state"
 
 METRICS_PORT=$(free_port)
 SIDECAR_ARGS=(--mode "$SIDECAR_MODE" --node "127.0.0.1:$NODE_PORT" --redis-url "$REDIS_URL"
-              --metrics-listen "127.0.0.1:$METRICS_PORT" --watchdog-ms 3000)
+              --metrics-listen "127.0.0.1:$METRICS_PORT" --watchdog-ms 3000 --verify "$VERIFY")
 
 # metric NAME [FILTER]: sum of a sidecar metric's samples whose labels match FILTER (regex).
 metric() {
@@ -97,12 +107,12 @@ expect_evidence() {
 start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
 
 case "$SCENARIO" in
-  backfill|backfill-kill|backfill-race|stale|forged-backfill)
+  backfill|backfill-kill|backfill-race|stale|forged-backfill|forged-full-backfill)
     psql_stack -c "SELECT waypoint.waypoint_enqueue_backfill_all()" ;;
 esac
 
 if [ "$SCENARIO" = sidecar-kill ] || [ "$SCENARIO" = backfill-kill ] || [ "$SCENARIO" = chaos ] ||
-   [ "$SCENARIO" = forged ]; then
+   [ "$SCENARIO" = forged ] || [ "$SCENARIO" = forged-full ]; then
   sleep 2
   kill -KILL "$SIDECAR_PID"
   wait "$SIDECAR_PID" 2>/dev/null || true
@@ -151,12 +161,15 @@ fi
 # Converge: the database must reach exactly the node's state lines.
 converge "$STACK_DIR/node.state"
 expect_evidence
-if [ "$SCENARIO" = forged ] || [ "$SCENARIO" = forged-backfill ]; then
+case "$SCENARIO" in forged*)
   # Every forgery is refused with its own check (as often as it was read), nothing else
-  # is, and none of them is a row.
+  # is, and none of them is a row. At level full, casts signed by a key never added for
+  # their fid are held instead (and nothing else stays held).
   awk -F'\t' 'BEGIN { c["hash"] = "hash_mismatch"; c["signature"] = "bad_signature"; c["data"] = "bad_data";
                        c["network"] = "wrong_network" }
-              { print $1 " " ($3 in c ? c[$3] : "?") }' "$STACK_DIR/forged" | LC_ALL=C sort -u >"$STACK_DIR/forged.want"
+              $3 != "signer" { print $1 " " ($3 in c ? c[$3] : "?") }' "$STACK_DIR/forged" |
+    LC_ALL=C sort -u >"$STACK_DIR/forged.want"
+  awk -F'\t' '$3 == "signer" { print $1 }' "$STACK_DIR/forged" | LC_ALL=C sort -u >"$STACK_DIR/held.want"
   n=$(wc -l <"$STACK_DIR/forged.want")
   [ "$n" -ge 8 ] || { echo "FAIL $SCENARIO: only $n forgeries"; exit 1; }
   deadline=$((SECONDS + 60))
@@ -170,13 +183,27 @@ if [ "$SCENARIO" = forged ] || [ "$SCENARIO" = forged-backfill ]; then
     fi
     sleep 1
   done
-  hashes=$(cut -d' ' -f1 "$STACK_DIR/forged.want" | sed "s/.*/'\\\\x&'/" | paste -sd,)
+  if [ "$VERIFY" = full ]; then
+    [ -s "$STACK_DIR/held.want" ] || { echo "FAIL $SCENARIO: no forgery by an unknown key"; exit 1; }
+    until psql_stack -At -c "SELECT DISTINCT encode(hash, 'hex') FROM waypoint.held_messages" |
+            LC_ALL=C sort >"$STACK_DIR/held.got" && cmp -s "$STACK_DIR/held.want" "$STACK_DIR/held.got"; do
+      if [ $SECONDS -ge $deadline ]; then
+        echo "FAIL $SCENARIO: held messages differ from the forgeries by unknown keys (< forged, > held)"
+        diff "$STACK_DIR/held.want" "$STACK_DIR/held.got" | head -20
+        exit 1
+      fi
+      sleep 1
+    done
+    echo "evidence: $(wc -l <"$STACK_DIR/held.want") casts by unknown keys held, nothing else"
+  fi
+  hashes=$(cat "$STACK_DIR/forged.want" "$STACK_DIR/held.want" | cut -d' ' -f1 | sed "s/.*/'\\\\x&'/" | paste -sd,)
   rows=$(psql_stack -At -c "SELECT count(*) FROM waypoint.messages WHERE hash IN ($hashes)")
   [ "$rows" = 0 ] || { echo "FAIL $SCENARIO: $rows forged messages became rows"; exit 1; }
   echo "evidence: $n forgeries ($(cut -d' ' -f2 "$STACK_DIR/forged.want" | sort | uniq -c | paste -sd' ')), each refused, none a row;" \
        "$(psql_stack -At -c "SELECT count(*) FROM waypoint.refused_messages") refused dead letters," \
        "$(metric waypoint_sidecar_refused_total) counted by the sidecar"
-fi
+  ;;
+esac
 if [ "$SCENARIO" = stale ]; then
   n=$(psql_stack -At -c "SELECT coalesce(sum(reconciled_rows), 0) FROM waypoint.backfill_fid_starts")
   echo "evidence: $n rows reconciled (marked gone) by the second backfill"
