@@ -117,6 +117,9 @@ TEST(RedisUrl, ParsesPasswordUserPortAndDb) {
   EXPECT_THROW(ParseRedisUrl("rediss://h:1"), waypoint::core::Error);
   EXPECT_THROW(ParseRedisUrl("redis://h:0"), waypoint::core::Error);
   EXPECT_THROW(ParseRedisUrl("redis://h:1/x"), waypoint::core::Error);
+  // Core's rule, the extension's too (test/unit/redis_url_test.cpp has every case).
+  EXPECT_THROW(ParseRedisUrl("redis://secret@h"), waypoint::core::Error);
+  EXPECT_EQ(ParseRedisUrl("redis://:p%40ss@h").password, "p@ss");
 }
 
 TEST(Backoff, FullJitterStaysWithinTheExponentialCap) {
