@@ -7,6 +7,7 @@
 #include "hub_event.pb.h"
 #include "waypoint/core/errors.hpp"
 #include "waypoint/core/hash.hpp"
+#include "waypoint/core/text.hpp"
 #include "waypoint/core/time.hpp"
 
 namespace waypoint::core {
@@ -26,36 +27,10 @@ std::string StripNul(const std::string& s) {
   return out;
 }
 
-bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) { n = 1; cp = c; }
-    else if ((c >> 5) == 0x6) { n = 2; cp = c & 0x1f; }
-    else if ((c >> 4) == 0xe) { n = 3; cp = c & 0x0f; }
-    else if ((c >> 3) == 0x1e) { n = 4; cp = c & 0x07; }
-    else return false;
-    if (i + n > s.size()) return false;
-    for (size_t k = 1; k < n; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc >> 6) != 0x2) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, surrogates and out-of-range code points are not UTF-8.
-    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
-    i += n;
-  }
-  return true;
-}
-
 // A name from a username proof, usable as a text key.
 std::string NameText(const std::string& name, const char* what) {
   if (name.empty()) Invalid(std::string(what) + " has an empty name");
-  if (name.find('\0') != std::string::npos || !ValidUtf8(name))
+  if (!PostgresText(name))
     Invalid(std::string(what) + " name is not UTF-8 text: " + Hex(name));
   return name;
 }
@@ -517,12 +492,37 @@ FidStart ParseFidStart(std::string_view payload) {
   return out;
 }
 
-bool FidDoneOk(std::string_view payload) {
+FidDone ParseFidDone(std::string_view payload) {
   const nlohmann::json j = nlohmann::json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) throw Error(ErrorClass::kInvalid, "fid_done payload is not a JSON object");
+  if (j.is_discarded() || !j.is_object()) Invalid("fid_done payload is not a JSON object");
+  FidDone out;
   const auto st = j.find("status");
-  if (st == j.end() || !st->is_string()) throw Error(ErrorClass::kInvalid, "fid_done payload has no string \"status\"");
-  return st->get<std::string>() == "ok";
+  if (st == j.end() || !st->is_string()) Invalid("fid_done payload has no string \"status\"");
+  out.status = st->get<std::string>();
+  if (out.status != "ok" && out.status != "failed") Invalid("fid_done status must be \"ok\" or \"failed\"");
+  const auto m = j.find("messages");
+  if (m != j.end()) {
+    if (!m->is_number_integer() || m->get<int64_t>() < 0)
+      Invalid("fid_done \"messages\" must be a non-negative integer");
+    out.messages = m->get<int64_t>();
+  }
+  const auto e = j.find("error");
+  if (e != j.end() && e->is_string()) out.error = e->get<std::string>();
+  return out;
+}
+
+bool FidDoneOk(std::string_view payload) { return ParseFidDone(payload).status == "ok"; }
+
+int64_t ParseJobId(std::string_view job) {
+  const auto bad = [&] { Invalid("backfill job id '" + SanitizeText(job) + "' is not valid"); };
+  if (job.empty() || job.size() > 18) bad();
+  int64_t v = 0;
+  for (char c : job) {
+    if (c < '0' || c > '9') bad();
+    v = v * 10 + (c - '0');
+  }
+  if (v <= 0) Invalid("backfill job id must be positive");
+  return v;
 }
 
 }  // namespace waypoint::core

@@ -26,5 +26,10 @@ std::string KeyLayout::PartitionStream(uint32_t partition) const {
 std::string KeyLayout::CursorKey(uint32_t shard) const { return prefix + ":cursor:shard:" + std::to_string(shard); }
 std::string KeyLayout::DeadLetterStream() const { return prefix + ":dead"; }
 std::string KeyLayout::BackfillJobStream() const { return prefix + ":backfill:jobs"; }
+std::string KeyLayout::BackfillProgressKey(const std::string& job_id) const { return prefix + ":backfill:job:" + job_id; }
+std::string KeyLayout::NodeHeadKey(uint32_t shard) const {
+  return prefix + ":node:shard:" + std::to_string(shard) + ":head";
+}
+std::string KeyLayout::SidecarHealthKey() const { return prefix + ":sidecar:health"; }
 
 }  // namespace waypoint::core

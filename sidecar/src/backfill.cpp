@@ -386,7 +386,7 @@ bool BackfillWorker::RunJob(Redis& r, const Job& job) {
   std::vector<std::thread> threads;
   const int n = std::max(1, std::min<int>(cfg_.backfill_concurrency, static_cast<int>(fids.size())));
   for (int i = 0; i < n; ++i) threads.emplace_back(worker);
-  const std::string progress_key = cfg_.key_prefix + ":backfill:job:" + job.id;
+  const std::string progress_key = keys.BackfillProgressKey(job.id);
   auto report = [&] {
     try {
       Redis::Check(r.Command({"HSET", progress_key, "fids_total", std::to_string(fids.size()), "fids_done",

@@ -18,6 +18,7 @@
 #include "stream.hpp"
 #include "verifier.hpp"
 #include "waypoint/core/errors.hpp"
+#include "waypoint/core/routing.hpp"
 #include "waypoint/core/verify.hpp"
 
 using namespace waypoint::sidecar;
@@ -211,7 +212,9 @@ int main(int argc, char** argv) {
       // One long-lived connection: PING, and the health hash the extension shows in
       // waypoint.sync_status (breaker states of the sidecar's dependencies).
       Redis r(ParseRedisUrl(cfg.redis_url), cfg.redis_timeout_ms);
-      const std::string health = cfg.key_prefix + ":sidecar:health";
+      waypoint::core::KeyLayout keys;
+      keys.prefix = cfg.key_prefix;
+      const std::string health = keys.SidecarHealthKey();
       bool was_up = true;
       while (!hard_stop.load()) {
         node.PublishBreaker();

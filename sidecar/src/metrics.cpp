@@ -60,7 +60,18 @@ Metrics& GlobalMetrics() {
   return m;
 }
 
-std::string Label(const std::string& k, const std::string& v) { return k + "=\"" + v + "\""; }
+std::string Label(const std::string& k, const std::string& v) {
+  // Text exposition format: a label value escapes backslash, double quote and line feed.
+  std::string out = k + "=\"";
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
 
 double ResidentMemoryBytes() {
   std::ifstream statm("/proc/self/statm");

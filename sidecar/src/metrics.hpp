@@ -28,7 +28,8 @@ class Metrics {
 };
 
 Metrics& GlobalMetrics();
-// Label helper: Label("shard", 1) -> shard="1"
+// Label helper: Label("shard", 1) -> shard="1"; the value's backslashes, double quotes and
+// line feeds are escaped (\\, \", \n) as the Prometheus text format requires.
 std::string Label(const std::string& k, const std::string& v);
 inline std::string Label(const std::string& k, uint64_t v) { return Label(k, std::to_string(v)); }
 

@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <charconv>
 
 #include "metrics.hpp"
 #include "util.hpp"
@@ -15,50 +14,6 @@ namespace waypoint::sidecar {
 
 using core::Error;
 using core::ErrorClass;
-
-std::string RedisUrl::Redacted() const { return host + ":" + std::to_string(port) + "/" + std::to_string(db); }
-
-RedisUrl ParseRedisUrl(const std::string& url) {
-  auto bad = [&](const std::string& why) -> Error {
-    // The URL may hold a password: say what is wrong without echoing it.
-    return Error(ErrorClass::kConfig, "bad Redis URL: " + why);
-  };
-  const std::string scheme = "redis://";
-  if (url.rfind("rediss://", 0) == 0) throw bad("TLS (rediss://) is not supported by hiredis 0.14");
-  if (url.rfind(scheme, 0) != 0) throw bad("must start with redis://");
-  std::string rest = url.substr(scheme.size());
-  RedisUrl out;
-  if (auto at = rest.rfind('@'); at != std::string::npos) {
-    std::string cred = rest.substr(0, at);
-    rest = rest.substr(at + 1);
-    if (auto colon = cred.find(':'); colon != std::string::npos) {
-      out.user = cred.substr(0, colon);
-      out.password = cred.substr(colon + 1);
-    } else {
-      out.password = cred;
-    }
-  }
-  if (auto slash = rest.find('/'); slash != std::string::npos) {
-    const std::string db = rest.substr(slash + 1);
-    rest = rest.substr(0, slash);
-    if (!db.empty()) {
-      auto [p, ec] = std::from_chars(db.data(), db.data() + db.size(), out.db);
-      if (ec != std::errc() || p != db.data() + db.size() || out.db < 0) throw bad("database '" + db + "' is not a number");
-    }
-  }
-  if (rest.empty()) throw bad("no host");
-  if (auto colon = rest.rfind(':'); colon != std::string::npos) {
-    const std::string port = rest.substr(colon + 1);
-    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);
-    if (ec != std::errc() || p != port.data() + port.size() || out.port <= 0 || out.port > 65535)
-      throw bad("port '" + port + "' is not valid");
-    out.host = rest.substr(0, colon);
-  } else {
-    out.host = rest;
-  }
-  if (out.host.empty()) throw bad("no host");
-  return out;
-}
 
 Redis::~Redis() { Disconnect(); }
 

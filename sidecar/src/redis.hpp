@@ -13,20 +13,15 @@
 #include <vector>
 
 #include "waypoint/core/redis_policy.hpp"
+#include "waypoint/core/redis_url.hpp"
 
 namespace waypoint::sidecar {
 
-struct RedisUrl {
-  std::string host = "127.0.0.1";
-  int port = 6379;
-  std::string user;
-  std::string password;  // never logged
-  int db = 0;
-  std::string Redacted() const;  // host:port/db for logs
-};
+// The URL rule is core's, shared with the extension (waypoint/core/redis_url.hpp).
+using RedisUrl = core::RedisUrl;
 
-// ParseRedisUrl accepts redis://[[user]:password@]host:port[/db]; throws core::Error(kConfig).
-RedisUrl ParseRedisUrl(const std::string& url);
+// ParseRedisUrl accepts redis://[[user]:password@]host[:port][/db]; throws core::Error(kConfig).
+inline RedisUrl ParseRedisUrl(const std::string& url) { return core::RedisUrl::Parse(url); }
 
 struct ReplyDeleter {
   void operator()(redisReply* r) const {

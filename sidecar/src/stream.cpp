@@ -40,10 +40,6 @@ int64_t OldestPendingAgeMs(Redis& r, const std::string& stream) {
     return -1;
   }
 }
-
-std::string HeadKey(const core::KeyLayout& k, uint32_t shard) {
-  return k.prefix + ":node:shard:" + std::to_string(shard) + ":head";
-}
 }  // namespace
 
 const std::vector<int>& SubscribedTypes() {
@@ -291,7 +287,7 @@ void ShardWriter::Flush() {
   const bool cursor_moves = cursor_pending_ != cursor_durable_;
   if (cursor_moves) cmds.push_back({"SET", keys_.CursorKey(shard_), std::to_string(*cursor_pending_)});
   if (head_dirty_)
-    cmds.push_back({"HSET", HeadKey(keys_, shard_), "block", std::to_string(EventBlock(head_id_)), "event_id",
+    cmds.push_back({"HSET", keys_.NodeHeadKey(shard_), "block", std::to_string(EventBlock(head_id_)), "event_id",
                     std::to_string(head_id_), "ts", std::to_string(now)});
   cmds.push_back({"EXEC"});
   auto replies = redis_->Pipeline(cmds);

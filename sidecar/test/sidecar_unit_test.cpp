@@ -1,8 +1,9 @@
 // Pure unit tests: configuration precedence and validation, backoff bounds, the circuit
-// breaker, the token bucket, Redis URLs, the raw protobuf walker.
+// breaker, the token bucket, Redis URLs, the raw protobuf walker, metric labels.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <set>
@@ -131,6 +132,9 @@ TEST(RedisUrl, ParsesPasswordUserPortAndDb) {
   EXPECT_THROW(ParseRedisUrl("rediss://h:1"), waypoint::core::Error);
   EXPECT_THROW(ParseRedisUrl("redis://h:0"), waypoint::core::Error);
   EXPECT_THROW(ParseRedisUrl("redis://h:1/x"), waypoint::core::Error);
+  // Core's rule, the extension's too (test/unit/redis_url_test.cpp has every case).
+  EXPECT_THROW(ParseRedisUrl("redis://secret@h"), waypoint::core::Error);
+  EXPECT_EQ(ParseRedisUrl("redis://:p%40ss@h").password, "p@ss");
 }
 
 TEST(Backoff, FullJitterStaysWithinTheExponentialCap) {
@@ -233,4 +237,22 @@ TEST(Metrics, ResidentMemoryIsThisProcess) {
   const double rss = ResidentMemoryBytes();
   EXPECT_GT(rss, 1e6);
   EXPECT_LT(rss, 4e9);
+}
+
+TEST(Metrics, LabelValuesAreEscaped) {
+  // Text exposition format: backslash, double quote and line feed are escaped in label
+  // values; nothing else is.
+  EXPECT_EQ(Label("shard", 1), "shard=\"1\"");
+  EXPECT_EQ(Label("error", "a\\b"), "error=\"a\\\\b\"");
+  EXPECT_EQ(Label("error", "say \"hi\""), "error=\"say \\\"hi\\\"\"");
+  EXPECT_EQ(Label("error", "line1\nline2"), "error=\"line1\\nline2\"");
+  EXPECT_EQ(Label("error", "\\\"\n"), "error=\"\\\\\\\"\\n\"");
+  EXPECT_EQ(Label("pool", "tab\there, {braces}=ok"), "pool=\"tab\there, {braces}=ok\"");
+  // A rendered series stays on one line whatever the value holds.
+  Metrics m;
+  m.Describe("t_total", "counter", "test");
+  m.Add("t_total", Label("method", "Get\"Fids\"\n") + "," + Label("class", "x"), 2);
+  const std::string text = m.Render();
+  EXPECT_NE(text.find("t_total{method=\"Get\\\"Fids\\\"\\n\",class=\"x\"} 2"), std::string::npos) << text;
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3) << text;
 }

@@ -414,3 +414,38 @@ TEST(Decode, BackfillMarkers) {
   EXPECT_EQ(ErrorOf([] { FidDoneOk(""); }), ErrorClass::kInvalid);
   EXPECT_EQ(ErrorOf([] { FidDoneOk(R"({"messages":3})"); }), ErrorClass::kInvalid);
 }
+
+// The fid_done payload rule the apply worker records in waypoint.backfill_fid_progress.
+TEST(Decode, FidDonePayload) {
+  FidDone d = ParseFidDone(R"({"status":"ok","messages":3})");
+  EXPECT_EQ(d.status, "ok");
+  EXPECT_EQ(d.messages, 3);
+  EXPECT_EQ(d.error, "");
+  d = ParseFidDone(R"({"status":"failed","messages":0,"error":"node said no"})");
+  EXPECT_EQ(d.status, "failed");
+  EXPECT_EQ(d.error, "node said no");
+  d = ParseFidDone(R"({"status":"ok"})");  // messages default to 0
+  EXPECT_EQ(d.messages, 0);
+  EXPECT_EQ(ParseFidDone(R"({"status":"failed","error":7})").error, "");  // a non-string error is ignored
+  for (const char* bad : {"", "not json", "[]", R"("ok")", R"({"messages":3})", R"({"status":1})",
+                          R"({"status":"done"})", R"({"status":"ok","messages":-1})",
+                          R"({"status":"ok","messages":1.5})", R"({"status":"ok","messages":"3"})",
+                          R"({"status":"ok","messages":18446744073709551615})"})
+    EXPECT_EQ(ErrorOf([&] { ParseFidDone(bad); }), ErrorClass::kInvalid) << bad;
+  EXPECT_EQ(ErrorOf([] { FidDoneOk(R"({"status":"done"})"); }), ErrorClass::kInvalid);
+}
+
+TEST(Decode, JobIds) {
+  EXPECT_EQ(ParseJobId("1"), 1);
+  EXPECT_EQ(ParseJobId("0042"), 42);
+  EXPECT_EQ(ParseJobId("999999999999999999"), 999999999999999999LL);  // 18 digits
+  for (const char* bad : {"", "0", "000", "-1", "+1", "1.0", "12a", " 1", "1 ", "1234567890123456789"})
+    EXPECT_EQ(ErrorOf([&] { ParseJobId(bad); }), ErrorClass::kInvalid) << bad;
+  // The message shows a bad id as text Postgres accepts.
+  try {
+    ParseJobId(std::string("a\xff\0b", 4));
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'a??b'"), std::string::npos) << e.what();
+  }
+}

@@ -38,3 +38,25 @@ TEST(Routing, KeysShareAPartitionHashTag) {
   EXPECT_EQ(k.PartitionStream(0), "x:{p0}:entries");
   EXPECT_NE(k.CursorKey(1), k.CursorKey(2));
 }
+
+// Every key of docs/sidecar.md "Redis keys", as documented.
+TEST(Routing, KeyLayoutNamesTheDocumentedKeys) {
+  KeyLayout k;
+  EXPECT_EQ(k.PartitionStream(0), "waypoint:{p0}:entries");
+  EXPECT_STREQ(KeyLayout::kApplyGroup, "apply");
+  EXPECT_EQ(k.CursorKey(2), "waypoint:cursor:shard:2");
+  EXPECT_EQ(k.NodeHeadKey(2), "waypoint:node:shard:2:head");
+  EXPECT_EQ(k.DeadLetterStream(), "waypoint:dead");
+  EXPECT_EQ(k.BackfillJobStream(), "waypoint:backfill:jobs");
+  EXPECT_STREQ(KeyLayout::kBackfillGroup, "backfill");
+  EXPECT_EQ(k.BackfillProgressKey("42"), "waypoint:backfill:job:42");
+  EXPECT_EQ(k.SidecarHealthKey(), "waypoint:sidecar:health");
+  k.prefix = "staging";
+  EXPECT_EQ(k.PartitionStream(15), "staging:{p15}:entries");
+  EXPECT_EQ(k.CursorKey(1), "staging:cursor:shard:1");
+  EXPECT_EQ(k.NodeHeadKey(1), "staging:node:shard:1:head");
+  EXPECT_EQ(k.DeadLetterStream(), "staging:dead");
+  EXPECT_EQ(k.BackfillJobStream(), "staging:backfill:jobs");
+  EXPECT_EQ(k.BackfillProgressKey("7"), "staging:backfill:job:7");
+  EXPECT_EQ(k.SidecarHealthKey(), "staging:sidecar:health");
+}

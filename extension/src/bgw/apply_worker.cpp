@@ -21,9 +21,11 @@
 #include "settings.hpp"
 #include "shmem.hpp"
 #include "spi.hpp"
+#include "waypoint/core/decode.hpp"
 #include "waypoint/core/entry.hpp"
 #include "waypoint/core/hash.hpp"
 #include "waypoint/core/routing.hpp"
+#include "waypoint/core/text.hpp"
 #include "waypoint/ext/apply.hpp"
 #include "waypoint/ext/guard.hpp"
 #include "worker_util.hpp"
@@ -177,7 +179,7 @@ class ApplyWorker {
 
   void Failure(const std::string& msg, int* delay) {
     LogMessage(WARNING, "waypoint apply worker " + std::to_string(index_) + ": " + msg);
-    NoteError(index_, SanitizeText(msg).c_str());
+    NoteError(index_, core::SanitizeText(msg).c_str());
     next_replies_.reset();
     for (Partition& p : partitions_) p.pending_mode = true;
     Sleep(*delay);
@@ -404,8 +406,8 @@ class ApplyWorker {
       }
       if (it.decoded && it.entry.kind == core::EntryKind::kFidDone) {
         try {
-          (void)ParseJobId(it.entry.job_id);
-          (void)ParseFidDone(it.entry.payload);
+          (void)core::ParseJobId(it.entry.job_id);
+          (void)core::ParseFidDone(it.entry.payload);
         } catch (const std::exception& e) {
           it.dead = true;
           it.reason = std::string("fid_done: ") + e.what();
@@ -454,7 +456,7 @@ class ApplyWorker {
     }
     // Isolation: one subtransaction per entry; entries failing alone are dead letters.
     LogMessage(LOG, "waypoint apply worker " + std::to_string(index_) + ": batch of " + std::to_string(items.size()) +
-                        " failed (" + SanitizeText(batch_error) + "); retrying entry by entry");
+                        " failed (" + core::SanitizeText(batch_error) + "); retrying entry by entry");
     BeginTransaction("waypoint: applying entries one by one");
     for (size_t i : to_apply) {
       Item& it = items[i];
@@ -501,7 +503,7 @@ class ApplyWorker {
       if (it.dead) {
         s.push_back(partitions_[it.partition].key);
         id.push_back(it.id);
-        reason.push_back(SanitizeText(it.reason));
+        reason.push_back(core::SanitizeText(it.reason));
         kind.push_back(it.decoded ? std::optional<std::string>(core::EntryKindName(it.entry.kind)) : std::nullopt);
         fid.push_back(it.decoded ? std::optional<std::string>(std::to_string(it.entry.fid)) : std::nullopt);
         fields.push_back(FieldsJson(it.fields));
@@ -512,7 +514,7 @@ class ApplyWorker {
         continue;
       }
       if (it.entry.kind == core::EntryKind::kFidDone) {
-        const auto key = std::make_pair(ParseJobId(it.entry.job_id), it.entry.fid);
+        const auto key = std::make_pair(core::ParseJobId(it.entry.job_id), it.entry.fid);
         auto found = done.find(key);
         if (found == done.end() || found->second->entry.written_at_ms <= it.entry.written_at_ms) done[key] = &it;
         continue;
@@ -535,12 +537,12 @@ class ApplyWorker {
     if (!done.empty()) {
       std::vector<std::optional<std::string>> job, f, status, messages, error, ts;
       for (const auto& [key, it] : done) {
-        const FidDone fd = ParseFidDone(it->entry.payload);
+        const core::FidDone fd = core::ParseFidDone(it->entry.payload);
         job.push_back(std::to_string(key.first));
         f.push_back(std::to_string(key.second));
         status.push_back(fd.status);
         messages.push_back(std::to_string(fd.messages));
-        error.push_back(fd.error.empty() ? std::nullopt : std::optional<std::string>(SanitizeText(fd.error)));
+        error.push_back(fd.error.empty() ? std::nullopt : std::optional<std::string>(core::SanitizeText(fd.error)));
         ts.push_back(std::to_string(it->entry.written_at_ms));
       }
       Exec(

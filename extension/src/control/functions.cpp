@@ -234,10 +234,11 @@ Datum NodeHeadsImpl(FunctionCallInfo fcinfo) {
   std::string problem;
   try {
     redis::Client client = MakeClient();
+    core::KeyLayout layout;
+    layout.prefix = settings::key_prefix;
     std::vector<redis::Command> gets;
     for (int shard = 1; shard <= kMaxProbedShard; ++shard)
-      gets.push_back({"HMGET", settings::key_prefix + std::string(":node:shard:") + std::to_string(shard) + ":head",
-                      "block", "event_id", "ts"});
+      gets.push_back({"HMGET", layout.NodeHeadKey(shard), "block", "event_id", "ts"});
     const auto replies = client.Pipeline(gets);
     for (size_t i = 0; i < replies.size(); ++i) {
       const Reply& r = replies[i];
@@ -276,8 +277,10 @@ Datum SidecarHealthImpl(FunctionCallInfo fcinfo) {
   std::string problem;
   try {
     redis::Client client = MakeClient();
-    const Reply r = client.Call({"HMGET", settings::key_prefix + std::string(":sidecar:health"), "node_breaker",
-                                 "redis", "consumer", "mode", "updated_ms", "verify"});
+    core::KeyLayout layout;
+    layout.prefix = settings::key_prefix;
+    const Reply r = client.Call({"HMGET", layout.SidecarHealthKey(), "node_breaker", "redis", "consumer", "mode",
+                                 "updated_ms", "verify"});
     if (r.IsArray() && r.elements.size() == 6 && r.elements[4].IsString())
       for (const Reply& e : r.elements) fields.push_back(e.IsString() ? std::optional<std::string>(e.str) : std::nullopt);
   } catch (const redis::RedisError& e) {

@@ -20,40 +20,6 @@ namespace {
 
 int64_t NowMs() { return GetCurrentTimestamp() / 1000; }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string PercentDecode(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    const int hi = i + 2 < s.size() ? HexValue(s[i + 1]) : -1;
-    const int lo = i + 2 < s.size() ? HexValue(s[i + 2]) : -1;
-    if (hi < 0 || lo < 0) throw std::invalid_argument("bad percent-escape in redis URL");
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
-
-int ParseInt(const std::string& s, int lo, int hi, const char* what) {
-  if (s.empty() || s.size() > 9) throw std::invalid_argument(std::string("redis URL ") + what + " is not a number");
-  int v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') throw std::invalid_argument(std::string("redis URL ") + what + " is not a number");
-    v = v * 10 + (c - '0');
-  }
-  if (v < lo || v > hi) throw std::invalid_argument(std::string("redis URL ") + what + " is out of range");
-  return v;
-}
-
 Reply CopyReply(const redisReply* r) {
   Reply out;
   switch (r->type) {
@@ -89,61 +55,6 @@ struct ReplyFree {
 };
 
 }  // namespace
-
-RedisUrl RedisUrl::Parse(const std::string& url) {
-  static const std::string kScheme = "redis://";
-  if (url.compare(0, kScheme.size(), kScheme) != 0)
-    throw std::invalid_argument("redis URL must start with redis:// (got \"" + url + "\")");
-  RedisUrl out;
-  std::string rest = url.substr(kScheme.size());
-  const size_t slash = rest.find('/');
-  if (slash != std::string::npos) {
-    const std::string db = rest.substr(slash + 1);
-    if (!db.empty()) out.db = ParseInt(db, 0, 1 << 20, "database number");
-    rest.resize(slash);
-  }
-  const size_t at = rest.rfind('@');
-  if (at != std::string::npos) {
-    const std::string userinfo = rest.substr(0, at);
-    const size_t colon = userinfo.find(':');
-    if (colon == std::string::npos)
-      throw std::invalid_argument("redis URL user info needs a ':' (use redis://:password@host:port)");
-    out.user = PercentDecode(userinfo.substr(0, colon));
-    out.password = PercentDecode(userinfo.substr(colon + 1));
-    rest = rest.substr(at + 1);
-  }
-  std::string port;
-  if (!rest.empty() && rest[0] == '[') {
-    const size_t close = rest.find(']');
-    if (close == std::string::npos) throw std::invalid_argument("redis URL has an unterminated [IPv6] host");
-    out.host = rest.substr(1, close - 1);
-    const std::string after = rest.substr(close + 1);
-    if (!after.empty()) {
-      if (after[0] != ':') throw std::invalid_argument("redis URL has garbage after the host");
-      port = after.substr(1);
-    }
-  } else {
-    const size_t colon = rest.rfind(':');
-    if (colon != std::string::npos) {
-      out.host = rest.substr(0, colon);
-      port = rest.substr(colon + 1);
-    } else {
-      out.host = rest;
-    }
-  }
-  if (out.host.empty()) throw std::invalid_argument("redis URL has no host");
-  if (!port.empty()) out.port = ParseInt(port, 1, 65535, "port");
-  return out;
-}
-
-std::string RedisUrl::Redacted() const {
-  std::string s = "redis://";
-  if (!user.empty() || !password.empty()) s += user + ":***@";
-  s += host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  s += ":" + std::to_string(port);
-  if (db != 0) s += "/" + std::to_string(db);
-  return s;
-}
 
 Client::Client(RedisUrl url, int timeout_ms, uint32_t wait_event)
     : url_(std::move(url)), timeout_ms_(timeout_ms), wait_event_(wait_event) {}

@@ -17,23 +17,15 @@
 #include <string>
 #include <vector>
 
+#include "waypoint/core/redis_url.hpp"
+
 struct redisContext;
 
 namespace waypoint::redis {
 
-// RedisUrl: redis://[[user]:password@]host[:port][/db]
-struct RedisUrl {
-  std::string host = "127.0.0.1";
-  int port = 6379;
-  std::string user;
-  std::string password;
-  int db = 0;
-
-  // Parse throws std::invalid_argument naming what is wrong.
-  static RedisUrl Parse(const std::string& url);
-  // Printable form without the password.
-  std::string Redacted() const;
-};
+// RedisUrl: redis://[[user]:password@]host[:port][/db], core's rule shared with the
+// sidecar (waypoint/core/redis_url.hpp). Parse throws core::Error naming what is wrong.
+using RedisUrl = core::RedisUrl;
 
 // Reply is a copied Redis reply. Type names follow RESP2.
 struct Reply {

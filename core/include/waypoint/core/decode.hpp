@@ -36,9 +36,20 @@ struct FidStart {
   uint64_t fids_total = 0;
 };
 FidStart ParseFidStart(std::string_view payload);
-// Whether a kFidDone payload reports a complete fid ({"status":"ok",...}); throws
-// Error(kInvalid) when it is not a JSON object with a string status.
+// A kFidDone payload: {"status":"ok"|"failed","messages":N,"error":"..."}; messages
+// (default 0) a non-negative integer, error optional (ignored unless a string).
+// Throws Error(kInvalid) naming what is wrong when the payload is unusable.
+struct FidDone {
+  std::string status;
+  int64_t messages = 0;
+  std::string error;
+};
+FidDone ParseFidDone(std::string_view payload);
+// Whether a kFidDone payload reports a complete fid (ParseFidDone(payload).status is "ok").
 bool FidDoneOk(std::string_view payload);
+// The job id of a backfill entry (field "job"): a positive decimal of at most 18 digits.
+// Throws Error(kInvalid) otherwise; the message shows the id as sanitized text.
+int64_t ParseJobId(std::string_view job);
 
 // Decodes the payload of one stream entry. kFidStart, kFidDone and ignorable hub events
 // (BLOCK_CONFIRMED, MERGE_FAILURE, unknown types) give an empty RowSet.

@@ -21,7 +21,9 @@ constexpr uint64_t EventBlock(uint64_t event_id) { return event_id >> 14; }
 constexpr uint64_t EventSeq(uint64_t event_id) { return event_id & ((1u << 14) - 1); }
 constexpr uint64_t MakeEventId(uint64_t block, uint64_t seq) { return (block << 14) | seq; }
 
-// KeyLayout names every Redis key. `prefix` lets several deployments share one Redis.
+// KeyLayout names every Redis key; neither half spells a key by hand (the list, with
+// each key's fields, is in docs/sidecar.md, "Redis keys"). `prefix` lets several
+// deployments share one Redis.
 struct KeyLayout {
   std::string prefix = "waypoint";
 
@@ -36,6 +38,14 @@ struct KeyLayout {
   // Backfill jobs moved here from the database outbox; consumed by the sidecar.
   std::string BackfillJobStream() const;
   static constexpr const char* kBackfillGroup = "backfill";
+  // Progress of one backfill job (hash, written by the sidecar): "<prefix>:backfill:job:<id>".
+  std::string BackfillProgressKey(const std::string& job_id) const;
+  // Head of a data shard as the sidecar last saw it (hash block, event_id, ts):
+  // "<prefix>:node:shard:<n>:head"; read by waypoint.node_heads.
+  std::string NodeHeadKey(uint32_t shard) const;
+  // What the sidecar reports every second (hash), read by waypoint.sidecar_health:
+  // "<prefix>:sidecar:health".
+  std::string SidecarHealthKey() const;
 };
 
 }  // namespace waypoint::core
