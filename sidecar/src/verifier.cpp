@@ -82,7 +82,10 @@ size_t Verifier::Check(std::vector<core::StreamEntry*>& entries) {
     core::StreamEntry& e = *entries[i];
     if (!verdicts[i]) {
       // Level full: the extension checks the signer against the mirror's keys.
-      if (full && (e.kind == core::EntryKind::kHubEvent || e.kind == core::EntryKind::kMessage)) e.check_signer = true;
+      // (On-chain events too: their key removals revoke what the key signed afterwards.)
+      if (full && (e.kind == core::EntryKind::kHubEvent || e.kind == core::EntryKind::kMessage ||
+                   e.kind == core::EntryKind::kOnChainEvent))
+        e.check_signer = true;
       continue;
     }
     const char* check = core::VerifyStatusName(verdicts[i]->status);

@@ -336,6 +336,16 @@ int main() {
   Emit("ev_kf1", Merge(kf1));
   Emit("ev_kf2", Merge(kf2));
   Emit("msg_kf1", kf1.SerializeAsString());
+  // The same key removed at 1700000500 (Unix); kf3 is signed after that (Farcaster time
+  // 90541400 = Unix 1700000600), kf1 long before.
+  OnChainEvent signer_rm = OnChain(EVENT_TYPE_SIGNER, 1000, '\xa5', 5);
+  signer_rm.set_block_timestamp(1700000500);
+  signer_rm.mutable_signer_event_body()->set_key(std::string(32, '\x5a'));
+  signer_rm.mutable_signer_event_body()->set_key_type(1);
+  signer_rm.mutable_signer_event_body()->set_event_type(SIGNER_EVENT_TYPE_REMOVE);
+  Emit("ev_signer_rm", OnChainMerge(signer_rm, 1));
+  Message kf3 = CastAdd("kf3", 1000, 90541400, "signed after its key was removed");
+  Emit("ev_kf3", Merge(kf3));
 
   // Invalid and ignorable inputs.
   Emit("garbage", std::string("\xff\xff\xff\xff", 4));

@@ -24,6 +24,8 @@
 #include "waypoint/core/decode.hpp"
 #include "waypoint/core/errors.hpp"
 #include "waypoint/core/hash.hpp"
+#include "waypoint/core/time.hpp"
+#include "hub_event.pb.h"
 #include "onchain_event.pb.h"
 #include "waypoint/ext/spi.hpp"
 
@@ -623,47 +625,96 @@ void Reconcile(const Markers& mk) {
 // ---- level full: a message waits until its signer is a key of its fid ------------------
 // (docs/verification.md). A key is known once an on-chain key-registry add for it is in
 // waypoint.onchain_events; an entry whose messages are signed by an unknown key goes to
-// waypoint.held_messages whole, and is applied when that key's add is.
+// waypoint.held_messages whole, and is applied when that key's add is. A message signed
+// after its key's removal (remove or admin reset) is applied dead, as revoked, and a
+// removal revokes the messages its key signed after it: either order ends the same.
 
 using SignerKey = std::pair<uint64_t, std::string>;  // (fid, Ed25519 public key)
+using Removals = std::map<SignerKey, int64_t>;       // key -> earliest removal, Unix seconds
+
+// Death event of those revocations: after every real event, so nothing revives them.
+constexpr uint64_t kAfterEveryEvent = uint64_t{1} << 62;
+
+bool IsSignerEvent(const core::OnChainRow& r) { return r.type == EVENT_TYPE_SIGNER && r.signer_key.has_value(); }
+bool IsRemoval(const core::OnChainRow& r) {
+  return r.signer_event_type == SIGNER_EVENT_TYPE_REMOVE || r.signer_event_type == SIGNER_EVENT_TYPE_ADMIN_RESET;
+}
 
 // The keys added by the on-chain events of this batch.
 std::set<SignerKey> SignerAdds(const std::vector<core::OnChainRow>& rows) {
   std::set<SignerKey> out;
   for (const auto& r : rows)
-    if (r.type == EVENT_TYPE_SIGNER && r.signer_event_type == SIGNER_EVENT_TYPE_ADD && r.signer_key)
-      out.insert({r.fid, *r.signer_key});
+    if (IsSignerEvent(r) && r.signer_event_type == SIGNER_EVENT_TYPE_ADD) out.insert({r.fid, *r.signer_key});
   return out;
 }
 
-// Which of `wanted` the mirror already knows as keys.
-std::set<SignerKey> KnownSigners(const std::set<SignerKey>& wanted) {
+void AddRemovals(const std::vector<core::OnChainRow>& rows, Removals* out) {
+  for (const auto& r : rows) {
+    if (!IsSignerEvent(r) || !IsRemoval(r)) continue;
+    const SignerKey k{r.fid, *r.signer_key};
+    const auto t = static_cast<int64_t>(r.block_timestamp);
+    auto it = out->find(k);
+    if (it == out->end() || t < it->second) (*out)[k] = t;
+  }
+}
+
+// Which of `wanted` the mirror already knows as keys, and their earliest removal if any.
+void KnownSigners(const std::set<SignerKey>& wanted, std::set<SignerKey>* known, Removals* removals) {
   static PreparedStatement stmt{
       "known_signers",
-      "SELECT k.fid, k.key FROM unnest($1::bigint[], $2::bytea[]) AS k(fid, key) "
+      "SELECT k.fid, k.key, (SELECT extract(epoch FROM min(r.block_timestamp))::bigint "
+      "FROM waypoint.onchain_events AS r WHERE r.fid = k.fid AND r.type = 1 AND r.signer_event_type IN (2, 3) "
+      "AND r.signer_key = k.key) FROM unnest($1::bigint[], $2::bytea[]) AS k(fid, key) "
       "WHERE EXISTS (SELECT 1 FROM waypoint.onchain_events AS o WHERE o.fid = k.fid AND o.type = 1 "
       "AND o.signer_event_type = 1 AND o.signer_key = k.key)",
       {ParamType::kInt8, ParamType::kBytea}};
-  std::set<SignerKey> out;
-  if (wanted.empty()) return out;
+  if (wanted.empty()) return;
   std::vector<ArrayParam> p = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea)};
   for (const auto& [fid, key] : wanted) {
     p[0].AddInt(static_cast<int64_t>(fid));
     p[1].AddStr(key);
   }
-  std::vector<ArrayParam> rows = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea)};
+  std::vector<ArrayParam> rows = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea),
+                                  ArrayParam(ParamType::kInt8)};
   pg::ExecuteArrays(stmt, p, &rows);
-  for (size_t i = 0; i < rows[0].size(); ++i) out.insert({static_cast<uint64_t>(rows[0].int_at(i)), rows[1].str_at(i)});
-  return out;
+  for (size_t i = 0; i < rows[0].size(); ++i) {
+    const SignerKey k{static_cast<uint64_t>(rows[0].int_at(i)), rows[1].str_at(i)};
+    known->insert(k);
+    if (rows[2].null_at(i)) continue;
+    auto it = removals->find(k);
+    if (it == removals->end() || rows[2].int_at(i) < it->second) (*removals)[k] = rows[2].int_at(i);
+  }
 }
 
 // Messages an entry would make live (not the ones it prunes, revokes or reports deleted).
 bool Alive(const core::MessageRow& m) { return !m.pruned && !m.revoked && !m.dropped; }
 
-// Moves the entries whose live messages have an unknown signer to waypoint.held_messages
-// (their rows are cleared, their outcome says why).
-void HoldUnknownSigners(const std::vector<core::StreamEntry>& entries, std::vector<core::RowSet>& decoded,
-                        std::vector<EntryOutcome>& outcomes) {
+// Signed after the key's removal (message time after the removal's block time).
+bool SignedAfterRemoval(const core::MessageRow& m, const Removals& removals) {
+  auto it = removals.find({m.fid, m.signer});
+  return it != removals.end() && core::FarcasterToUnix(m.timestamp) > it->second;
+}
+
+// A REVOKE_MESSAGE event for a message, later than every real event.
+core::StreamEntry RevocationOf(uint64_t fid, const std::string& message_bytes) {
+  HubEvent e;
+  e.set_type(HUB_EVENT_TYPE_REVOKE_MESSAGE);
+  e.set_id(kAfterEveryEvent);
+  if (!e.mutable_revoke_message_body()->mutable_message()->ParseFromString(message_bytes))
+    throw std::runtime_error("stored message of fid " + std::to_string(fid) + " does not decode");
+  core::StreamEntry s;
+  s.kind = core::EntryKind::kHubEvent;
+  s.event_id = kAfterEveryEvent;
+  s.fid = fid;
+  s.payload = e.SerializeAsString();
+  return s;
+}
+
+// Judges the signers of the entries written at level full. Entries with a message by an
+// unknown key go to waypoint.held_messages (their rows are cleared, their outcome says
+// why); messages signed after their key's removal are returned, to be revoked once applied.
+std::vector<core::StreamEntry> JudgeSigners(const std::vector<core::StreamEntry>& entries,
+                                            std::vector<core::RowSet>& decoded, std::vector<EntryOutcome>& outcomes) {
   static PreparedStatement hold{
       "hold_messages",
       "INSERT INTO waypoint.held_messages (fid, hash, signer, kind, payload, shard, event_id, source, job_id) "
@@ -676,14 +727,18 @@ void HoldUnknownSigners(const std::vector<core::StreamEntry>& entries, std::vect
     if (entries[i].check_signer && outcomes[i].applied)
       for (const auto& m : decoded[i].messages)
         if (Alive(m)) wanted.insert({m.fid, m.signer});
-  if (wanted.empty()) return;
+  std::vector<core::StreamEntry> revoke;
+  if (wanted.empty()) return revoke;
   std::set<SignerKey> known;
-  for (const auto& d : decoded)
+  Removals removals;
+  for (const auto& d : decoded) {
     for (const auto& k : SignerAdds(d.onchain)) known.insert(k);
+    AddRemovals(d.onchain, &removals);
+  }
   std::set<SignerKey> ask;
   for (const auto& k : wanted)
-    if (!known.count(k)) ask.insert(k);
-  for (const auto& k : KnownSigners(ask)) known.insert(k);
+    if (!known.count(k) || removals.count(k) == 0) ask.insert(k);
+  KnownSigners(ask, &known, &removals);
 
   std::vector<ArrayParam> p;
   for (ParamType t : hold.types) p.emplace_back(t);
@@ -692,7 +747,11 @@ void HoldUnknownSigners(const std::vector<core::StreamEntry>& entries, std::vect
     const core::MessageRow* unknown = nullptr;
     for (const auto& m : decoded[i].messages)
       if (Alive(m) && !known.count({m.fid, m.signer})) unknown = &m;
-    if (unknown == nullptr) continue;
+    if (unknown == nullptr) {
+      for (const auto& m : decoded[i].messages)
+        if (Alive(m) && SignedAfterRemoval(m, removals)) revoke.push_back(RevocationOf(m.fid, m.raw));
+      continue;
+    }
     const core::StreamEntry& e = entries[i];
     p[0].AddInt(static_cast<int64_t>(unknown->fid));
     p[1].AddStr(unknown->hash);
@@ -708,9 +767,41 @@ void HoldUnknownSigners(const std::vector<core::StreamEntry>& entries, std::vect
     decoded[i] = core::RowSet{};
   }
   if (p[0].size() > 0) pg::ExecuteArrays(hold, p);
+  return revoke;
+}
+
+// The messages already in the mirror that the key removals of this batch's level-full
+// entries make invalid: signed by the removed key after the removal.
+std::vector<core::StreamEntry> SignedAfterRemovals(const std::vector<core::StreamEntry>& entries,
+                                                   const std::vector<core::RowSet>& decoded) {
+  static PreparedStatement stmt{
+      "signed_after_removal",
+      "SELECT m.fid, m.raw FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::bigint[]) "
+      "AS k(fid, key, removed, revoked_event) "
+      "JOIN waypoint.messages AS m ON m.fid = k.fid AND m.signer = k.key AND m.\"timestamp\" > to_timestamp(k.removed) "
+      "WHERE m.death_event IS DISTINCT FROM k.revoked_event",
+      {ParamType::kInt8, ParamType::kBytea, ParamType::kInt8, ParamType::kInt8}};
+  Removals removals;
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (entries[i].check_signer) AddRemovals(decoded[i].onchain, &removals);
+  std::vector<core::StreamEntry> out;
+  if (removals.empty()) return out;
+  std::vector<ArrayParam> p = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea),
+                               ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kInt8)};
+  for (const auto& [k, t] : removals) {
+    p[0].AddInt(static_cast<int64_t>(k.first));
+    p[1].AddStr(k.second);
+    p[2].AddInt(t);
+    p[3].AddInt(static_cast<int64_t>(kAfterEveryEvent));
+  }
+  std::vector<ArrayParam> r = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea)};
+  pg::ExecuteArrays(stmt, p, &r);
+  for (size_t i = 0; i < r[0].size(); ++i) out.push_back(RevocationOf(static_cast<uint64_t>(r[0].int_at(i)), r[1].str_at(i)));
+  return out;
 }
 
 // The held entries whose key was added by this batch, taken out of waypoint.held_messages.
+// They are judged again when applied (a removal may already be known).
 std::vector<core::StreamEntry> ReleaseHeld(const std::vector<core::OnChainRow>& onchain) {
   static PreparedStatement release{
       "release_held",
@@ -742,6 +833,7 @@ std::vector<core::StreamEntry> ReleaseHeld(const std::vector<core::OnChainRow>& 
                                             : core::EntrySource::kLive;
     e.job_id = r[5].str_at(i);
     e.fid = static_cast<uint64_t>(r[6].int_at(i));
+    e.check_signer = true;
   }
   return out;
 }
@@ -768,7 +860,12 @@ std::vector<EntryOutcome> ApplyEntries(const std::vector<core::StreamEntry>& ent
       outcomes[i].reason = std::string(core::ErrorClassName(e.cls())) + ": " + e.what();
     }
   }
-  if (check_signers) HoldUnknownSigners(entries, decoded, outcomes);
+  // Level full: revocations of messages signed after their key's removal, applied last.
+  std::vector<core::StreamEntry> after;
+  if (check_signers) {
+    after = JudgeSigners(entries, decoded, outcomes);
+    for (auto& r : SignedAfterRemovals(entries, decoded)) after.push_back(std::move(r));
+  }
   core::RowSet rows;
   for (auto& d : decoded) rows.Append(std::move(d));
   const Markers markers = CollectMarkers(entries, outcomes);
@@ -784,10 +881,11 @@ std::vector<EntryOutcome> ApplyEntries(const std::vector<core::StreamEntry>& ent
     released = ReleaseHeld(rows.onchain);
   }
   Reconcile(markers);
-  // Held messages whose key this batch added: applied now, after the batch's markers
-  // (they confirm at a later apply sequence, so a reconciliation never counts them as
-  // not offered). Their keys are known now: nothing is held again.
+  // Held messages whose key this batch added, then the revocations: applied now, after the
+  // batch's markers (they confirm at a later apply sequence, so a reconciliation never
+  // counts them as not offered).
   if (!released.empty()) (void)ApplyEntries(released);
+  if (!after.empty()) (void)ApplyEntries(after);
   return outcomes;
 }
 

@@ -48,3 +48,30 @@ SELECT * FROM pg_temp.state();
 -- Entries not written at level full are applied as before, whatever their signer.
 SELECT pg_temp.apply(ARRAY['event'], :'ev_kf2');
 SELECT * FROM pg_temp.state();
+
+-- A key removal: what the key signed after it is applied dead (revoked), in either order;
+-- what it signed before stays (the node no longer revokes on removal).
+SET client_min_messages = warning;
+SELECT pg_temp.fresh();
+RESET client_min_messages;
+SELECT pg_temp.apply(ARRAY['event', 'full:event', 'full:event'], :'ev_signer_s1', :'ev_kf1', :'ev_kf3');
+SELECT * FROM pg_temp.state();
+SELECT pg_temp.apply(ARRAY['full:event'], :'ev_signer_rm');
+SELECT * FROM pg_temp.state();
+SELECT fid, active, removed_at IS NOT NULL AS removed FROM waypoint.signers;
+SELECT count(*) AS revoked FROM waypoint.messages WHERE revoked_at IS NOT NULL;
+SET client_min_messages = warning;
+SELECT pg_temp.fresh();
+RESET client_min_messages;
+SELECT pg_temp.apply(ARRAY['event', 'full:event'], :'ev_signer_s1', :'ev_signer_rm');
+SELECT pg_temp.apply(ARRAY['full:event', 'full:event'], :'ev_kf3', :'ev_kf1');
+SELECT * FROM pg_temp.state();
+SELECT count(*) AS revoked FROM waypoint.messages WHERE revoked_at IS NOT NULL;
+-- The removal before the key's add, the message before both (all held, then judged).
+SET client_min_messages = warning;
+SELECT pg_temp.fresh();
+RESET client_min_messages;
+SELECT pg_temp.apply(ARRAY['full:event', 'full:event'], :'ev_kf3', :'ev_kf1');
+SELECT pg_temp.apply(ARRAY['full:event'], :'ev_signer_rm');
+SELECT pg_temp.apply(ARRAY['event'], :'ev_signer_s1');
+SELECT * FROM pg_temp.state();

@@ -19,7 +19,8 @@
 //   ts   sidecar wall clock in Unix milliseconds when the entry was written
 //   d    payload bytes
 //   vf   "full" when the sidecar verifies at level full: the extension applies the
-//        entry's messages only once their signer is a key of their fid (optional)
+//        entry's messages only once their signer is a key of their fid, and a key
+//        removal revokes what the key signed after it (optional)
 // Only on "refused" entries, after d:
 //   rk   the kind the entry would have had ("event" or "message")
 //   ck   the check that failed (core::VerifyStatusName, e.g. "bad_signature")
