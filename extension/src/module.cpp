@@ -1,5 +1,5 @@
 // Waypoint's module entry: _PG_init declares the GUCs, requests shared memory and
-// registers the static launcher. Nothing else happens here (style.md H6, T13): no
+// registers the static launcher. Nothing else happens here: no
 // sockets, no threads; Redis connections are made lazily by the workers.
 #include <climits>
 #include <exception>

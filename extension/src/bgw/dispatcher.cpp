@@ -84,7 +84,7 @@ class Dispatcher {
 
  private:
   // The sidecar's group is created here too, from id 0, so jobs sent before the sidecar
-  // first started are not skipped (the "$" trap of farcaster-spec.md §2.3).
+  // first started are not skipped (a group created at "$" would skip them).
   void EnsureGroup(redis::Client& r) {
     const redis::Reply rep =
         r.Call({"XGROUP", "CREATE", stream_, core::KeyLayout::kBackfillGroup, "0", "MKSTREAM"});

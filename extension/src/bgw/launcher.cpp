@@ -104,7 +104,7 @@ void Supervise(Managed* managed, int nslots) {
 
 void waypoint_launcher_main(Datum arg) {
   using namespace waypoint::bgw;
-  // Handlers first, then unblock (style.md T8): die and the reload handler only set flags.
+  // Handlers first, then unblock: die and the reload handler only set flags.
   pqsignal(SIGHUP, SignalHandlerForConfigReload);
   pqsignal(SIGTERM, die);
   BackgroundWorkerUnblockSignals();

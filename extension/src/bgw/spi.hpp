@@ -1,4 +1,4 @@
-// The transaction sequence of a background worker, in one place (style.md H9, T6, T21),
+// The transaction sequence of a background worker, in one place,
 // and a text-in/text-out SPI statement helper for the control tables.
 #pragma once
 

@@ -11,7 +11,7 @@
 
 namespace waypoint::bgw {
 
-// Log at LOG/WARNING/DEBUG1 (no ERROR and above: see style.md H5).
+// Log at LOG/WARNING/DEBUG1 (no ERROR and above: an ERROR outside a transaction ends the worker).
 void LogMessage(int level, const std::string& msg);
 
 // Sleep on the latch for up to ms; processes interrupts (SIGTERM ends the process) and

@@ -1,14 +1,14 @@
 // A small Redis client for Postgres processes (background workers and backends).
 //
 // Why not a blocking hiredis context: a blocking read retries EINTR internally, so a
-// SIGTERM could never interrupt it (style.md T10). Here the socket is non-blocking and
+// SIGTERM could never interrupt it. Here the socket is non-blocking and
 // every wait goes through WaitLatchOrSocket(MyLatch | socket | timeout |
 // WL_EXIT_ON_PM_DEATH): commands are written, then the process sleeps on the socket AND
 // its latch, and reads only when the socket is readable. When the latch is set the
 // pending interrupts are processed (CHECK_FOR_INTERRUPTS through PgCall): SIGTERM ends
 // the process (the connection simply goes away with it), a query cancel becomes a C++
 // PgError that unwinds and frees the connection. Replies are copied into plain C++
-// values and the hiredis objects freed immediately (style.md H10).
+// values and the hiredis objects freed immediately.
 #pragma once
 
 #include <cstdint>

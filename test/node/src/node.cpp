@@ -288,7 +288,7 @@ std::string Node::ConflictKey(const MessageData& d, const Hash20& hash) const {
   }
 }
 
-// a > b in the store's order (farcaster-spec §6.6).
+// a > b in the store's order (docs/apply-semantics.md, "Store order").
 bool Node::Beats(const MsgRec& a, const MsgRec& b, Store s) const {
   const bool ar = IsRemoveType(static_cast<MessageType>(a.type));
   const bool br = IsRemoveType(static_cast<MessageType>(b.type));

@@ -1,4 +1,4 @@
-// Store-model rules of the test node (farcaster-spec §6.6) and its event log.
+// Store-model rules of the test node (docs/apply-semantics.md, "Store order") and its event log.
 #include <gtest/gtest.h>
 
 #include <algorithm>

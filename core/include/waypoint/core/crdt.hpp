@@ -21,7 +21,7 @@
 
 namespace waypoint::core {
 
-// Store order of two candidates of the same key (farcaster-spec.md §6.6):
+// Store order of two candidates of the same key (docs/apply-semantics.md, "Store order"):
 //   casts:  remove beats add first, then timestamp, then hash bytes
 //   others: timestamp, then remove beats add, then hash bytes
 // Returns <0, 0, >0 like memcmp; 0 only for the same hash.

@@ -3,7 +3,7 @@
 // anything else that needs to know what a message means.
 //
 // Vocabulary:
-//   store      a node message store with its own conflict key (farcaster-spec.md §6.6)
+//   store      a node message store with its own conflict key (docs/apply-semantics.md)
 //   candidate  any message seen for a key (merged, deleted, pruned/revoked payload,
 //              backfill page); the row of a key holds the highest candidate (crdt.hpp)
 //   lifecycle  pruned / revoked / dropped flags of one message hash; they are

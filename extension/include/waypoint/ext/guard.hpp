@@ -3,7 +3,7 @@
 //  InvokeCpp(fn)  C++ -> Postgres. Wraps every extern "C" entry (SQL functions, bgworker
 //                 mains, callbacks). Runs fn in try; a C++ exception's text is copied inside
 //                 the catch and the Postgres ERROR is raised only AFTER leaving the catch, so
-//                 no longjmp ever crosses a live catch block or C++ frame (style.md T1, T4).
+//                 no longjmp ever crosses a live catch block or C++ frame.
 //  PgCall(fn)     Postgres -> C++. Wraps a single Postgres call made from C++ code. An
 //                 ereport(ERROR) inside fn is caught by PG_TRY, the error state copied and
 //                 flushed, the memory context restored, and a C++ PgError thrown instead,
