@@ -58,6 +58,15 @@ const char* EntryKindName(EntryKind k) {
   return "unknown";
 }
 
+bool ParseEntrySource(std::string_view value, EntrySource* out) {
+  for (const auto& sn : kSources)
+    if (value == sn.name) {
+      *out = sn.source;
+      return true;
+    }
+  return false;
+}
+
 const char* EntrySourceName(EntrySource s) {
   for (const auto& sn : kSources)
     if (sn.source == s) return sn.name;
@@ -118,13 +127,8 @@ StreamEntry DecodeEntry(const EntryFields& fields) {
     } else if (name == "fid") {
       e.fid = ParseNumber<uint64_t>(name, value);
     } else if (name == "src") {
-      bool known = false;
-      for (const auto& sn : kSources)
-        if (value == sn.name) {
-          e.source = sn.source;
-          known = true;
-        }
-      if (!known) throw Error(ErrorClass::kDecode, "stream entry source '" + value + "' is unknown");
+      if (!ParseEntrySource(value, &e.source))
+        throw Error(ErrorClass::kDecode, "stream entry source '" + value + "' is unknown");
     } else if (name == "job") {
       e.job_id = value;
     } else if (name == "ts") {

@@ -20,6 +20,8 @@ void EnsureSodium() {
   if (rc < 0) throw std::runtime_error("libsodium initialisation failed");
 }
 
+}  // namespace
+
 const char* NetworkName(FarcasterNetwork n) {
   switch (n) {
     case FARCASTER_NETWORK_MAINNET: return "mainnet";
@@ -29,7 +31,11 @@ const char* NetworkName(FarcasterNetwork n) {
   }
 }
 
-}  // namespace
+std::optional<FarcasterNetwork> ParseNetwork(std::string_view s) {
+  for (auto n : {FARCASTER_NETWORK_MAINNET, FARCASTER_NETWORK_TESTNET, FARCASTER_NETWORK_DEVNET})
+    if (s == NetworkName(n)) return n;
+  return std::nullopt;
+}
 
 const char* VerifyLevelName(VerifyLevel l) {
   switch (l) {

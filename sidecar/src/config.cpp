@@ -228,7 +228,7 @@ std::vector<Option> Options() {
        "the Farcaster network followed: messages naming another are refused (mainnet, testnet, devnet; "
        "default mainnet)",
        [](Config& c, const std::string& v) {
-         if (v != "mainnet" && v != "testnet" && v != "devnet") Bad("", "'" + v + "' is not mainnet, testnet or devnet");
+         if (!core::ParseNetwork(v)) Bad("", "'" + v + "' is not mainnet, testnet or devnet");
          c.network = v;
        }},
       {"verify.threads", "WAYPOINT_VERIFY_THREADS", "verify-threads", Kind::kInt,

@@ -146,9 +146,7 @@ int main(int argc, char** argv) {
   {
     waypoint::core::VerifyOptions v;
     v.level = *waypoint::core::ParseVerifyLevel(cfg.verify_level);
-    v.network = cfg.network == "testnet"  ? FARCASTER_NETWORK_TESTNET
-                : cfg.network == "devnet" ? FARCASTER_NETWORK_DEVNET
-                                          : FARCASTER_NETWORK_MAINNET;
+    v.network = *waypoint::core::ParseNetwork(cfg.network);  // validated by LoadConfig
     const unsigned threads = cfg.verify_threads >= 0 ? static_cast<unsigned>(cfg.verify_threads)
                                                      : std::max(1u, std::thread::hardware_concurrency());
     GlobalVerifier().Configure(v, v.level == waypoint::core::VerifyLevel::kOff ? 0 : threads);

@@ -648,14 +648,14 @@ std::set<SignerKey> SignerAdds(const std::vector<core::OnChainRow>& rows) {
   return out;
 }
 
+void KeepEarliest(Removals* removals, const SignerKey& k, int64_t t) {
+  auto [it, added] = removals->emplace(k, t);
+  if (!added && t < it->second) it->second = t;
+}
+
 void AddRemovals(const std::vector<core::OnChainRow>& rows, Removals* out) {
-  for (const auto& r : rows) {
-    if (!IsSignerEvent(r) || !IsRemoval(r)) continue;
-    const SignerKey k{r.fid, *r.signer_key};
-    const auto t = static_cast<int64_t>(r.block_timestamp);
-    auto it = out->find(k);
-    if (it == out->end() || t < it->second) (*out)[k] = t;
-  }
+  for (const auto& r : rows)
+    if (IsSignerEvent(r) && IsRemoval(r)) KeepEarliest(out, {r.fid, *r.signer_key}, static_cast<int64_t>(r.block_timestamp));
 }
 
 // Which of `wanted` the mirror already knows as keys, and their earliest removal if any.
@@ -680,9 +680,7 @@ void KnownSigners(const std::set<SignerKey>& wanted, std::set<SignerKey>* known,
   for (size_t i = 0; i < rows[0].size(); ++i) {
     const SignerKey k{static_cast<uint64_t>(rows[0].int_at(i)), rows[1].str_at(i)};
     known->insert(k);
-    if (rows[2].null_at(i)) continue;
-    auto it = removals->find(k);
-    if (it == removals->end() || rows[2].int_at(i) < it->second) (*removals)[k] = rows[2].int_at(i);
+    if (!rows[2].null_at(i)) KeepEarliest(removals, k, rows[2].int_at(i));
   }
 }
 
@@ -828,9 +826,7 @@ std::vector<core::StreamEntry> ReleaseHeld(const std::vector<core::OnChainRow>& 
     e.payload = r[1].str_at(i);
     e.shard = static_cast<uint32_t>(r[2].int_at(i));
     e.event_id = static_cast<uint64_t>(r[3].int_at(i));
-    e.source = r[4].str_at(i) == "backfill" ? core::EntrySource::kBackfill
-               : r[4].str_at(i) == "repair" ? core::EntrySource::kRepair
-                                            : core::EntrySource::kLive;
+    if (!core::ParseEntrySource(r[4].str_at(i), &e.source)) throw std::runtime_error("held message of unknown source");
     e.job_id = r[5].str_at(i);
     e.fid = static_cast<uint64_t>(r[6].int_at(i));
     e.check_signer = true;

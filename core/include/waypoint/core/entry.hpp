@@ -43,6 +43,8 @@ const char* EntryKindName(EntryKind k);
 const char* EntrySourceName(EntrySource s);
 // The kind named as in field k; false for an unknown name.
 bool ParseEntryKind(std::string_view name, EntryKind* out);
+// The source named as in field src; false for an unknown name.
+bool ParseEntrySource(std::string_view name, EntrySource* out);
 
 struct StreamEntry {
   static constexpr int kVersion = 1;

@@ -26,6 +26,9 @@ namespace waypoint::core {
 enum class VerifyLevel { kOff, kHash, kSignature, kFull };
 
 const char* VerifyLevelName(VerifyLevel l);
+// "mainnet", "testnet", "devnet" ("none" for anything else), and back (nullopt for others).
+const char* NetworkName(FarcasterNetwork n);
+std::optional<FarcasterNetwork> ParseNetwork(std::string_view s);
 // "off", "hash", "signature", "full"; nullopt for anything else.
 std::optional<VerifyLevel> ParseVerifyLevel(std::string_view s);
 
