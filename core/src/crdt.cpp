@@ -1,6 +1,9 @@
 #include "waypoint/core/crdt.hpp"
 
 #include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+#include <string_view>
 
 namespace waypoint::core {
 namespace {
@@ -63,40 +66,46 @@ int CompareProofs(const ProofRow& a, const ProofRow& b) {
   return CmpBytes(a.signature, b.signature);
 }
 
-std::vector<MessageRow> ReduceMessages(const std::vector<MessageRow>& rows) {
+// The reducers move rows out of their argument; `out` is reserved up front so the
+// string_view keys into its elements stay valid.
+std::vector<MessageRow> ReduceMessages(std::vector<MessageRow> rows) {
   std::vector<MessageRow> out;
-  std::unordered_map<std::string, size_t> index;
-  for (const MessageRow& r : rows) {
-    auto [it, inserted] = index.emplace(r.hash, out.size());
-    if (inserted) {
-      out.push_back(r);
+  out.reserve(rows.size());
+  std::unordered_map<std::string_view, size_t> index;
+  index.reserve(rows.size());
+  for (MessageRow& r : rows) {
+    auto found = index.find(r.hash);
+    if (found == index.end()) {
+      out.push_back(std::move(r));
+      index.emplace(out.back().hash, out.size() - 1);
       continue;
     }
-    MessageRow& m = out[it->second];
+    MessageRow& m = out[found->second];
     m.pruned |= r.pruned;
     m.revoked |= r.revoked;
     m.dropped |= r.dropped;
     if (r.event_unix != 0 && (m.event_unix == 0 || r.event_unix < m.event_unix)) m.event_unix = r.event_unix;
-    if (m.raw.empty()) m.raw = r.raw;
+    if (m.raw.empty()) m.raw = std::move(r.raw);
     MaxOpt(m.merge_event, r.merge_event);
     MaxOpt(m.death_event, r.death_event);
   }
   return out;
 }
 
-std::vector<ProofRow> ReduceProofs(const std::vector<ProofRow>& rows) {
+std::vector<ProofRow> ReduceProofs(std::vector<ProofRow> rows) {
   std::vector<ProofRow> out;
+  out.reserve(rows.size());
   std::unordered_map<std::string, size_t> index;
-  for (const ProofRow& r : rows) {
+  for (ProofRow& r : rows) {
     // One row per proof (name, timestamp, signature); the statement picks per name.
     std::string key = r.name;
     key.push_back('\0');
     key += std::to_string(r.timestamp);
     key.push_back('\0');
     key += r.signature;
-    auto [it, inserted] = index.emplace(key, out.size());
+    auto [it, inserted] = index.emplace(std::move(key), out.size());
     if (inserted) {
-      out.push_back(r);
+      out.push_back(std::move(r));
       continue;
     }
     ProofRow& cur = out[it->second];
@@ -107,27 +116,29 @@ std::vector<ProofRow> ReduceProofs(const std::vector<ProofRow>& rows) {
   return out;
 }
 
-std::vector<OnChainRow> ReduceOnChain(const std::vector<OnChainRow>& rows) {
+std::vector<OnChainRow> ReduceOnChain(std::vector<OnChainRow> rows) {
   std::vector<OnChainRow> out;
-  std::unordered_map<std::string, size_t> index;
-  for (const OnChainRow& r : rows) {
-    if (index.emplace(r.Key(), out.size()).second) out.push_back(r);
+  out.reserve(rows.size());
+  std::unordered_set<std::string> seen;
+  seen.reserve(rows.size());
+  for (OnChainRow& r : rows) {
+    if (seen.insert(r.Key()).second) out.push_back(std::move(r));
   }
   return out;
 }
 
 void ReduceRowSet(RowSet& r) {
-  r.messages = ReduceMessages(r.messages);
-  r.casts = DedupeCandidates(r.casts);
-  r.reactions = DedupeCandidates(r.reactions);
-  r.links = DedupeCandidates(r.links);
-  r.link_compact_states = DedupeCandidates(r.link_compact_states);
-  r.verifications = DedupeCandidates(r.verifications);
-  r.user_data = DedupeCandidates(r.user_data);
-  r.username_proof_messages = DedupeCandidates(r.username_proof_messages);
-  r.lend_storage = DedupeCandidates(r.lend_storage);
-  r.proofs = ReduceProofs(r.proofs);
-  r.onchain = ReduceOnChain(r.onchain);
+  r.messages = ReduceMessages(std::move(r.messages));
+  r.casts = DedupeCandidates(std::move(r.casts));
+  r.reactions = DedupeCandidates(std::move(r.reactions));
+  r.links = DedupeCandidates(std::move(r.links));
+  r.link_compact_states = DedupeCandidates(std::move(r.link_compact_states));
+  r.verifications = DedupeCandidates(std::move(r.verifications));
+  r.user_data = DedupeCandidates(std::move(r.user_data));
+  r.username_proof_messages = DedupeCandidates(std::move(r.username_proof_messages));
+  r.lend_storage = DedupeCandidates(std::move(r.lend_storage));
+  r.proofs = ReduceProofs(std::move(r.proofs));
+  r.onchain = ReduceOnChain(std::move(r.onchain));
 }
 
 }  // namespace waypoint::core

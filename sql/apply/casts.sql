@@ -19,10 +19,15 @@ SELECT DISTINCT ON (u.fid, u.hash)
        CASE WHEN u.dead AND u.dropped_at IS NOT NULL THEN 'deleted' END,
        currval('waypoint.apply_seq'), u.merge_event,
        u.hash, u.text, u.parent_fid, u.parent_hash, u.parent_url, u.embeds::jsonb, u.mentions::bigint[], u.mentions_positions::int[], u.cast_type
-  FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::boolean[],
-              $5::bytea[], $6::text[], $7::bigint[], $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int[],
-              $14::boolean[], $15::bigint[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[])
-       AS u(fid, message_hash, ts, removed, hash, text, parent_fid, parent_hash, parent_url, embeds, mentions, mentions_positions, cast_type, dead, merge_event, pruned_at, revoked_at, dropped_at)
+  -- unnest in the select list streams the arrays (unnest(a, b, ...) in FROM would copy
+  -- each one into a tuplestore first)
+  FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS message_hash, unnest($3::bigint[]) AS ts,
+          unnest($4::boolean[]) AS removed, unnest($5::bytea[]) AS hash, unnest($6::text[]) AS text,
+          unnest($7::bigint[]) AS parent_fid, unnest($8::bytea[]) AS parent_hash, unnest($9::text[]) AS parent_url,
+          unnest($10::text[]) AS embeds, unnest($11::text[]) AS mentions, unnest($12::text[]) AS mentions_positions,
+          unnest($13::int[]) AS cast_type, unnest($14::boolean[]) AS dead, unnest($15::bigint[]) AS merge_event,
+          unnest($16::timestamptz[]) AS pruned_at, unnest($17::timestamptz[]) AS revoked_at, unnest($18::timestamptz[]) AS dropped_at)
+       AS u
   -- One candidate per key: alive before dead, then the latest merge, then store order.
  ORDER BY u.fid, u.hash, u.dead, CASE WHEN NOT u.dead THEN u.merge_event END DESC NULLS LAST,
           u.removed DESC, u.ts DESC, u.message_hash DESC

@@ -19,10 +19,13 @@ SELECT DISTINCT ON (u.fid, u.to_fid)
        CASE WHEN u.dead AND u.dropped_at IS NOT NULL THEN 'deleted' END,
        currval('waypoint.apply_seq'), u.merge_event,
        u.to_fid, u.num_units, u.unit_type
-  FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::boolean[],
-              $5::bigint[], $6::bigint[], $7::int[],
-              $8::boolean[], $9::bigint[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[])
-       AS u(fid, message_hash, ts, removed, to_fid, num_units, unit_type, dead, merge_event, pruned_at, revoked_at, dropped_at)
+  -- unnest in the select list streams the arrays (unnest(a, b, ...) in FROM would copy
+  -- each one into a tuplestore first)
+  FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS message_hash, unnest($3::bigint[]) AS ts,
+          unnest($4::boolean[]) AS removed, unnest($5::bigint[]) AS to_fid, unnest($6::bigint[]) AS num_units,
+          unnest($7::int[]) AS unit_type, unnest($8::boolean[]) AS dead, unnest($9::bigint[]) AS merge_event,
+          unnest($10::timestamptz[]) AS pruned_at, unnest($11::timestamptz[]) AS revoked_at, unnest($12::timestamptz[]) AS dropped_at)
+       AS u
   -- One candidate per key: alive before dead, then the latest merge, then store order.
  ORDER BY u.fid, u.to_fid, u.dead, CASE WHEN NOT u.dead THEN u.merge_event END DESC NULLS LAST,
           u.ts DESC, u.removed DESC, u.message_hash DESC

@@ -19,10 +19,14 @@ SELECT DISTINCT ON (u.fid, u.reaction_type, u.target_key)
        CASE WHEN u.dead AND u.dropped_at IS NOT NULL THEN 'deleted' END,
        currval('waypoint.apply_seq'), u.merge_event,
        u.reaction_type, u.target_key, u.target_cast_fid, u.target_cast_hash, u.target_url
-  FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::boolean[],
-              $5::int[], $6::bytea[], $7::bigint[], $8::bytea[], $9::text[],
-              $10::boolean[], $11::bigint[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[])
-       AS u(fid, message_hash, ts, removed, reaction_type, target_key, target_cast_fid, target_cast_hash, target_url, dead, merge_event, pruned_at, revoked_at, dropped_at)
+  -- unnest in the select list streams the arrays (unnest(a, b, ...) in FROM would copy
+  -- each one into a tuplestore first)
+  FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS message_hash, unnest($3::bigint[]) AS ts,
+          unnest($4::boolean[]) AS removed, unnest($5::int[]) AS reaction_type, unnest($6::bytea[]) AS target_key,
+          unnest($7::bigint[]) AS target_cast_fid, unnest($8::bytea[]) AS target_cast_hash, unnest($9::text[]) AS target_url,
+          unnest($10::boolean[]) AS dead, unnest($11::bigint[]) AS merge_event, unnest($12::timestamptz[]) AS pruned_at,
+          unnest($13::timestamptz[]) AS revoked_at, unnest($14::timestamptz[]) AS dropped_at)
+       AS u
   -- One candidate per key: alive before dead, then the latest merge, then store order.
  ORDER BY u.fid, u.reaction_type, u.target_key, u.dead, CASE WHEN NOT u.dead THEN u.merge_event END DESC NULLS LAST,
           u.ts DESC, u.removed DESC, u.message_hash DESC

@@ -19,10 +19,13 @@ SELECT DISTINCT ON (u.fid, u.user_data_type)
        CASE WHEN u.dead AND u.dropped_at IS NOT NULL THEN 'deleted' END,
        currval('waypoint.apply_seq'), u.merge_event,
        u.user_data_type, u.value
-  FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::boolean[],
-              $5::int[], $6::text[],
-              $7::boolean[], $8::bigint[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])
-       AS u(fid, message_hash, ts, removed, user_data_type, value, dead, merge_event, pruned_at, revoked_at, dropped_at)
+  -- unnest in the select list streams the arrays (unnest(a, b, ...) in FROM would copy
+  -- each one into a tuplestore first)
+  FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS message_hash, unnest($3::bigint[]) AS ts,
+          unnest($4::boolean[]) AS removed, unnest($5::int[]) AS user_data_type, unnest($6::text[]) AS value,
+          unnest($7::boolean[]) AS dead, unnest($8::bigint[]) AS merge_event, unnest($9::timestamptz[]) AS pruned_at,
+          unnest($10::timestamptz[]) AS revoked_at, unnest($11::timestamptz[]) AS dropped_at)
+       AS u
   -- One candidate per key: alive before dead, then the latest merge, then store order.
  ORDER BY u.fid, u.user_data_type, u.dead, CASE WHEN NOT u.dead THEN u.merge_event END DESC NULLS LAST,
           u.ts DESC, u.removed DESC, u.message_hash DESC

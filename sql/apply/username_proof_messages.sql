@@ -19,10 +19,14 @@ SELECT DISTINCT ON (u.name)
        CASE WHEN u.dead AND u.dropped_at IS NOT NULL THEN 'deleted' END,
        currval('waypoint.apply_seq'), u.merge_event,
        u.name, u.proof_fid, to_timestamp(u.proof_timestamp), u.owner, u.signature, u.proof_type
-  FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::boolean[],
-              $5::text[], $6::bigint[], $7::bigint[], $8::bytea[], $9::bytea[], $10::int[],
-              $11::boolean[], $12::bigint[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[])
-       AS u(fid, message_hash, ts, removed, name, proof_fid, proof_timestamp, owner, signature, proof_type, dead, merge_event, pruned_at, revoked_at, dropped_at)
+  -- unnest in the select list streams the arrays (unnest(a, b, ...) in FROM would copy
+  -- each one into a tuplestore first)
+  FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS message_hash, unnest($3::bigint[]) AS ts,
+          unnest($4::boolean[]) AS removed, unnest($5::text[]) AS name, unnest($6::bigint[]) AS proof_fid,
+          unnest($7::bigint[]) AS proof_timestamp, unnest($8::bytea[]) AS owner, unnest($9::bytea[]) AS signature,
+          unnest($10::int[]) AS proof_type, unnest($11::boolean[]) AS dead, unnest($12::bigint[]) AS merge_event,
+          unnest($13::timestamptz[]) AS pruned_at, unnest($14::timestamptz[]) AS revoked_at, unnest($15::timestamptz[]) AS dropped_at)
+       AS u
   -- One candidate per key: alive before dead, then the latest merge, then store order.
  ORDER BY u.name, u.dead, CASE WHEN NOT u.dead THEN u.merge_event END DESC NULLS LAST,
           u.ts DESC, u.removed DESC, u.message_hash DESC

@@ -19,10 +19,14 @@ SELECT DISTINCT ON (u.fid, u.address)
        CASE WHEN u.dead AND u.dropped_at IS NOT NULL THEN 'deleted' END,
        currval('waypoint.apply_seq'), u.merge_event,
        u.address, u.protocol, u.claim_signature, u.block_hash, u.verification_type, u.chain_id
-  FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::boolean[],
-              $5::bytea[], $6::int[], $7::bytea[], $8::bytea[], $9::int[], $10::bigint[],
-              $11::boolean[], $12::bigint[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[])
-       AS u(fid, message_hash, ts, removed, address, protocol, claim_signature, block_hash, verification_type, chain_id, dead, merge_event, pruned_at, revoked_at, dropped_at)
+  -- unnest in the select list streams the arrays (unnest(a, b, ...) in FROM would copy
+  -- each one into a tuplestore first)
+  FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS message_hash, unnest($3::bigint[]) AS ts,
+          unnest($4::boolean[]) AS removed, unnest($5::bytea[]) AS address, unnest($6::int[]) AS protocol,
+          unnest($7::bytea[]) AS claim_signature, unnest($8::bytea[]) AS block_hash, unnest($9::int[]) AS verification_type,
+          unnest($10::bigint[]) AS chain_id, unnest($11::boolean[]) AS dead, unnest($12::bigint[]) AS merge_event,
+          unnest($13::timestamptz[]) AS pruned_at, unnest($14::timestamptz[]) AS revoked_at, unnest($15::timestamptz[]) AS dropped_at)
+       AS u
   -- One candidate per key: alive before dead, then the latest merge, then store order.
  ORDER BY u.fid, u.address, u.dead, CASE WHEN NOT u.dead THEN u.merge_event END DESC NULLS LAST,
           u.ts DESC, u.removed DESC, u.message_hash DESC

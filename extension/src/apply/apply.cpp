@@ -65,7 +65,7 @@ void AddStanding(StandingMap& map, const std::vector<ArrayParam>& cols) {
     st.pruned_at = opt(cols[4], i);
     st.revoked_at = opt(cols[5], i);
     st.dropped_at = opt(cols[6], i);
-    map[{static_cast<uint64_t>(cols[0].int_at(i)), cols[1].str_at(i)}] = st;
+    map[{static_cast<uint64_t>(cols[0].int_at(i)), std::string(cols[1].str_at(i))}] = st;
   }
 }
 
@@ -147,10 +147,7 @@ StandingMap WriteMessages(const std::vector<core::MessageRow>& rows) {
       "SELECT u.hash, u.fid, u.type, waypoint.farcaster_time(u.ts), u.network, u.signer, u.raw, "
       "CASE WHEN u.pruned THEN u.at END, CASE WHEN u.revoked THEN u.at END, CASE WHEN u.dropped THEN u.at END, "
       "u.merge_event, u.death_event "
-      "FROM (SELECT x.*, CASE WHEN x.ev = 0 THEN now() ELSE to_timestamp(x.ev) END AS at FROM unnest($1::bytea[], "
-      "$2::bigint[], $3::int[], $4::bigint[], $5::int[], $6::bytea[], $7::bytea[], $8::boolean[], $9::boolean[], "
-      "$10::boolean[], $11::bigint[], $12::bigint[], $13::bigint[]) AS x(hash, fid, type, ts, network, signer, raw, "
-      "pruned, revoked, dropped, ev, merge_event, death_event)) u "
+      "FROM (SELECT x.*, CASE WHEN x.ev = 0 THEN now() ELSE to_timestamp(x.ev) END AS at FROM (SELECT unnest($1::bytea[]) AS hash, unnest($2::bigint[]) AS fid, unnest($3::int[]) AS type, unnest($4::bigint[]) AS ts, unnest($5::int[]) AS network, unnest($6::bytea[]) AS signer, unnest($7::bytea[]) AS raw, unnest($8::boolean[]) AS pruned, unnest($9::boolean[]) AS revoked, unnest($10::boolean[]) AS dropped, unnest($11::bigint[]) AS ev, unnest($12::bigint[]) AS merge_event, unnest($13::bigint[]) AS death_event) AS x) u "
       "ON CONFLICT (fid, hash) DO UPDATE SET pruned_at = LEAST(m.pruned_at, excluded.pruned_at), "
       "revoked_at = LEAST(m.revoked_at, excluded.revoked_at), dropped_at = LEAST(m.dropped_at, excluded.dropped_at), "
       "merge_event = GREATEST(m.merge_event, excluded.merge_event), "
@@ -245,8 +242,7 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
       "link_compact_state_history",
       "INSERT INTO waypoint.link_compact_state_history AS t (fid, link_type, message_hash, \"timestamp\", "
       "target_fids, event_id) SELECT u.fid, u.link_type, u.message_hash, waypoint.farcaster_time(u.ts), "
-      "u.target_fids::bigint[], u.merge_event FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::text[], "
-      "$5::text[], $6::bigint[]) AS u(fid, message_hash, ts, link_type, target_fids, merge_event) "
+      "u.target_fids::bigint[], u.merge_event FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS message_hash, unnest($3::bigint[]) AS ts, unnest($4::text[]) AS link_type, unnest($5::text[]) AS target_fids, unnest($6::bigint[]) AS merge_event) AS u "
       "ON CONFLICT (fid, link_type, message_hash) DO UPDATE SET event_id = excluded.event_id "
       "WHERE excluded.event_id > coalesce(t.event_id, -1)",
       {ParamType::kInt8, ParamType::kBytea, ParamType::kInt8, ParamType::kText, ParamType::kText, ParamType::kInt8}};
@@ -339,8 +335,7 @@ void WriteProofs(const std::vector<core::ProofRow>& rows) {
   static PreparedStatement standing{
       "username_proof_standing",
       "INSERT INTO waypoint.username_proof_standing AS t (name, \"timestamp\", signature, merge_event, death_event) "
-      "SELECT u.name, to_timestamp(u.ts), u.signature, u.merge_event, u.death_event FROM unnest($1::text[], "
-      "$2::bigint[], $3::bytea[], $4::bigint[], $5::bigint[]) AS u(name, ts, signature, merge_event, death_event) "
+      "SELECT u.name, to_timestamp(u.ts), u.signature, u.merge_event, u.death_event FROM (SELECT unnest($1::text[]) AS name, unnest($2::bigint[]) AS ts, unnest($3::bytea[]) AS signature, unnest($4::bigint[]) AS merge_event, unnest($5::bigint[]) AS death_event) AS u "
       "ON CONFLICT (name, \"timestamp\", signature) DO UPDATE SET "
       "merge_event = GREATEST(t.merge_event, excluded.merge_event), "
       "death_event = GREATEST(t.death_event, excluded.death_event) "
@@ -352,8 +347,7 @@ void WriteProofs(const std::vector<core::ProofRow>& rows) {
       "raw, updated_at, confirmed_seq) "
       "SELECT DISTINCT ON (u.name) u.name, u.fid, u.owner, u.signature, to_timestamp(u.ts), u.proof_type, d.dead, "
       "u.raw, now(), currval('waypoint.apply_seq') "
-      "FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[], $6::int[], $7::bytea[]) "
-      "AS u(name, fid, owner, signature, ts, proof_type, raw) "
+      "FROM (SELECT unnest($1::text[]) AS name, unnest($2::bigint[]) AS fid, unnest($3::bytea[]) AS owner, unnest($4::bytea[]) AS signature, unnest($5::bigint[]) AS ts, unnest($6::int[]) AS proof_type, unnest($7::bytea[]) AS raw) AS u "
       "LEFT JOIN waypoint.username_proof_standing s ON s.name = u.name AND s.\"timestamp\" = to_timestamp(u.ts) "
       "AND s.signature = u.signature CROSS JOIN LATERAL (SELECT coalesce(s.death_event >= coalesce(s.merge_event, "
       "-1), false) AS dead) d ORDER BY u.name, d.dead, u.ts DESC, u.signature DESC "
@@ -410,13 +404,7 @@ void WriteOnChain(const std::vector<core::OnChainRow>& rows) {
       "u.version, u.signer_key, u.signer_key_type, u.signer_event_type, u.signer_metadata, u.signer_metadata_type, "
       "to_timestamp(u.migrated_at), u.id_to, u.id_event_type, u.id_from, u.id_recovery, u.rent_payer, u.rent_units, "
       "to_timestamp(u.rent_expiry), u.tier_type, u.tier_for_days, u.tier_payer, u.channel_key, u.raw "
-      "FROM unnest($1::bytea[], $2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::bytea[], $7::bigint[], "
-      "$8::bigint[], $9::bigint[], $10::int[], $11::bytea[], $12::bigint[], $13::int[], $14::bytea[], $15::bigint[], "
-      "$16::bigint[], $17::bytea[], $18::int[], $19::bytea[], $20::bytea[], $21::bytea[], $22::bigint[], "
-      "$23::bigint[], $24::int[], $25::bigint[], $26::bytea[], $27::text[], $28::bytea[]) AS u(tx, li, type, "
-      "chain_id, block_number, block_hash, bts, tx_index, fid, version, signer_key, signer_key_type, "
-      "signer_event_type, signer_metadata, signer_metadata_type, migrated_at, id_to, id_event_type, id_from, "
-      "id_recovery, rent_payer, rent_units, rent_expiry, tier_type, tier_for_days, tier_payer, channel_key, raw) "
+      "FROM (SELECT unnest($1::bytea[]) AS tx, unnest($2::bigint[]) AS li, unnest($3::int[]) AS type, unnest($4::bigint[]) AS chain_id, unnest($5::bigint[]) AS block_number, unnest($6::bytea[]) AS block_hash, unnest($7::bigint[]) AS bts, unnest($8::bigint[]) AS tx_index, unnest($9::bigint[]) AS fid, unnest($10::int[]) AS version, unnest($11::bytea[]) AS signer_key, unnest($12::bigint[]) AS signer_key_type, unnest($13::int[]) AS signer_event_type, unnest($14::bytea[]) AS signer_metadata, unnest($15::bigint[]) AS signer_metadata_type, unnest($16::bigint[]) AS migrated_at, unnest($17::bytea[]) AS id_to, unnest($18::int[]) AS id_event_type, unnest($19::bytea[]) AS id_from, unnest($20::bytea[]) AS id_recovery, unnest($21::bytea[]) AS rent_payer, unnest($22::bigint[]) AS rent_units, unnest($23::bigint[]) AS rent_expiry, unnest($24::int[]) AS tier_type, unnest($25::bigint[]) AS tier_for_days, unnest($26::bytea[]) AS tier_payer, unnest($27::text[]) AS channel_key, unnest($28::bytea[]) AS raw) AS u "
       "ON CONFLICT (fid, transaction_hash, log_index) DO NOTHING",
       {ParamType::kBytea, ParamType::kInt8,  ParamType::kInt4,  ParamType::kInt8,  ParamType::kInt8,
        ParamType::kBytea, ParamType::kInt8,  ParamType::kInt8,  ParamType::kInt8,  ParamType::kInt4,
@@ -561,7 +549,7 @@ void Reconcile(const Markers& mk) {
         "WITH d AS (SELECT u.job, u.fid, "
         "CASE WHEN u.in_batch THEN currval('waypoint.apply_seq') ELSE s.start_seq END AS start, "
         "CASE WHEN u.in_batch THEN u.stores::text[] ELSE s.stores END AS stores "
-        "FROM unnest($1::bigint[], $2::bigint[], $3::boolean[], $4::text[]) AS u(job, fid, in_batch, stores) "
+        "FROM (SELECT unnest($1::bigint[]) AS job, unnest($2::bigint[]) AS fid, unnest($3::boolean[]) AS in_batch, unnest($4::text[]) AS stores) AS u "
         "LEFT JOIN waypoint.backfill_fid_starts s ON s.job_id = u.job AND s.fid = u.fid), "
         "r AS (SELECT * FROM d WHERE start IS NOT NULL)";
     std::string all;
@@ -593,7 +581,7 @@ void Reconcile(const Markers& mk) {
       "backfill_fid_starts",
       "INSERT INTO waypoint.backfill_fid_starts AS s (job_id, fid, start_seq, stores, fids_total, started_at) "
       "SELECT u.job, u.fid, currval('waypoint.apply_seq'), u.stores::text[], nullif(u.total, 0), now() "
-      "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[]) AS u(job, fid, stores, total) "
+      "FROM (SELECT unnest($1::bigint[]) AS job, unnest($2::bigint[]) AS fid, unnest($3::text[]) AS stores, unnest($4::bigint[]) AS total) AS u "
       "ON CONFLICT (job_id, fid) DO UPDATE SET start_seq = greatest(s.start_seq, excluded.start_seq), "
       "stores = excluded.stores, fids_total = coalesce(excluded.fids_total, s.fids_total), "
       "started_at = excluded.started_at",
@@ -678,7 +666,7 @@ void KnownSigners(const std::set<SignerKey>& wanted, std::set<SignerKey>* known,
                                   ArrayParam(ParamType::kInt8)};
   pg::ExecuteArrays(stmt, p, &rows);
   for (size_t i = 0; i < rows[0].size(); ++i) {
-    const SignerKey k{static_cast<uint64_t>(rows[0].int_at(i)), rows[1].str_at(i)};
+    const SignerKey k{static_cast<uint64_t>(rows[0].int_at(i)), std::string(rows[1].str_at(i))};
     known->insert(k);
     if (!rows[2].null_at(i)) KeepEarliest(removals, k, rows[2].int_at(i));
   }
@@ -774,8 +762,7 @@ std::vector<core::StreamEntry> SignedAfterRemovals(const std::vector<core::Strea
                                                    const std::vector<core::RowSet>& decoded) {
   static PreparedStatement stmt{
       "signed_after_removal",
-      "SELECT m.fid, m.raw FROM unnest($1::bigint[], $2::bytea[], $3::bigint[], $4::bigint[]) "
-      "AS k(fid, key, removed, revoked_event) "
+      "SELECT m.fid, m.raw FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS key, unnest($3::bigint[]) AS removed, unnest($4::bigint[]) AS revoked_event) AS k "
       "JOIN waypoint.messages AS m ON m.fid = k.fid AND m.signer = k.key AND m.\"timestamp\" > to_timestamp(k.removed) "
       "WHERE m.death_event IS DISTINCT FROM k.revoked_event",
       {ParamType::kInt8, ParamType::kBytea, ParamType::kInt8, ParamType::kInt8}};
@@ -794,7 +781,7 @@ std::vector<core::StreamEntry> SignedAfterRemovals(const std::vector<core::Strea
   }
   std::vector<ArrayParam> r = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea)};
   pg::ExecuteArrays(stmt, p, &r);
-  for (size_t i = 0; i < r[0].size(); ++i) out.push_back(RevocationOf(static_cast<uint64_t>(r[0].int_at(i)), r[1].str_at(i)));
+  for (size_t i = 0; i < r[0].size(); ++i) out.push_back(RevocationOf(static_cast<uint64_t>(r[0].int_at(i)), std::string(r[1].str_at(i))));
   return out;
 }
 

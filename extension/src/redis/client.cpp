@@ -20,39 +20,63 @@ namespace {
 
 int64_t NowMs() { return GetCurrentTimestamp() / 1000; }
 
-Reply CopyReply(const redisReply* r) {
-  Reply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.type = Reply::Type::kString;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = Reply::Type::kStatus;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = Reply::Type::kError;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = Reply::Type::kInteger;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = Reply::Type::kArray;
-      out.elements.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(CopyReply(r->element[i]));
-      break;
-    default:
-      out.type = Reply::Type::kNil;
-  }
-  return out;
+// The reader builds Reply values directly (instead of hiredis' own reply objects that
+// would then be copied): a child is constructed in place in its parent's elements,
+// which are sized once when the array header is read, so the pointers hiredis keeps
+// stay valid. Only a root is ever freed (hiredis frees the reply it is building on a
+// protocol error; Receive takes complete ones). No C++ exception may cross into
+// hiredis: an allocation failure returns NULL, which hiredis reports as out of memory.
+Reply* Place(const redisReadTask* task) {
+  if (task->parent == nullptr) return new Reply();
+  return &static_cast<Reply*>(task->parent->obj)->elements[static_cast<size_t>(task->idx)];
 }
 
-struct ReplyFree {
-  void operator()(void* r) const { freeReplyObject(r); }
-};
+void* CreateString(const redisReadTask* task, char* str, size_t len) {
+  try {
+    Reply* r = Place(task);
+    r->type = task->type == REDIS_REPLY_ERROR    ? Reply::Type::kError
+              : task->type == REDIS_REPLY_STATUS ? Reply::Type::kStatus
+                                                 : Reply::Type::kString;
+    r->str.assign(str, len);
+    return r;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void* CreateArray(const redisReadTask* task, int elements) {
+  try {
+    Reply* r = Place(task);
+    r->type = Reply::Type::kArray;
+    r->elements.resize(elements > 0 ? static_cast<size_t>(elements) : 0);
+    return r;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void* CreateInteger(const redisReadTask* task, long long value) {
+  try {
+    Reply* r = Place(task);
+    r->type = Reply::Type::kInteger;
+    r->integer = value;
+    return r;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void* CreateNil(const redisReadTask* task) {
+  try {
+    return Place(task);  // a default Reply is nil
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void FreeReply(void* root) { delete static_cast<Reply*>(root); }
+
+redisReplyObjectFunctions kReplyFunctions = {CreateString, CreateArray, CreateInteger, CreateNil, FreeReply};
 
 }  // namespace
 
@@ -111,6 +135,7 @@ void Client::Connect() {
     redisFree(c);
     throw RedisError(msg);
   }
+  c->reader->fn = &kReplyFunctions;
   ctx_ = c;
   WaitSocket(WL_SOCKET_WRITEABLE, deadline);  // the non-blocking connect finished
   int err = 0;
@@ -168,8 +193,8 @@ std::vector<Reply> Client::Receive(size_t n) {
     void* raw = nullptr;
     if (redisGetReplyFromReader(ctx_, &raw) != REDIS_OK) Fail(ctx_->errstr);
     if (raw != nullptr) {
-      std::unique_ptr<void, ReplyFree> owned(raw);
-      replies.push_back(CopyReply(static_cast<redisReply*>(raw)));
+      std::unique_ptr<Reply> owned(static_cast<Reply*>(raw));
+      replies.push_back(std::move(*owned));
       continue;
     }
     WaitSocket(WL_SOCKET_READABLE, deadline);

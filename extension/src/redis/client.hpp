@@ -7,8 +7,8 @@
 // its latch, and reads only when the socket is readable. When the latch is set the
 // pending interrupts are processed (CHECK_FOR_INTERRUPTS through PgCall): SIGTERM ends
 // the process (the connection simply goes away with it), a query cancel becomes a C++
-// PgError that unwinds and frees the connection. Replies are copied into plain C++
-// values and the hiredis objects freed immediately.
+// PgError that unwinds and frees the connection. The hiredis reader builds replies as
+// plain C++ values directly (client.cpp, kReplyFunctions).
 #pragma once
 
 #include <cstdint>

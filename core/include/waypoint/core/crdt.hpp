@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -57,23 +58,25 @@ bool Replaces(Store store, const Standing& incoming, const Standing& winner);
 
 // Drops repeated (key, hash) rows, first seen kept: the statement ranks the rest.
 template <typename Row>
-std::vector<Row> DedupeCandidates(const std::vector<Row>& rows) {
+std::vector<Row> DedupeCandidates(std::vector<Row> rows) {
   std::vector<Row> out;
-  std::unordered_map<std::string, size_t> seen;
-  for (const Row& r : rows) {
-    if (seen.emplace(r.Key() + r.c.message_hash, out.size()).second) out.push_back(r);
+  out.reserve(rows.size());
+  std::unordered_set<std::string> seen;
+  seen.reserve(rows.size());
+  for (Row& r : rows) {
+    if (seen.insert(r.Key() + r.c.message_hash).second) out.push_back(std::move(r));
   }
   return out;
 }
 
 // Messages by hash; lifecycle flags are OR-ed, the earliest known event time kept, the
 // latest merge and tombstone event ids kept.
-std::vector<MessageRow> ReduceMessages(const std::vector<MessageRow>& rows);
+std::vector<MessageRow> ReduceMessages(std::vector<MessageRow> rows);
 // Proofs by (name, timestamp, signature): the same proof OR-s `deleted` and keeps the
 // latest event ids. Per name the statement keeps the highest alive proof (else a dead one).
-std::vector<ProofRow> ReduceProofs(const std::vector<ProofRow>& rows);
+std::vector<ProofRow> ReduceProofs(std::vector<ProofRow> rows);
 // On-chain events by (tx_hash, log_index); the first copy is kept (copies are equal).
-std::vector<OnChainRow> ReduceOnChain(const std::vector<OnChainRow>& rows);
+std::vector<OnChainRow> ReduceOnChain(std::vector<OnChainRow> rows);
 
 // Reduces every table of a RowSet in place.
 void ReduceRowSet(RowSet& rows);

@@ -18,31 +18,43 @@ namespace waypoint::ext::pg {
 // kTimestamptz values are PostgreSQL timestamps (microseconds since 2000-01-01 UTC).
 enum class ParamType { kInt8, kInt4, kBool, kText, kBytea, kTimestamptz };
 
-// One array parameter: a column of values, NULLs allowed.
+// One array parameter: a column of values, NULLs allowed. Integers are kept as they
+// are; the bytes of text and bytea values go into one buffer (element i ends at
+// ints_[i]), so a column of a batch costs a few allocations, not one per value.
 class ArrayParam {
  public:
-  explicit ArrayParam(ParamType type) : type_(type) {}
+  explicit ArrayParam(ParamType type)
+      : type_(type), bytes_valued_(type == ParamType::kText || type == ParamType::kBytea) {}
 
-  void AddInt(int64_t v) { ints_.push_back(v), strs_.emplace_back(), nulls_.push_back(false); }
+  void AddInt(int64_t v) { ints_.push_back(v), nulls_.push_back(false); }
   void AddBool(bool v) { AddInt(v ? 1 : 0); }
-  void AddStr(std::string_view v) { ints_.push_back(0), strs_.emplace_back(v), nulls_.push_back(false); }
-  void AddNull() { ints_.push_back(0), strs_.emplace_back(), nulls_.push_back(true); }
+  void AddStr(std::string_view v) {
+    bytes_.append(v);
+    ints_.push_back(static_cast<int64_t>(bytes_.size())), nulls_.push_back(false);
+  }
+  void AddNull() { ints_.push_back(bytes_valued_ ? static_cast<int64_t>(bytes_.size()) : 0), nulls_.push_back(true); }
   template <typename T>
   void AddOptInt(const std::optional<T>& v) {
     v ? AddInt(static_cast<int64_t>(*v)) : AddNull();
   }
   void AddOptStr(const std::optional<std::string>& v) { v ? AddStr(*v) : AddNull(); }
+  void Reserve(size_t n) { ints_.reserve(n), nulls_.reserve(n); }
 
   ParamType type() const { return type_; }
   size_t size() const { return nulls_.size(); }
   int64_t int_at(size_t i) const { return ints_[i]; }
-  const std::string& str_at(size_t i) const { return strs_[i]; }
+  std::string_view str_at(size_t i) const {
+    const size_t begin = i == 0 ? 0 : static_cast<size_t>(ints_[i - 1]);
+    return std::string_view(bytes_).substr(begin, static_cast<size_t>(ints_[i]) - begin);
+  }
   bool null_at(size_t i) const { return nulls_[i]; }
+  size_t bytes() const { return bytes_.size(); }
 
  private:
   ParamType type_;
-  std::vector<int64_t> ints_;
-  std::vector<std::string> strs_;
+  bool bytes_valued_;
+  std::vector<int64_t> ints_;  // values, or (text, bytea) end offsets into bytes_
+  std::string bytes_;
   std::vector<bool> nulls_;
 };
 
