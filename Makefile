@@ -10,7 +10,7 @@ BUILD_DIR ?= build
 JOBS ?= 2
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps cmake-build extension install test unit-test regress-test integration-test run bench bench-scale clean \
+.PHONY: all deps cmake-build extension install installcheck test unit-test regress-test integration-test run bench bench-scale clean \
         backfill backfill-all backfill-upto refresh-profiles queue-status
 
 all: deps cmake-build extension
@@ -37,6 +37,10 @@ test: all install
 
 unit-test: all
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
+
+# pg_regress against a running server that preloads the extension (PGHOST, PGPORT, PGUSER).
+installcheck: all
+	$(MAKE) -C extension BUILD_DIR=$(abspath $(BUILD_DIR)) installcheck
 
 regress-test: all install
 	@test/regress/run.sh

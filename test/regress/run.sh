@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs pg_regress over every sql/*.sql test on a temporary PostgreSQL instance with
+# Runs the pg_regress tests (test/regress/schedule) on a temporary PostgreSQL instance with
 # shared_preload_libraries = 'waypoint' (the extension must be installed: make install).
 # PostgreSQL refuses to run as root, so as root the run happens as the `postgres` user
 # in a temp dir it owns. The instance listens on a Unix socket in that dir only.
-#   test/regress/run.sh [test ...]      (default: every sql/*.sql)
+#   test/regress/run.sh [test ...]      (default: the schedule)
+# The inputs are laid out by prepare.sh with the payload generator
+# WAYPOINT_REGRESS_GEN (default: build/test/unit/waypoint_regress_gen).
 # Exits non-zero and prints the diffs when a test fails. KEEP=1 keeps the temp dir.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -11,19 +13,18 @@ pg_config="${PG_CONFIG:-pg_config}"
 bindir="$("$pg_config" --bindir)"
 pg_regress="$("$pg_config" --pkglibdir)/pgxs/src/test/regress/pg_regress"
 
-if [ "$#" -gt 0 ]; then
-  tests=("$@")
-else
-  tests=()
-  for f in "$root"/sql/*.sql; do tests+=("$(basename "$f" .sql)"); done
-fi
+gen="${WAYPOINT_REGRESS_GEN:-$root/build/test/unit/waypoint_regress_gen}"
 
 work="$(mktemp -d /tmp/waypoint-regress.XXXXXX)"
 cleanup() { if [ "${KEEP:-0}" != 1 ]; then rm -rf "$work"; fi; }
 trap cleanup EXIT
-mkdir -p "$work/sql" "$work/expected" "$work/out"
-cp "$root"/sql/*.sql "$work/sql/"
-cp "$root"/expected/*.out "$work/expected/" 2>/dev/null || true
+"$root/test/regress/prepare.sh" "$gen" "$work"
+mkdir -p "$work/out"
+if [ "$#" -gt 0 ]; then
+  select=("$@")
+else
+  select=(--schedule="$work/schedule")
+fi
 printf "shared_preload_libraries = 'waypoint'\n" > "$work/extra.conf"
 
 run=()
@@ -36,7 +37,7 @@ status=0
 (cd "$work" && "${run[@]}" "$pg_regress" \
     --temp-instance="$work/instance" --temp-config="$work/extra.conf" \
     --inputdir="$work" --outputdir="$work/out" --bindir="$bindir" \
-    --load-extension=waypoint --dbname=waypoint_regress "${tests[@]}") || status=$?
+    --load-extension=waypoint --dbname=waypoint_regress "${select[@]}") || status=$?
 
 if [ "$status" != 0 ]; then
   [ -f "$work/out/regression.diffs" ] && cat "$work/out/regression.diffs"
