@@ -78,20 +78,20 @@ check_list = $(if $(strip $(call strip_chars,$(1),$(list_chars))),$(error $(2) m
 backfill:
 	$(if $(FIDS),,$(error usage: make backfill FIDS=1,2,3 [TYPES=cast,user_data]))
 	$(call check_list,$(FIDS),FIDS)$(call check_list,$(TYPES),TYPES)
-	$(PSQL) -c "SELECT waypoint.waypoint_enqueue_backfill('{$(FIDS)}'::bigint[], '{$(TYPES)}'::text[]) AS job_id"
+	$(PSQL) -c "SELECT waypoint.enqueue_backfill('{$(FIDS)}'::bigint[], '{$(TYPES)}'::text[]) AS job_id"
 
 backfill-all:
 	$(call check_list,$(TYPES),TYPES)
-	$(PSQL) -c "SELECT waypoint.waypoint_enqueue_backfill_all('{$(TYPES)}'::text[]) AS job_id"
+	$(PSQL) -c "SELECT waypoint.enqueue_backfill_all('{$(TYPES)}'::text[]) AS job_id"
 
 backfill-upto:
 	$(if $(MAX_FID),,$(error usage: make backfill-upto MAX_FID=20000 [TYPES=...]))
 	$(call check_list,$(MAX_FID),MAX_FID)$(call check_list,$(TYPES),TYPES)
-	$(PSQL) -c "SELECT waypoint.waypoint_enqueue_backfill_upto($(MAX_FID), '{$(TYPES)}'::text[]) AS job_id"
+	$(PSQL) -c "SELECT waypoint.enqueue_backfill_upto($(MAX_FID), '{$(TYPES)}'::text[]) AS job_id"
 
 refresh-profiles:
 	$(call check_list,$(FIDS),FIDS)
-	$(PSQL) -c "SELECT waypoint.waypoint_refresh_profiles($(if $(FIDS),'{$(FIDS)}'::bigint[])) AS job_id"
+	$(PSQL) -c "SELECT waypoint.refresh_profiles($(if $(FIDS),'{$(FIDS)}'::bigint[])) AS job_id"
 
 queue-status:
 	$(PSQL) -c "SELECT stream, group_name, length, pending, lag, oldest_pending_age, status FROM waypoint.queue_depth" \

@@ -29,7 +29,7 @@ wait_for 600 "node state dump" test -s "$STACK_DIR/node.state"
 start_sidecar "$BUILD_DIR/sidecar/waypoint-sidecar" --mode backfill --node "127.0.0.1:$NODE_PORT" \
   --redis-url "$REDIS_URL" --metrics-listen "127.0.0.1:$(free_port)" "${EXTRA[@]}"
 sleep 1
-JOB=$(psql_stack -At -c "SELECT waypoint.waypoint_enqueue_backfill_all()")
+JOB=$(psql_stack -At -c "SELECT waypoint.enqueue_backfill_all()")
 T0=$(psql_stack -At -c "SELECT created_at FROM waypoint.backfill_jobs WHERE job_id = $JOB")
 wait_for 3600 "backfill job $JOB done" \
   bash -c "[ \"\$(psql -X -At -h 127.0.0.1 -p $PG_PORT -U postgres -d postgres -c \"SELECT state FROM waypoint.backfill_progress WHERE job_id = $JOB\")\" = done ]"

@@ -15,7 +15,7 @@
 #   2.   cold start node -> sidecar -> Redis -> extension (defaults: 8 partitions, 2 workers,
 #        verification at signature); 2b the same with --verify off, and the per-message
 #        cost of each verification level on one core (bench/verify_cost).
-#   3.   backfill of every fid (waypoint_enqueue_backfill_all) through the sidecar.
+#   3.   backfill of every fid (enqueue_backfill_all) through the sidecar.
 #   4.   live latency at 1,000 submissions/s: node publication stamp (--emit-log) to the
 #        commit timestamp of the message's row (track_commit_timestamp).
 #   5.   footprint sampled (bench/sample.py) during 2 and 3, Redis bytes per entry at prefill.
@@ -219,7 +219,7 @@ fresh
 q "CREATE EXTENSION waypoint" >/dev/null
 start_bench_sidecar backfill 8 --node-rps 1000000 --backfill-concurrency 8
 start_sampler "$STACK_DIR/sample_bf.env" 8
-job=$(q "SELECT waypoint.waypoint_enqueue_backfill_all()")
+job=$(q "SELECT waypoint.enqueue_backfill_all()")
 wait_for 1800 "backfill of $FIDS fids" sh -c "[ \"\$(psql -X -At -h 127.0.0.1 -p $PG_PORT -U postgres -c 'SELECT fids_done + fids_failed FROM waypoint.backfill_progress WHERE job_id = $job')\" -ge $FIDS ]"
 stop_sampler "$STACK_DIR/sample_bf.env"
 stop_pid "$SIDECAR_PID"

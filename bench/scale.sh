@@ -12,7 +12,7 @@
 #   stream:   the node is told (its release file) to generate the stream up to the chunk's
 #             last message; the sidecar copies it into Redis; the chunk is in once every
 #             shard's durable sidecar cursor reached the last event id the node reports.
-#   backfill: the chunk's fid range is enqueued (waypoint_enqueue_backfill); it is in once
+#   backfill: the chunk's fid range is enqueued (enqueue_backfill); it is in once
 #             the sidecar wrote fid_done for every fid of the chunk.
 # Then the workers are unpaused and timed until they applied the chunk (stream: the
 # workers' entries_applied reached the node's event count; backfill: the job is done,
@@ -163,7 +163,7 @@ waypoint.apply_paused = on"
       rows=$(status messages)
     else
       read -r _ lo hi _ rows < <(sed -n "${i}p" "$STACK_DIR/fid_chunks")
-      job=$(q "SELECT waypoint.waypoint_enqueue_backfill(ARRAY(SELECT generate_series($lo, $hi))::bigint[])")
+      job=$(q "SELECT waypoint.enqueue_backfill(ARRAY(SELECT generate_series($lo, $hi))::bigint[])")
       wait_for 36000 "chunk $i (fids $lo..$hi) in Redis" backfill_in "$hi"
     fi
     t_pre1=$(now)

@@ -82,8 +82,8 @@ start_sidecar "$BUILD_DIR/sidecar/waypoint-sidecar" "${SIDECAR_ARGS[@]}"
 if [ "$(psql_stack -At -c "SELECT count(*) FROM waypoint.backfill_jobs")" != 0 ]; then BACKFILL=resume; fi
 case "$BACKFILL" in
   none|resume) ;;
-  all) psql_stack -c "SELECT waypoint.waypoint_enqueue_backfill_all()" >/dev/null ;;
-  *) psql_stack -c "SELECT waypoint.waypoint_enqueue_backfill('{$BACKFILL}'::bigint[])" >/dev/null ;;
+  all) psql_stack -c "SELECT waypoint.enqueue_backfill_all()" >/dev/null ;;
+  *) psql_stack -c "SELECT waypoint.enqueue_backfill('{$BACKFILL}'::bigint[])" >/dev/null ;;
 esac
 echo "backfill enqueued ($BACKFILL); Ctrl-C to stop"
 

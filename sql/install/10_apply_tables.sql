@@ -20,13 +20,15 @@ COMMENT ON FUNCTION waypoint.farcaster_time(bigint) IS
 CREATE FUNCTION waypoint.fid_partition_hash(fid bigint, seed bigint) RETURNS bigint
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'waypoint_fid_partition_hash';
+REVOKE ALL ON FUNCTION waypoint.fid_partition_hash(bigint, bigint) FROM PUBLIC;
 COMMENT ON FUNCTION waypoint.fid_partition_hash(bigint, bigint) IS
-  'Hash support function of waypoint.fid_partition_ops: makes hash partition = fid mod modulus (docs/storage.md).';
+  'Internal: hash support function of waypoint.fid_partition_ops: makes hash partition = fid mod modulus (docs/storage.md).';
 CREATE FUNCTION waypoint.fid_partition_hash(fid integer, seed bigint) RETURNS bigint
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'waypoint_fid_partition_hash_int4';
+REVOKE ALL ON FUNCTION waypoint.fid_partition_hash(integer, bigint) FROM PUBLIC;
 COMMENT ON FUNCTION waypoint.fid_partition_hash(integer, bigint) IS
-  'The same as waypoint.fid_partition_hash(bigint, bigint) for an integer fid (WHERE fid = 3 prunes to one partition).';
+  'Internal: the same as waypoint.fid_partition_hash(bigint, bigint) for an integer fid (WHERE fid = 3 prunes to one partition).';
 CREATE OPERATOR CLASS waypoint.fid_partition_ops FOR TYPE bigint USING hash AS
   OPERATOR 1 = (bigint, bigint),
   FUNCTION 2 waypoint.fid_partition_hash(bigint, bigint);
@@ -53,6 +55,8 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION waypoint.create_fid_partitions(text) FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.create_fid_partitions(text) IS
+  'Internal (the install and upgrade scripts call it): creates the hash partitions <table>_p0 .. _p(n-1) of a fid-partitioned table.';
 
 CREATE TABLE waypoint.messages (
   fid bigint NOT NULL,

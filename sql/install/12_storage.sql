@@ -46,6 +46,8 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION waypoint.create_secondary_indexes() FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.create_secondary_indexes() IS
+  'Internal (the install and the upgrade from 0.1.0 call it): creates every secondary index listed in waypoint.secondary_indexes, with all its partitions.';
 SELECT waypoint.create_secondary_indexes();
 
 CREATE TABLE waypoint.storage_mode (
@@ -77,6 +79,10 @@ AS $$
       WHERE ii.inhparent = to_regclass('waypoint.' || quote_ident(si.name)) AND x.indrelid = c.oid)
    ORDER BY 1, 4
 $$;
+-- Read by storage_state(), so also by the readers of sync_status (granted in 50_control.sql).
+REVOKE ALL ON FUNCTION waypoint.missing_index_partitions() FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.missing_index_partitions() IS
+  'Internal (storage_step and storage_state read it): the secondary-index partitions still to build, one row per index and table partition without it.';
 
 CREATE FUNCTION waypoint.begin_bulk_sync(job_id bigint DEFAULT NULL) RETURNS text
 LANGUAGE plpgsql
@@ -161,6 +167,8 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION waypoint.storage_step(int, int) FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.storage_step(int, int) IS
+  'Internal (the apply workers call it between batches): ends a bulk sync whose job is complete, builds one missing secondary-index partition of the given worker, or makes the storage mode live.';
 
 -- What waypoint.sync_status shows of the storage mode.
 CREATE FUNCTION waypoint.storage_state(OUT storage_mode text, OUT indexes_missing bigint)
@@ -169,3 +177,5 @@ SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT s.mode, (SELECT count(*) FROM waypoint.missing_index_partitions()) FROM waypoint.storage_mode AS s
 $$;
+COMMENT ON FUNCTION waypoint.storage_state() IS
+  'The storage mode (live, bulk, building: docs/storage.md) and how many secondary-index partitions are still missing, as waypoint.sync_status shows them.';

@@ -29,7 +29,7 @@ CREATE TABLE waypoint.backfill_jobs (
 -- The dispatcher only ever looks for undispatched jobs; keep that lookup tiny.
 CREATE INDEX backfill_jobs_undispatched ON waypoint.backfill_jobs (job_id) WHERE dispatched_at IS NULL;
 COMMENT ON TABLE waypoint.backfill_jobs IS
-  'Backfill outbox: one row per waypoint_enqueue_backfill call, written in the caller''s transaction; the dispatcher worker copies committed rows to the Redis job stream and sets dispatched_at.';
+  'Backfill outbox: one row per enqueue_backfill, enqueue_backfill_all, enqueue_backfill_upto or refresh_profiles call, written in the caller''s transaction; the dispatcher worker copies committed rows to the Redis job stream and sets dispatched_at.';
 COMMENT ON COLUMN waypoint.backfill_jobs.fids IS 'Fids to backfill; NULL means every fid.';
 COMMENT ON COLUMN waypoint.backfill_jobs.types IS 'Store names to backfill (docs/state-lines.md); empty means every type.';
 COMMENT ON COLUMN waypoint.backfill_jobs.requested_by IS 'Session (login) role that enqueued the job; SET ROLE does not change it.';
@@ -87,7 +87,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT ARRAY['cast', 'reaction', 'link', 'link_compact_state', 'verification', 'user_data',
                    'username_proof', 'lend_storage', 'onchain', 'fname']::text[] $$;
 COMMENT ON FUNCTION waypoint.backfill_type_names() IS
-  'The names accepted in the types argument of waypoint_enqueue_backfill and waypoint_enqueue_backfill_all.';
+  'The names accepted in the types argument of waypoint.enqueue_backfill, enqueue_backfill_all and enqueue_backfill_upto.';
 
 -- check_backfill_types validates and normalises a types argument (NULL = every type).
 CREATE FUNCTION waypoint.check_backfill_types(types text[]) RETURNS text[]
@@ -115,10 +115,11 @@ BEGIN
   RETURN ARRAY(SELECT DISTINCT t FROM unnest(types) AS t ORDER BY t);
 END
 $$;
+REVOKE ALL ON FUNCTION waypoint.check_backfill_types(text[]) FROM PUBLIC;
 COMMENT ON FUNCTION waypoint.check_backfill_types(text[]) IS
-  'Validates a backfill types argument and returns it sorted and deduplicated (empty = every type).';
+  'Internal (called by the enqueue functions): validates a backfill types argument and returns it sorted and deduplicated (empty = every type).';
 
-CREATE FUNCTION waypoint.waypoint_enqueue_backfill(fids bigint[], types text[] DEFAULT '{}')
+CREATE FUNCTION waypoint.enqueue_backfill(fids bigint[], types text[] DEFAULT '{}')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -130,11 +131,11 @@ DECLARE
 BEGIN
   IF fids IS NULL THEN
     RAISE EXCEPTION 'fids must not be NULL' USING ERRCODE = 'null_value_not_allowed',
-      HINT = 'To backfill every fid, call waypoint.waypoint_enqueue_backfill_all().';
+      HINT = 'To backfill every fid, call waypoint.enqueue_backfill_all().';
   END IF;
   IF cardinality(fids) = 0 THEN
     RAISE EXCEPTION 'fids must not be empty' USING ERRCODE = 'invalid_parameter_value',
-      HINT = 'To backfill every fid, call waypoint.waypoint_enqueue_backfill_all().';
+      HINT = 'To backfill every fid, call waypoint.enqueue_backfill_all().';
   END IF;
   IF array_ndims(fids) > 1 THEN
     RAISE EXCEPTION 'fids must be a one-dimensional array' USING ERRCODE = 'invalid_parameter_value';
@@ -154,10 +155,10 @@ BEGIN
   RETURN job;
 END
 $$;
-COMMENT ON FUNCTION waypoint.waypoint_enqueue_backfill(bigint[], text[]) IS
+COMMENT ON FUNCTION waypoint.enqueue_backfill(bigint[], text[]) IS
   'Queues a backfill of the given fids (deduplicated), optionally restricted to some types (see waypoint.backfill_type_names()), in the caller''s transaction; returns the job id. The job reaches the sidecar only if the transaction commits. Requires waypoint_operator.';
 
-CREATE FUNCTION waypoint.waypoint_enqueue_backfill_all(types text[] DEFAULT '{}')
+CREATE FUNCTION waypoint.enqueue_backfill_all(types text[] DEFAULT '{}')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -171,10 +172,10 @@ BEGIN
   RETURN job;
 END
 $$;
-COMMENT ON FUNCTION waypoint.waypoint_enqueue_backfill_all(text[]) IS
+COMMENT ON FUNCTION waypoint.enqueue_backfill_all(text[]) IS
   'Queues a backfill of every fid the node knows, optionally restricted to some types, in the caller''s transaction; returns the job id. Requires waypoint_operator.';
 
-CREATE FUNCTION waypoint.waypoint_enqueue_backfill_upto(max_fid bigint, types text[] DEFAULT '{}')
+CREATE FUNCTION waypoint.enqueue_backfill_upto(max_fid bigint, types text[] DEFAULT '{}')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -191,19 +192,55 @@ BEGIN
   RETURN job;
 END
 $$;
-COMMENT ON FUNCTION waypoint.waypoint_enqueue_backfill_upto(bigint, text[]) IS
+COMMENT ON FUNCTION waypoint.enqueue_backfill_upto(bigint, text[]) IS
   'Queues a backfill of every fid the node knows that is <= max_fid (the sidecar lists fids with GetFids and skips the rest), optionally restricted to some types; returns the job id. Requires waypoint_operator.';
+
+CREATE FUNCTION waypoint.refresh_profiles(fids bigint[] DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE WHEN fids IS NULL THEN waypoint.enqueue_backfill_all(ARRAY['user_data'])
+              ELSE waypoint.enqueue_backfill(fids, ARRAY['user_data']) END
+$$;
+COMMENT ON FUNCTION waypoint.refresh_profiles(bigint[]) IS
+  'Queues a user-data-only backfill (display name, bio, pfp, url, username...) of the given fids, or of every fid when NULL: it reads and rewrites nothing but user data. Returns the job id. Requires waypoint_operator.';
+
+-- Deprecated aliases: the names of 0.3.0 and earlier, which repeated the schema, kept so
+-- that their callers keep working. Each calls the function of the new name with its
+-- arguments, with the same rights as before (SECURITY DEFINER, EXECUTE for
+-- waypoint_operator), so a role that could call the old name still can.
+CREATE FUNCTION waypoint.waypoint_enqueue_backfill(fids bigint[], types text[] DEFAULT '{}')
+RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+RETURN waypoint.enqueue_backfill(fids, types);
+COMMENT ON FUNCTION waypoint.waypoint_enqueue_backfill(bigint[], text[]) IS
+  'Deprecated since 0.4.0: use waypoint.enqueue_backfill(fids, types), which this calls.';
+
+CREATE FUNCTION waypoint.waypoint_enqueue_backfill_all(types text[] DEFAULT '{}')
+RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+RETURN waypoint.enqueue_backfill_all(types);
+COMMENT ON FUNCTION waypoint.waypoint_enqueue_backfill_all(text[]) IS
+  'Deprecated since 0.4.0: use waypoint.enqueue_backfill_all(types), which this calls.';
+
+CREATE FUNCTION waypoint.waypoint_enqueue_backfill_upto(max_fid bigint, types text[] DEFAULT '{}')
+RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+RETURN waypoint.enqueue_backfill_upto(max_fid, types);
+COMMENT ON FUNCTION waypoint.waypoint_enqueue_backfill_upto(bigint, text[]) IS
+  'Deprecated since 0.4.0: use waypoint.enqueue_backfill_upto(max_fid, types), which this calls.';
 
 CREATE FUNCTION waypoint.waypoint_refresh_profiles(fids bigint[] DEFAULT NULL)
 RETURNS bigint
 LANGUAGE sql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-  SELECT CASE WHEN fids IS NULL THEN waypoint.waypoint_enqueue_backfill_all(ARRAY['user_data'])
-              ELSE waypoint.waypoint_enqueue_backfill(fids, ARRAY['user_data']) END
-$$;
+RETURN waypoint.refresh_profiles(fids);
 COMMENT ON FUNCTION waypoint.waypoint_refresh_profiles(bigint[]) IS
-  'Queues a user-data-only backfill (display name, bio, pfp, url, username...) of the given fids, or of every fid when NULL: it reads and rewrites nothing but user data. Returns the job id. Requires waypoint_operator.';
+  'Deprecated since 0.4.0: use waypoint.refresh_profiles(fids), which this calls.';
 
 -- queue_alert_status: ok / warning / critical for a stream's backlog (pending + lag) and
 -- the age of its oldest pending entry (rule shared with the sidecar: core/redis_policy.hpp).
@@ -373,20 +410,25 @@ COMMENT ON VIEW waypoint.backfill_progress IS
 
 -- Privileges: the verbs and Redis-backed views only for waypoint_operator (and superusers).
 GRANT USAGE ON SCHEMA waypoint TO waypoint_operator, pg_monitor;
-REVOKE ALL ON FUNCTION waypoint.waypoint_enqueue_backfill(bigint[], text[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION waypoint.waypoint_enqueue_backfill_all(text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION waypoint.enqueue_backfill(bigint[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION waypoint.enqueue_backfill_all(text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION waypoint.redis_queue_depth() FROM PUBLIC;
 REVOKE ALL ON FUNCTION waypoint.node_heads() FROM PUBLIC;
 REVOKE ALL ON FUNCTION waypoint.sidecar_health() FROM PUBLIC;
-REVOKE ALL ON FUNCTION waypoint.waypoint_enqueue_backfill_upto(bigint, text[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION waypoint.waypoint_refresh_profiles(bigint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION waypoint.enqueue_backfill_upto(bigint, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION waypoint.refresh_profiles(bigint[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION waypoint.sidecar_health() TO waypoint_operator;
-GRANT EXECUTE ON FUNCTION waypoint.waypoint_enqueue_backfill_upto(bigint, text[]) TO waypoint_operator;
-GRANT EXECUTE ON FUNCTION waypoint.waypoint_refresh_profiles(bigint[]) TO waypoint_operator;
-GRANT EXECUTE ON FUNCTION waypoint.waypoint_enqueue_backfill(bigint[], text[]) TO waypoint_operator;
-GRANT EXECUTE ON FUNCTION waypoint.waypoint_enqueue_backfill_all(text[]) TO waypoint_operator;
+GRANT EXECUTE ON FUNCTION waypoint.enqueue_backfill_upto(bigint, text[]) TO waypoint_operator;
+GRANT EXECUTE ON FUNCTION waypoint.refresh_profiles(bigint[]) TO waypoint_operator;
+GRANT EXECUTE ON FUNCTION waypoint.enqueue_backfill(bigint[], text[]) TO waypoint_operator;
+GRANT EXECUTE ON FUNCTION waypoint.enqueue_backfill_all(text[]) TO waypoint_operator;
 GRANT EXECUTE ON FUNCTION waypoint.redis_queue_depth() TO waypoint_operator;
 GRANT EXECUTE ON FUNCTION waypoint.node_heads() TO waypoint_operator;
+-- The deprecated aliases: the same grants as the functions they call.
+REVOKE ALL ON FUNCTION waypoint.waypoint_enqueue_backfill(bigint[], text[]), waypoint.waypoint_enqueue_backfill_all(text[]),
+  waypoint.waypoint_enqueue_backfill_upto(bigint, text[]), waypoint.waypoint_refresh_profiles(bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION waypoint.waypoint_enqueue_backfill(bigint[], text[]), waypoint.waypoint_enqueue_backfill_all(text[]),
+  waypoint.waypoint_enqueue_backfill_upto(bigint, text[]), waypoint.waypoint_refresh_profiles(bigint[]) TO waypoint_operator;
 REVOKE ALL ON waypoint.queue_depth, waypoint.sync_status FROM PUBLIC;
 GRANT SELECT ON waypoint.queue_depth, waypoint.sync_status TO waypoint_operator;
 REVOKE ALL ON waypoint.backfill_jobs, waypoint.backfill_fid_progress, waypoint.shard_progress,
@@ -399,3 +441,4 @@ GRANT SELECT ON waypoint.held_messages TO waypoint_operator, pg_monitor;
 GRANT SELECT ON waypoint.backfill_fid_starts TO waypoint_operator, pg_monitor;
 -- sync_status reads the storage mode (storage_state() runs with the caller's rights).
 GRANT SELECT ON waypoint.storage_mode, waypoint.secondary_indexes TO waypoint_operator, pg_monitor;
+GRANT EXECUTE ON FUNCTION waypoint.missing_index_partitions() TO waypoint_operator, pg_monitor;

@@ -9,7 +9,7 @@
 #   stream-delete     every partition stream (and the job stream) deleted mid-backfill, then
 #                     every apply group destroyed: groups are recreated from 0 (logged), rows
 #                     already applied stay, and a repair backfill converges
-#   refresh-profiles  backfill everything but user data, then waypoint_refresh_profiles():
+#   refresh-profiles  backfill everything but user data, then refresh_profiles():
 #                     only user data is written (no other row changes), and the state converges
 #   alerts            low alert thresholds; entries pile up while the extension is not yet
 #                     created in the applying database: waypoint.queue_depth.status and the
@@ -88,7 +88,7 @@ redis-eviction)
     qtest "SELECT count(*) FROM waypoint.workers WHERE last_error LIKE '%maxmemory-policy allkeys-lru%'" -ge 1
   [ "$(q "SELECT bool_or(redis_connected) FROM waypoint.workers")" = f ] || fail "a worker applies from an evicting Redis"
   grep -q "refusing to apply: Redis .* maxmemory-policy allkeys-lru" "$STACK_DIR/pg/postgres.log" || fail "no refusal in the postgres log"
-  job=$(q "SELECT waypoint.waypoint_enqueue_backfill_all()")
+  job=$(q "SELECT waypoint.enqueue_backfill_all()")
   sleep 2
   [ "$(q "SELECT dispatched_at IS NULL FROM waypoint.backfill_jobs WHERE job_id = $job")" = t ] ||
     fail "the dispatcher wrote to a refused Redis"
@@ -102,7 +102,7 @@ stream-delete)
   start_postgres
   psql_stack -c "CREATE EXTENSION waypoint"
   start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
-  q "SELECT waypoint.waypoint_enqueue_backfill_all()" >/dev/null
+  q "SELECT waypoint.enqueue_backfill_all()" >/dev/null
   wait_for 120 "first rows applied" qtest "SELECT count(*) FROM waypoint.messages" -gt 200
   before=$(q "SELECT count(*) FROM waypoint.messages")
   keys=$(rcli --scan --pattern 'waypoint:{p*}:entries' | tr '\n' ' ')
@@ -115,7 +115,7 @@ stream-delete)
   wait_for 60 "recreation logged" grep -q "or its group was deleted (NOGROUP); recreating group" "$STACK_DIR/pg/postgres.log"
   wait_for 60 "apply groups recreated" sh -c "redis-cli -p $REDIS_PORT XINFO GROUPS 'waypoint:{p0}:entries' | grep -q apply"
   # Entries deleted before they were applied are gone: a repair backfill brings them back.
-  job=$(q "SELECT waypoint.waypoint_enqueue_backfill_all()")
+  job=$(q "SELECT waypoint.enqueue_backfill_all()")
   wait_for 60 "job stream group recreated" grep -q "recreated group 'backfill'" "$STACK_DIR/sidecar.log"
   # Then the groups alone are destroyed (streams kept): recreated from 0, redelivery is idempotent.
   sleep 3
@@ -130,14 +130,14 @@ refresh-profiles)
   psql_stack -c "CREATE EXTENSION waypoint"
   start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
   all_but_user_data="ARRAY(SELECT t FROM unnest(waypoint.backfill_type_names()) AS t WHERE t <> 'user_data')"
-  job=$(q "SELECT waypoint.waypoint_enqueue_backfill(ARRAY(SELECT generate_series(1, $FIDS))::bigint[], $all_but_user_data)")
+  job=$(q "SELECT waypoint.enqueue_backfill(ARRAY(SELECT generate_series(1, $FIDS))::bigint[], $all_but_user_data)")
   wait_for 240 "backfill without user data" job_done "$job"
   [ "$(q "SELECT count(*) FROM waypoint.user_data")" = 0 ] || fail "user data arrived without being asked for"
   [ "$(q "SELECT count(*) FROM waypoint.messages WHERE type = 11")" = 0 ] || fail "user-data messages arrived without being asked for"
   others=$(q "SELECT count(*) FROM waypoint.casts")
   [ "$others" -gt 0 ] || fail "no casts after the first backfill"
   xid=$(q "SELECT txid_current()")
-  job=$(q "SELECT waypoint.waypoint_refresh_profiles()")
+  job=$(q "SELECT waypoint.refresh_profiles()")
   converge 240
   wait_for 60 "profile refresh job done" job_done "$job"
   # Only user data was written: no row of any other table changed after the refresh began.

@@ -108,7 +108,7 @@ start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
 
 case "$SCENARIO" in
   backfill|backfill-kill|backfill-race|stale|forged-backfill|forged-full-backfill)
-    psql_stack -c "SELECT waypoint.waypoint_enqueue_backfill_all()" ;;
+    psql_stack -c "SELECT waypoint.enqueue_backfill_all()" ;;
 esac
 
 if [ "$SCENARIO" = sidecar-kill ] || [ "$SCENARIO" = backfill-kill ] || [ "$SCENARIO" = chaos ] ||
@@ -155,7 +155,7 @@ if [ "$SCENARIO" = stale ]; then
   SIDECAR_ARGS=(--mode backfill --node "127.0.0.1:$NODE_PORT" --redis-url "$REDIS_URL"
                 --metrics-listen "127.0.0.1:$METRICS_PORT" --watchdog-ms 3000)
   start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
-  psql_stack -c "SELECT waypoint.waypoint_enqueue_backfill_all()"
+  psql_stack -c "SELECT waypoint.enqueue_backfill_all()"
 fi
 
 # Converge: the database must reach exactly the node's state lines.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Upgrade of a populated mirror: ALTER EXTENSION waypoint UPDATE from every earlier
-# version (0.1.0, 0.2.0) to the current one keeps every row (sql/upgrade/,
+# version (0.1.0, 0.2.0, 0.3.0) to the current one keeps every row (sql/upgrade/,
 # docs/storage.md "Upgrading").
 #
 #   1. Mirror the test node's history (every message type, removes, prunes, revokes,
@@ -10,7 +10,8 @@
 #      every table into it. Its own state_lines() must equal the node's.
 #   3. ALTER EXTENSION waypoint UPDATE there: state lines before = after, every table's
 #      rows equal the mirror that was built by the current version, and every view and
-#      function is defined as a fresh install defines it.
+#      function is defined as a fresh install defines it, with the same comment and
+#      grants (tables too).
 #   4. The upgraded mirror keeps working: the workers switch to it, and a backfill from a
 #      node whose history went on must bring it to that node's state exactly.
 # usage: upgrade_scenario.sh BUILD_DIR
@@ -92,17 +93,28 @@ upgrade_from() {  # upgrade_from VERSION DB
   [ "$(q "$db" "SELECT storage_mode || ' ' || indexes_missing FROM waypoint.storage_state()")" = "live 0" ] || fail "indexes missing"
   echo "upgraded $from to $version: state lines unchanged, $(wc -l <"$STACK_DIR/digest.current") tables row for row equal"
 }
-objects() {  # objects DB: every view's and function's definition, one per line (sorted)
-  q "$1" "SELECT 'view ' || c.relname || ' ' || md5(pg_get_viewdef(c.oid)) FROM pg_class c
+objects() {  # objects DB: every view's and function's definition, comment and grants, and
+             # every table's comment and grants, one per line (sorted)
+  q "$1" "SELECT 'view ' || c.relname || ' ' || md5(pg_get_viewdef(c.oid)) || ' comment '
+                 || md5(coalesce(obj_description(c.oid, 'pg_class'), '-')) || ' acl ' || coalesce(c.relacl::text, '-')
+            FROM pg_class c
            WHERE c.relnamespace = 'waypoint'::regnamespace AND c.relkind = 'v'
           UNION ALL
-          SELECT 'function ' || p.oid::regprocedure::text || ' ' || md5(pg_get_functiondef(p.oid)) FROM pg_proc p
+          SELECT 'table ' || c.relname || ' comment ' || md5(coalesce(obj_description(c.oid, 'pg_class'), '-'))
+                 || ' acl ' || coalesce(c.relacl::text, '-')
+            FROM pg_class c
+           WHERE c.relnamespace = 'waypoint'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+          UNION ALL
+          SELECT 'function ' || p.oid::regprocedure::text || ' ' || md5(pg_get_functiondef(p.oid)) || ' comment '
+                 || md5(coalesce(obj_description(p.oid, 'pg_proc'), '-')) || ' acl ' || coalesce(p.proacl::text, '-')
+            FROM pg_proc p
            WHERE p.pronamespace = 'waypoint'::regnamespace AND p.prokind IN ('f', 'p')
           ORDER BY 1"
 }
 objects postgres >"$STACK_DIR/objects.current"
 upgrade_from 0.1.0 old
 upgrade_from 0.2.0 old020
+upgrade_from 0.3.0 old030
 
 # 4. The upgraded mirror goes on: workers apply into it, a backfill from a node whose
 # history went on reconciles it to that node.
@@ -117,6 +129,6 @@ LC_ALL=C sort "$STACK_DIR/node.state" >"$STACK_DIR/expected2"
 cmp -s "$STACK_DIR/expected" "$STACK_DIR/expected2" && fail "the second node's history did not move on"
 SIDECAR_ARGS=(--node "127.0.0.1:$NODE_PORT" --redis-url "$REDIS_URL" --metrics-listen "127.0.0.1:$(free_port)")
 start_sidecar "$SIDECAR_BIN" --mode backfill "${SIDECAR_ARGS[@]}"
-q old "SELECT waypoint.waypoint_enqueue_backfill_all()" >/dev/null
+q old "SELECT waypoint.enqueue_backfill_all()" >/dev/null
 converge old "$STACK_DIR/expected2"
 echo "PASS upgrade: the upgraded mirror converged to the second node ($(wc -l <"$STACK_DIR/expected2") state lines)"

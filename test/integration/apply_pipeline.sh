@@ -174,8 +174,8 @@ echo "ok: 4 poison entries dead-lettered, their batches landed, nothing pending"
 
 echo "== 6. outbox and backfill progress"
 jobs_before=$(redis-cli -p "$REDIS_PORT" XLEN waypoint:backfill:jobs)
-psql_stack -c "BEGIN; SELECT waypoint.waypoint_enqueue_backfill(ARRAY[1,2,3]::bigint[]); ROLLBACK;" >/dev/null
-job=$(q "SELECT waypoint.waypoint_enqueue_backfill(ARRAY(SELECT generate_series(1, 20))::bigint[], ARRAY['cast'])")
+psql_stack -c "BEGIN; SELECT waypoint.enqueue_backfill(ARRAY[1,2,3]::bigint[]); ROLLBACK;" >/dev/null
+job=$(q "SELECT waypoint.enqueue_backfill(ARRAY(SELECT generate_series(1, 20))::bigint[], ARRAY['cast'])")
 eventually 30 "job $job dispatched" '[ -n "$(q "SELECT 1 FROM waypoint.backfill_jobs WHERE job_id = $job AND dispatched_at IS NOT NULL")" ]' 
 sleep 1
 jobs_after=$(redis-cli -p "$REDIS_PORT" XLEN waypoint:backfill:jobs)
@@ -195,7 +195,7 @@ $$BEGIN RAISE EXCEPTION 'mark refused for the test'; END$$;
 CREATE TRIGGER refuse_mark BEFORE UPDATE ON waypoint.backfill_jobs
   FOR EACH ROW EXECUTE FUNCTION public.refuse_mark();
 SQL
-job2=$(q "SELECT waypoint.waypoint_enqueue_backfill(ARRAY[77]::bigint[])")
+job2=$(q "SELECT waypoint.enqueue_backfill(ARRAY[77]::bigint[])")
 sent() { redis-cli -p "$REDIS_PORT" XRANGE waypoint:backfill:jobs - + | grep -cx "$job2" || true; }
 eventually 30 "job $job2 sent twice while its mark fails" '[ "$(sent)" -ge 2 ]'
 [ -z "$(q "SELECT dispatched_at FROM waypoint.backfill_jobs WHERE job_id = $job2")" ] || fail "job marked despite the trigger"

@@ -91,7 +91,7 @@ wait_for 60 "live events applied on both shards" pq_has 'waypoint_shard_applied_
 
 # A dead letter: an entry without the fields of an entry.
 redis-cli -p "$REDIS_PORT" XADD 'waypoint:{p0}:entries' '*' garbage 1 >/dev/null
-JOB=$(q "SELECT waypoint.waypoint_enqueue_backfill(ARRAY(SELECT generate_series(1, $FIDS))::bigint[])")
+JOB=$(q "SELECT waypoint.enqueue_backfill(ARRAY(SELECT generate_series(1, $FIDS))::bigint[])")
 echo "backfill job $JOB of $FIDS fids enqueued"
 
 # 3. Mid-backfill: Prometheus must see the job running, neither empty nor done.

@@ -1,30 +1,30 @@
--- The backfill outbox: validation of waypoint_enqueue_backfill(_all), the job rows it
+-- The backfill outbox: validation of waypoint.enqueue_backfill(_all), the job rows it
 -- writes in the caller's transaction, and the backfill_progress view.
 CREATE EXTENSION IF NOT EXISTS waypoint;
 
 -- Invalid input is refused with a clear message.
-SELECT waypoint.waypoint_enqueue_backfill(NULL);
-SELECT waypoint.waypoint_enqueue_backfill('{}');
-SELECT waypoint.waypoint_enqueue_backfill(ARRAY[1, NULL, 3]::bigint[]);
-SELECT waypoint.waypoint_enqueue_backfill(ARRAY[5, 0]::bigint[]);
-SELECT waypoint.waypoint_enqueue_backfill(ARRAY[-7]::bigint[]);
-SELECT waypoint.waypoint_enqueue_backfill('{{1,2},{3,4}}'::bigint[]);
-SELECT waypoint.waypoint_enqueue_backfill('{9223372036854775808}'::bigint[]);
-SELECT waypoint.waypoint_enqueue_backfill(ARRAY[1]::bigint[], ARRAY['casts']);
-SELECT waypoint.waypoint_enqueue_backfill(ARRAY[1]::bigint[], ARRAY['cast', NULL]);
-SELECT waypoint.waypoint_enqueue_backfill_all(ARRAY['bogus']);
+SELECT waypoint.enqueue_backfill(NULL);
+SELECT waypoint.enqueue_backfill('{}');
+SELECT waypoint.enqueue_backfill(ARRAY[1, NULL, 3]::bigint[]);
+SELECT waypoint.enqueue_backfill(ARRAY[5, 0]::bigint[]);
+SELECT waypoint.enqueue_backfill(ARRAY[-7]::bigint[]);
+SELECT waypoint.enqueue_backfill('{{1,2},{3,4}}'::bigint[]);
+SELECT waypoint.enqueue_backfill('{9223372036854775808}'::bigint[]);
+SELECT waypoint.enqueue_backfill(ARRAY[1]::bigint[], ARRAY['casts']);
+SELECT waypoint.enqueue_backfill(ARRAY[1]::bigint[], ARRAY['cast', NULL]);
+SELECT waypoint.enqueue_backfill_all(ARRAY['bogus']);
 SELECT count(*) AS jobs_after_errors FROM waypoint.backfill_jobs;
 
 -- A rolled-back enqueue leaves nothing behind for the dispatcher.
 BEGIN;
-SELECT waypoint.waypoint_enqueue_backfill(ARRAY[11, 12]::bigint[]) > 0 AS enqueued;
+SELECT waypoint.enqueue_backfill(ARRAY[11, 12]::bigint[]) > 0 AS enqueued;
 ROLLBACK;
 SELECT count(*) AS jobs_after_rollback FROM waypoint.backfill_jobs;
 
 -- Valid calls: fids deduplicated and sorted, types validated and sorted.
-SELECT waypoint.waypoint_enqueue_backfill(ARRAY[3, 1, 2, 3, 1]::bigint[], ARRAY['user_data', 'cast', 'cast']) AS job_a \gset
-SELECT waypoint.waypoint_enqueue_backfill_all() AS job_b \gset
-SELECT waypoint.waypoint_enqueue_backfill(ARRAY[9223372036854775807]::bigint[]) AS job_c \gset
+SELECT waypoint.enqueue_backfill(ARRAY[3, 1, 2, 3, 1]::bigint[], ARRAY['user_data', 'cast', 'cast']) AS job_a \gset
+SELECT waypoint.enqueue_backfill_all() AS job_b \gset
+SELECT waypoint.enqueue_backfill(ARRAY[9223372036854775807]::bigint[]) AS job_c \gset
 SELECT job_id = :job_a AS is_a, fids, types, requested_by = session_user AS by_me, dispatched_at IS NULL AS in_outbox
   FROM waypoint.backfill_jobs ORDER BY job_id;
 

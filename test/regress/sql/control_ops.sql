@@ -30,13 +30,13 @@ SELECT waypoint.queue_alert_status(249999, '59 s') AS below,
        waypoint.queue_alert_status(0, '5 min') AS age_critical;
 
 -- Backfill modes.
-SELECT waypoint.waypoint_enqueue_backfill_upto(1000) AS upto_job;
-SELECT waypoint.waypoint_enqueue_backfill_upto(50, ARRAY['user_data', 'cast']) AS upto_types_job;
-SELECT waypoint.waypoint_enqueue_backfill_upto(0);
-SELECT waypoint.waypoint_enqueue_backfill_upto(NULL);
-SELECT waypoint.waypoint_enqueue_backfill_upto(10, ARRAY['profiles']);
-SELECT waypoint.waypoint_refresh_profiles(ARRAY[3, 1, 3]) AS profiles_job;
-SELECT waypoint.waypoint_refresh_profiles() AS all_profiles_job;
+SELECT waypoint.enqueue_backfill_upto(1000) AS upto_job;
+SELECT waypoint.enqueue_backfill_upto(50, ARRAY['user_data', 'cast']) AS upto_types_job;
+SELECT waypoint.enqueue_backfill_upto(0);
+SELECT waypoint.enqueue_backfill_upto(NULL);
+SELECT waypoint.enqueue_backfill_upto(10, ARRAY['profiles']);
+SELECT waypoint.refresh_profiles(ARRAY[3, 1, 3]) AS profiles_job;
+SELECT waypoint.refresh_profiles() AS all_profiles_job;
 SELECT job_id, fids, types, max_fid FROM waypoint.backfill_jobs ORDER BY job_id;
 SELECT job_id, state, all_fids, fids_queued, types FROM waypoint.backfill_progress ORDER BY job_id;
 -- max_fid only bounds every-fid jobs.
@@ -58,13 +58,14 @@ SELECT p.proname,
        has_function_privilege('ops_operator', p.oid, 'EXECUTE') AS operator
   FROM pg_proc AS p
  WHERE p.pronamespace = 'waypoint'::regnamespace
-   AND p.proname IN ('waypoint_enqueue_backfill_upto', 'waypoint_refresh_profiles', 'sidecar_health')
+   AND p.proname IN ('enqueue_backfill_upto', 'refresh_profiles', 'sidecar_health',
+                     'waypoint_enqueue_backfill_upto', 'waypoint_refresh_profiles')
  ORDER BY p.proname;
 SET ROLE ops_reader;
-SELECT waypoint.waypoint_refresh_profiles(ARRAY[1]);
+SELECT waypoint.refresh_profiles(ARRAY[1]);
 RESET ROLE;
 SET ROLE ops_operator;
-SELECT waypoint.waypoint_refresh_profiles(ARRAY[7]) > 0 AS queued;
+SELECT waypoint.refresh_profiles(ARRAY[7]) > 0 AS queued;
 RESET ROLE;
 DROP ROLE ops_reader;
 DROP ROLE ops_operator;

@@ -30,14 +30,14 @@ SELECT count(*) AS columns FROM information_schema.columns
 CREATE ROLE control_plain;
 CREATE ROLE control_op IN ROLE waypoint_operator;
 SET ROLE control_plain;
-SELECT waypoint.waypoint_enqueue_backfill(ARRAY[1]::bigint[]);
-SELECT waypoint.waypoint_enqueue_backfill_all();
+SELECT waypoint.enqueue_backfill(ARRAY[1]::bigint[]);
+SELECT waypoint.enqueue_backfill_all();
 SELECT * FROM waypoint.queue_depth;
 SELECT * FROM waypoint.sync_status;
 SELECT count(*) FROM waypoint.backfill_jobs;
 RESET ROLE;
 SET ROLE control_op;
-SELECT waypoint.waypoint_enqueue_backfill(ARRAY[42]::bigint[]) > 0 AS operator_can_enqueue;
+SELECT waypoint.enqueue_backfill(ARRAY[42]::bigint[]) > 0 AS operator_can_enqueue;
 SELECT fids, requested_by FROM waypoint.backfill_jobs WHERE fids = ARRAY[42]::bigint[];
 SELECT count(*) >= 0 AS operator_reads_progress FROM waypoint.backfill_progress;
 SELECT count(*) >= 0 AS operator_reads_dead_letters FROM waypoint.dead_letters;
@@ -68,6 +68,53 @@ SELECT c.relname AS missing_comment
 SELECT p.proname AS missing_comment
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname = 'waypoint'
-   AND p.proname IN ('waypoint_enqueue_backfill', 'waypoint_enqueue_backfill_all', 'worker_stats',
-                     'redis_queue_depth', 'node_heads', 'backfill_type_names', 'check_backfill_types')
+   AND p.proname IN ('enqueue_backfill', 'enqueue_backfill_all', 'worker_stats',
+                     'redis_queue_depth', 'node_heads', 'backfill_type_names', 'check_backfill_types',
+                     'enqueue_backfill_upto', 'refresh_profiles', 'waypoint_enqueue_backfill',
+                     'waypoint_enqueue_backfill_all', 'waypoint_enqueue_backfill_upto',
+                     'waypoint_refresh_profiles', 'fid_partition_hash', 'create_fid_partitions',
+                     'create_secondary_indexes', 'missing_index_partitions', 'storage_step', 'storage_state')
    AND obj_description(p.oid, 'pg_proc') IS NULL;
+
+-- The names before 0.4.0 are deprecated aliases: they say so, have the grants of the
+-- functions they call, and still enqueue (as an operator; a plain role is refused).
+SELECT p.oid::regprocedure AS alias, obj_description(p.oid, 'pg_proc') AS comment,
+       has_function_privilege('public', p.oid, 'EXECUTE') AS public_may,
+       has_function_privilege('waypoint_operator', p.oid, 'EXECUTE') AS operator_may,
+       p.prosecdef AS security_definer
+  FROM pg_proc p
+ WHERE p.pronamespace = 'waypoint'::regnamespace AND p.proname LIKE 'waypoint\_%' ORDER BY 1::text;
+CREATE ROLE alias_plain;
+CREATE ROLE alias_op IN ROLE waypoint_operator;
+SET ROLE alias_plain;
+SELECT waypoint.waypoint_enqueue_backfill(ARRAY[5]::bigint[]);
+RESET ROLE;
+SET ROLE alias_op;
+SELECT waypoint.waypoint_enqueue_backfill(ARRAY[5, 4, 5]::bigint[], ARRAY['cast']) AS job_a \gset
+SELECT waypoint.waypoint_enqueue_backfill_all(ARRAY['link']) AS job_b \gset
+SELECT waypoint.waypoint_enqueue_backfill_upto(99) AS job_c \gset
+SELECT waypoint.waypoint_refresh_profiles(ARRAY[6]) AS job_d \gset
+SELECT waypoint.waypoint_refresh_profiles() AS job_e \gset
+-- Validation is the new functions' own.
+SELECT waypoint.waypoint_enqueue_backfill('{}');
+RESET ROLE;
+SELECT job_id = :job_a AS a, job_id = :job_b AS b, job_id = :job_c AS c, job_id = :job_d AS d,
+       job_id = :job_e AS e, fids, types, max_fid, requested_by = session_user AS by_me
+  FROM waypoint.backfill_jobs WHERE job_id >= :job_a ORDER BY job_id;
+DELETE FROM waypoint.backfill_jobs;
+DROP ROLE alias_op;
+DROP ROLE alias_plain;
+
+-- Internal helpers: their comment says so and PUBLIC may not execute them; a plain role
+-- still reads the fid-partitioned tables, pruned to one partition by fid.
+SELECT p.oid::regprocedure AS internal, has_function_privilege('public', p.oid, 'EXECUTE') AS public_may
+  FROM pg_proc p
+ WHERE p.pronamespace = 'waypoint'::regnamespace AND obj_description(p.oid, 'pg_proc') LIKE 'Internal%'
+ ORDER BY 1::text;
+CREATE ROLE internal_plain;
+SET ROLE internal_plain;
+SELECT waypoint.missing_index_partitions();
+SELECT count(*) AS casts_of_fid_3 FROM waypoint.casts WHERE fid = 3;
+EXPLAIN (COSTS OFF) SELECT fid FROM waypoint.casts WHERE fid = 3;
+RESET ROLE;
+DROP ROLE internal_plain;

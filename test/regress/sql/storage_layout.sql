@@ -62,7 +62,7 @@ SELECT si.name, x.indisvalid, (SELECT count(*) FROM pg_inherits i WHERE i.inhpar
  ORDER BY 1;
 
 -- A bulk sync tied to a backfill job ends when the job is complete.
-SELECT waypoint.waypoint_enqueue_backfill(ARRAY[3]) AS job \gset
+SELECT waypoint.enqueue_backfill(ARRAY[3]) AS job \gset
 SELECT waypoint.begin_bulk_sync(:job);
 SELECT waypoint.storage_step(0, 1) AS step;
 UPDATE waypoint.backfill_jobs SET dispatched_at = now() WHERE job_id = :job;
