@@ -7,7 +7,7 @@
 //   2. one table per store     per conflict key the highest alive candidate wins (else a
 //                              dead one); the candidates' standing comes as parameters, the
 //                              current winner's is read from waypoint.messages
-//                              (core::CompareInBatch / core::Replaces, docs/apply-semantics.md)
+//                              (sql/apply/<table>.sql, docs/apply-semantics.md)
 //   3. username_proofs, onchain_events
 // Repeated (key, hash) rows are dropped in C++; DISTINCT ON keeps one candidate per key
 // (ON CONFLICT cannot touch a row twice in a statement).
@@ -84,8 +84,8 @@ const std::string& StoreSql(const std::string& table) {
 // message_hash, ts, removed ($1..$4), the store's own columns (`typed`, $5..), then the
 // candidate's standing (dead, merge_event, pruned_at, revoked_at, dropped_at: what
 // waypoint.messages holds after this batch, passed in rather than joined, see
-// WriteMessages). The rules are core::CompareInBatch (DISTINCT ON: one candidate per key)
-// and core::Replaces (the ON CONFLICT WHERE, which reads the current winner's standing).
+// WriteMessages). The rule is the file: DISTINCT ON keeps one candidate per key, the
+// ON CONFLICT WHERE (which reads the current winner's standing) decides the replacement.
 PreparedStatement StoreUpsert(const char* table, std::vector<ParamType> typed) {
   std::vector<ParamType> types = {ParamType::kInt8, ParamType::kBytea, ParamType::kInt8, ParamType::kBool};
   types.insert(types.end(), typed.begin(), typed.end());
