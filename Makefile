@@ -10,7 +10,7 @@ BUILD_DIR ?= build
 JOBS ?= 2
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps cmake-build extension install installcheck test unit-test regress-test integration-test run bench bench-scale clean \
+.PHONY: all deps cmake-build extension install installcheck format test unit-test regress-test integration-test run bench bench-scale clean \
         backfill backfill-all backfill-upto refresh-profiles queue-status
 
 all: deps cmake-build extension
@@ -39,6 +39,10 @@ unit-test: all
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
 
 # pg_regress against a running server that preloads the extension (PGHOST, PGPORT, PGUSER).
+# Formats every tracked C++ file (.clang-format); make test checks it (ctest format_check).
+format:
+	@scripts/format.sh
+
 installcheck: all
 	$(MAKE) -C extension BUILD_DIR=$(abspath $(BUILD_DIR)) installcheck
 

@@ -13,6 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libssl-dev libsodium-dev
   docker-compose
   prometheus prometheus-postgres-exporter
+  clang-format
 )
 
 missing=()

@@ -1,5 +1,4 @@
-// Small policies shared by the stream and backfill paths: exponential backoff with full
-// jitter, a circuit breaker toward the node, and a token-bucket request rate limit.
+// Small policies shared by the stream and backfill paths: backoff (core's), a circuit breaker toward the node, and a token-bucket request rate limit.
 // All take time from a steady clock passed in (or read it) so tests can check bounds.
 #pragma once
 
@@ -10,6 +9,8 @@
 #include <mutex>
 #include <random>
 
+#include "waypoint/core/backoff.hpp"
+
 namespace waypoint::sidecar {
 
 using Clock = std::chrono::steady_clock;
@@ -18,21 +19,8 @@ using Ms = std::chrono::milliseconds;
 int64_t NowMs();  // steady clock
 int64_t WallMs();  // Unix milliseconds
 
-// Backoff: attempt n (0-based) waits uniform [0, min(max, base * 2^n)] ("full jitter"),
-// so many reconnecting clients spread out instead of hitting the node together.
-class Backoff {
- public:
-  Backoff(int base_ms, int max_ms) : base_ms_(base_ms), max_ms_(max_ms), rng_(std::random_device{}()) {}
-  int64_t Cap(int attempt) const;
-  int64_t Next();  // delay for the current attempt, then advances
-  void Reset() { attempt_ = 0; }
-  int attempt() const { return attempt_; }
-
- private:
-  int base_ms_, max_ms_;
-  int attempt_ = 0;
-  std::mt19937_64 rng_;
-};
+// Backoff: core's rule, shared with the extension (waypoint/core/backoff.hpp).
+using core::Backoff;
 
 // CircuitBreaker: closed -> (failure_threshold consecutive failures) -> open for
 // open_ms -> half-open: one trial call; success closes, failure opens again.

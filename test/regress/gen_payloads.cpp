@@ -45,8 +45,6 @@ MessageData Data(MessageType type, uint64_t fid, uint32_t ts) {
   return d;
 }
 
-std::string Hash20(char fill) { return std::string(20, fill); }
-
 Message CastAdd(const std::string& name, uint64_t fid, uint32_t ts, const std::string& text,
                 const Message* parent = nullptr, const char* parent_url = nullptr) {
   MessageData d = Data(MESSAGE_TYPE_CAST_ADD, fid, ts);

@@ -172,7 +172,7 @@ bool RedisLink::CheckDurability() {
 
 void RedisLink::Failed(const std::string& what) {
   client_->Close();
-  delay_ms_ = backoff_.Next();
+  delay_ms_ = static_cast<int>(backoff_.Next());
   NoteRedis(slot_, false);
   if (!down_) {
     LogMessage(WARNING, "waypoint: Redis unavailable, retrying with backoff: " + what);

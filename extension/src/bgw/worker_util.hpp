@@ -8,6 +8,7 @@
 #include <string>
 
 #include "../redis/client.hpp"
+#include "waypoint/core/backoff.hpp"
 
 namespace waypoint::bgw {
 
@@ -46,7 +47,7 @@ class RedisLink {
   int slot_;
   std::unique_ptr<redis::Client> client_;
   std::string url_text_;
-  redis::Backoff backoff_{100, 10000};
+  core::Backoff backoff_{100, 10000};
   int delay_ms_ = 0;
   bool down_ = false;   // an outage was logged and not yet recovered
   bool ever_up_ = false;

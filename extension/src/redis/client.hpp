@@ -88,20 +88,6 @@ class Client {
   redisContext* ctx_ = nullptr;
 };
 
-// Backoff is a capped exponential delay for reconnect attempts.
-class Backoff {
- public:
-  Backoff(int initial_ms, int max_ms) : initial_ms_(initial_ms), max_ms_(max_ms), next_ms_(initial_ms) {}
-  int Next() {
-    const int d = next_ms_;
-    next_ms_ = next_ms_ >= max_ms_ / 2 ? max_ms_ : next_ms_ * 2;
-    return d;
-  }
-  void Reset() { next_ms_ = initial_ms_; }
-
- private:
-  int initial_ms_, max_ms_, next_ms_;
-};
 
 // Helpers for reading replies.
 long long ReplyInt(const Reply& r);  // integer reply or decimal string

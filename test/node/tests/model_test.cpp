@@ -303,7 +303,9 @@ TEST(EventLog, BlockConfirmedCountsEqualTheBlocksEvents) {
       const std::string bytes = node.EventBytes(s, e);
       ASSERT_TRUE(h.ParseFromString(bytes));
       // Hand-assembled bytes are what protobuf itself would write (maps aside).
-      if (h.type() != HUB_EVENT_TYPE_BLOCK_CONFIRMED) EXPECT_EQ(h.SerializeAsString(), bytes);
+      if (h.type() != HUB_EVENT_TYPE_BLOCK_CONFIRMED) {
+        EXPECT_EQ(h.SerializeAsString(), bytes);
+      }
       EXPECT_EQ(h.id(), e.id);
       EXPECT_EQ(h.shard_index(), s);
       EXPECT_EQ(h.block_number(), e.id >> 14);
