@@ -7,9 +7,12 @@ COPY . .
 RUN scripts/install-deps.sh && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
     && cmake --build build -j2 --target waypoint-sidecar && strip build/sidecar/waypoint-sidecar
 
+# Runtime libraries: cpp-httplib is a shared library in Debian (libcpp-httplib0.11, which
+# links brotli); CLI11 and nlohmann-json are header-only and need nothing here.
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      libgrpc++1.51 libprotobuf32 libhiredis0.14 libspdlog1.10 libfmt9 libtomlplusplus3 libssl3 libsodium23 ca-certificates \
+      libgrpc++1.51 libprotobuf32 libhiredis0.14 libspdlog1.10 libfmt9 libtomlplusplus3 libssl3 libsodium23 \
+      libcpp-httplib0.11 libbrotli1 ca-certificates \
     && rm -rf /var/lib/apt/lists/* && useradd --system --uid 10001 waypoint
 COPY --from=build /src/build/sidecar/waypoint-sidecar /usr/local/bin/waypoint-sidecar
 USER waypoint

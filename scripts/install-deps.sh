@@ -10,6 +10,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libhiredis-dev redis-server
   libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev
+  libcli11-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libssl-dev libsodium-dev
   docker-compose
   prometheus prometheus-postgres-exporter

@@ -35,31 +35,6 @@ std::string NameText(const std::string& name, const char* what) {
   return name;
 }
 
-void JsonString(std::string& out, std::string_view s) {
-  static const char* kHex = "0123456789abcdef";
-  out.push_back('"');
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c == 0) break;  // jsonb rejects \u0000
-        if (c < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xf]);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 // Unix seconds Postgres can hold as timestamptz (up to 9999-12-31): larger values are
 // rejected here rather than failing the whole batch's statement later.
 constexpr uint64_t kMaxUnixSeconds = 253402300799ULL;
@@ -79,33 +54,22 @@ std::string ArrayLiteral(const Seq& values) {
   return s + "}";
 }
 
+// casts.embeds (jsonb): [{"url":...}, {"cast_id":{"fid":n,"hash":"hex"}}, {} for an embed
+// with neither variant]. NUL is dropped from URLs (jsonb rejects \u0000); bytes that are
+// not UTF-8 become U+FFFD, so one bad URL cannot fail the whole batch's statement.
 std::string EmbedsJson(const CastAddBody& b) {
-  std::string j = "[";
-  bool first = true;
-  auto sep = [&] {
-    if (!first) j += ',';
-    first = false;
-  };
-  for (const auto& url : b.embeds_deprecated()) {
-    sep();
-    j += "{\"url\":";
-    JsonString(j, url);
-    j += '}';
-  }
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& url : b.embeds_deprecated()) j.push_back({{"url", StripNul(url)}});
   for (const auto& e : b.embeds()) {
-    sep();
     if (e.embed_case() == Embed::kUrl) {
-      j += "{\"url\":";
-      JsonString(j, e.url());
-      j += '}';
+      j.push_back({{"url", StripNul(e.url())}});
     } else if (e.embed_case() == Embed::kCastId) {
-      j += "{\"cast_id\":{\"fid\":" + std::to_string(e.cast_id().fid()) + ",\"hash\":\"" + Hex(e.cast_id().hash()) +
-           "\"}}";
+      j.push_back({{"cast_id", {{"fid", e.cast_id().fid()}, {"hash", Hex(e.cast_id().hash())}}}});
     } else {
-      j += "{}";  // an embed with neither variant is kept as an empty object, never a crash
+      j.push_back(nlohmann::json::object());  // kept as an empty object, never a crash
     }
   }
-  return j + "]";
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 [[noreturn]] void WrongBody(const MessageData& d, const char* want) {

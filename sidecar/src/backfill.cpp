@@ -1,5 +1,6 @@
 #include "backfill.hpp"
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -22,21 +23,11 @@ using core::ErrorClass;
 
 namespace {
 
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
+// Entry payloads are JSON the extension parses (core ParseFidStart / ParseFidDone). Keys
+// keep their order ({"status":...,"messages":...}); bytes that are not UTF-8 (a node's
+// error text can hold any) become U+FFFD rather than making the payload unparseable.
+std::string Payload(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 std::string Str(const redisReply* r) {
@@ -199,8 +190,6 @@ uint64_t BackfillWorker::BackfillFid(Redis& r, uint64_t fid, const std::set<std:
     // fid_start lands in the fid's partition before the first page is read (every
     // attempt): at fid_done the extension marks gone the fid's rows that neither these
     // pages nor later live events offered (docs/apply-semantics.md, reconciliation).
-    std::string names;
-    for (const auto& t : types) names += (names.empty() ? "\"" : ",\"") + JsonEscape(t) + "\"";
     core::StreamEntry e;
     e.kind = core::EntryKind::kFidStart;
     e.shard = shard;
@@ -208,7 +197,11 @@ uint64_t BackfillWorker::BackfillFid(Redis& r, uint64_t fid, const std::set<std:
     e.source = core::EntrySource::kBackfill;
     e.job_id = job_id;
     e.written_at_ms = WallMs();
-    e.payload = "{\"types\":[" + names + "],\"fids_total\":" + std::to_string(fids_total) + "}";
+    nlohmann::ordered_json start;
+    start["types"] = nlohmann::ordered_json::array();
+    for (const auto& t : types) start["types"].push_back(t);
+    start["fids_total"] = fids_total;
+    e.payload = Payload(start);
     WriteEntries(r, stream, {e});
   }
 
@@ -357,9 +350,11 @@ bool BackfillWorker::RunJob(Redis& r, const Job& job) {
       e.fid = fid;
       e.source = core::EntrySource::kBackfill;
       e.job_id = job.id;
-      e.payload = res.ok ? "{\"status\":\"ok\",\"messages\":" + std::to_string(res.messages) + "}"
-                         : "{\"status\":\"failed\",\"messages\":" + std::to_string(res.messages) + ",\"error\":\"" +
-                               JsonEscape(res.error) + "\"}";
+      nlohmann::ordered_json payload;
+      payload["status"] = res.ok ? "ok" : "failed";
+      payload["messages"] = res.messages;
+      if (!res.ok) payload["error"] = res.error;
+      e.payload = Payload(payload);
       // fid_done must land: retry Redis until it does (or shutdown leaves the job pending).
       Backoff rbo(cfg_.backoff_base_ms, cfg_.backoff_max_ms);
       while (true) {

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include <CLI/CLI.hpp>
+
 #include "redis.hpp"
 #include "waypoint/core/errors.hpp"
 #include "waypoint/core/verify.hpp"
@@ -311,17 +313,8 @@ void WalkToml(const toml::table& t, const std::string& prefix, const std::vector
   }
 }
 
-}  // namespace
-
-const char* ModeName(Mode m) {
-  switch (m) {
-    case Mode::kStream: return "stream";
-    case Mode::kBackfill: return "backfill";
-    case Mode::kBoth: return "both";
-  }
-  return "?";
-}
-
+// The environment's WAYPOINT_* variables, for what CLI11 does not do: refuse unknown
+// names, and treat a variable set to "" as a value (CLI11 skips empty ones).
 std::map<std::string, std::string> WaypointEnvironment() {
   std::map<std::string, std::string> env;
   for (char** e = environ; e && *e; ++e) {
@@ -334,53 +327,120 @@ std::map<std::string, std::string> WaypointEnvironment() {
   return env;
 }
 
-Config LoadConfig(const std::vector<std::string>& args, const std::map<std::string, std::string>& env, bool* help) {
+constexpr const char* kHelpIntro =
+    "waypoint-sidecar: streams Snapchain events and backfills fids into Redis Streams\n\n"
+    "usage: waypoint-sidecar [stream|backfill|both] [--config FILE] [--FLAG VALUE ...]\n\n"
+    "Modes: stream   subscribe to every data shard, write events to partition streams\n"
+    "       backfill consume backfill jobs (<prefix>:backfill:jobs) and page every per-fid bulk method\n"
+    "       both     both at once (default)\n\n"
+    "Every option is a TOML key (file given by --config or WAYPOINT_CONFIG), an environment\n"
+    "variable and a flag. Precedence: flags > environment > file > defaults. Unknown keys,\n"
+    "unknown WAYPOINT_* variables and bad values are errors.\n"
+    "Redis TLS is not supported (hiredis 0.14 has no TLS): keep Redis on a private network.\n\n";
+constexpr const char* kHelpFooter =
+    "HTTP: GET /metrics (Prometheus text), /healthz (process alive), /readyz (Redis and node reachable).\n"
+    "Signals: SIGTERM/SIGINT stop reading, flush what was read with its cursor, exit 0.\n";
+
+// --help in the sidecar's own layout: each flag with its TOML key and its variable, which
+// CLI11's default formatter has no place for. Rendered from the CLI11 options themselves,
+// so help and parser cannot disagree.
+class HelpFormatter : public CLI::FormatterBase {
+ public:
+  explicit HelpFormatter(std::map<std::string, std::string> key_of_flag) : key_of_flag_(std::move(key_of_flag)) {}
+
+  std::string make_help(const CLI::App* app, std::string, CLI::AppFormatMode) const override {
+    std::ostringstream os;
+    os << app->get_description();
+    for (const CLI::Option* o : app->get_options()) {
+      if (o->get_lnames().empty()) continue;  // the positional mode, shown in the usage line
+      const std::string& flag = o->get_lnames().front();
+      const auto key = key_of_flag_.find(flag);
+      const bool keyed = key != key_of_flag_.end();
+      const bool is_flag = o->get_expected_min() == 0;
+      os << "  --" << flag << (is_flag ? (keyed ? "[=BOOL]" : "") : " " + o->get_type_name()) << "\n      "
+         << o->get_description();
+      if (keyed) os << "\n      key " << key->second << ", env " << o->get_envname();
+      else if (!o->get_envname().empty()) os << " (env " << o->get_envname() << ")";
+      os << "\n";
+    }
+    os << "\n" << app->get_footer();
+    return os.str();
+  }
+
+ private:
+  std::map<std::string, std::string> key_of_flag_;
+};
+
+// The command line and the environment as CLI11 sees them: one CLI11 option per row of
+// Options(), named by its flag, reading its WAYPOINT_* variable when the flag is absent
+// (so CLI11 gives flags > environment). Values stay text: Apply converts and checks them,
+// with the same messages whatever the source.
+struct CommandLine {
+  explicit CommandLine(const std::vector<Option>& opts) : app(kHelpIntro, "waypoint-sidecar") {
+    app.allow_extras();  // unknown flags are reported below, in the sidecar's words
+    std::map<std::string, std::string> key_of_flag;
+    for (const auto& o : opts) {
+      const std::string name = std::string("--") + o.flag;
+      CLI::Option* cli = o.kind == Kind::kBool ? app.add_flag(name, o.help) : app.add_option(name, o.help);
+      // Repeating a flag is allowed; every occurrence is applied in order (the last wins).
+      cli->envname(o.env)->type_name("VALUE")->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      row[cli] = &o;
+      rows.emplace_back(cli, &o);
+      if (std::string(o.key) == "mode") mode_flag = cli;
+      key_of_flag[o.flag] = o.key;
+    }
+    // The mode may also be given bare: `waypoint-sidecar backfill`. Positional words are
+    // collected here and checked in LoadConfig (only mode names are allowed).
+    positional = app.add_option("mode")->expected(-1)  // one or more words
+                     ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    config = app.add_option("--config", "TOML configuration file")->envname("WAYPOINT_CONFIG")->type_name("FILE")
+                 ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    app.set_help_flag("--help,-h", "this text");  // added last: listed last
+    app.footer(kHelpFooter);
+    app.formatter(std::make_shared<HelpFormatter>(std::move(key_of_flag)));
+  }
+
+  CLI::App app;
+  std::vector<std::pair<const CLI::Option*, const Option*>> rows;  // in table order
+  std::map<const CLI::Option*, const Option*> row;
+  CLI::Option* mode_flag = nullptr;
+  CLI::Option* positional = nullptr;
+  CLI::Option* config = nullptr;
+};
+
+bool IsModeName(const std::string& v) { return v == "stream" || v == "backfill" || v == "both"; }
+
+}  // namespace
+
+const char* ModeName(Mode m) {
+  switch (m) {
+    case Mode::kStream: return "stream";
+    case Mode::kBackfill: return "backfill";
+    case Mode::kBoth: return "both";
+  }
+  return "?";
+}
+
+Config LoadConfig(const std::vector<std::string>& args, bool* help) {
   const auto opts = Options();
   *help = false;
-
-  // Split flags first so --config is known before the file is read.
-  std::vector<std::pair<const Option*, std::string>> flag_values;
-  std::string config_file;
-  if (auto it = env.find("WAYPOINT_CONFIG"); it != env.end()) config_file = it->second;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string a = args[i];
-    if (a == "--help" || a == "-h") {
-      *help = true;
-      return Config{};
-    }
-    if (a == "stream" || a == "backfill" || a == "both") {  // positional mode
-      a = "--mode=" + a;
-    }
-    if (a.rfind("--", 0) != 0) Bad("command line", "unexpected argument '" + a + "' (see --help)");
-    std::string name = a.substr(2), value;
-    bool has_value = false;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
-    if (name == "config") {
-      if (!has_value) {
-        if (i + 1 >= args.size()) Bad("flag --config", "needs a file name");
-        value = args[++i];
-      }
-      config_file = value;
-      continue;
-    }
-    const Option* found = nullptr;
-    for (const auto& o : opts)
-      if (name == o.flag) found = &o;
-    if (!found) Bad("command line", "unknown flag '--" + name + "' (see --help)");
-    if (!has_value) {
-      if (found->kind == Kind::kBool) {
-        value = "true";  // a bare boolean flag switches it on
-      } else {
-        if (i + 1 >= args.size()) Bad("flag --" + name, "needs a value");
-        value = args[++i];
-      }
-    }
-    flag_values.emplace_back(found, value);
+  CommandLine cl(opts);
+  try {
+    cl.app.parse(std::vector<std::string>(args.rbegin(), args.rend()));  // CLI11 takes them last first
+  } catch (const CLI::CallForHelp&) {
+    *help = true;
+    return Config{};
+  } catch (const CLI::ParseError& e) {
+    Bad("command line", std::string(e.what()) + " (see --help)");
   }
+  for (const std::string& extra : cl.app.remaining()) {
+    if (extra.rfind("--", 0) == 0)
+      Bad("command line", "unknown flag '" + extra.substr(0, extra.find('=')) + "' (see --help)");
+    Bad("command line", "unexpected argument '" + extra + "' (see --help)");
+  }
+  for (const std::string& word : cl.positional->results())
+    if (!IsModeName(word)) Bad("command line", "unexpected argument '" + word + "' (see --help)");
+  const std::string config_file = cl.config->count() ? cl.config->results().back() : "";
 
   Config c;
   std::set<std::string> explicit_keys;
@@ -399,15 +459,35 @@ Config LoadConfig(const std::vector<std::string>& args, const std::map<std::stri
     }
     WalkToml(t, "", opts, c, config_file);
   }
+
+  // The environment: what CLI11 read for options not given as flags.
+  const auto env = WaypointEnvironment();
   for (const auto& [k, v] : env) {
     if (k == "WAYPOINT_CONFIG") continue;
-    const Option* found = nullptr;
-    for (const auto& o : opts)
-      if (k == o.env) found = &o;
-    if (!found) Bad("environment", "unknown variable " + k + " (see --help for the WAYPOINT_* names)");
-    Apply(*found, c, "environment " + k + " for", v);
+    bool known = false;
+    for (const auto& o : opts) known = known || k == o.env;
+    if (!known) Bad("environment", "unknown variable " + k + " (see --help for the WAYPOINT_* names)");
   }
-  for (const auto& [o, v] : flag_values) Apply(*o, c, std::string("flag --") + o->flag + " for", v);
+  std::set<const CLI::Option*> on_command_line(cl.app.parse_order().begin(), cl.app.parse_order().end());
+  for (const auto& [cli, o] : cl.rows) {
+    if (on_command_line.count(cli)) continue;
+    const std::string source = std::string("environment ") + o->env + " for";
+    if (cli->count() > 0) {
+      Apply(*o, c, source, cli->results().back());
+    } else if (auto it = env.find(o->env); it != env.end()) {
+      Apply(*o, c, source, it->second);  // set but empty: a value, as it always was (WAYPOINT_SHARDS= means all)
+    }
+  }
+
+  // Flags, in command-line order (every occurrence; the last wins); a bare mode word is --mode.
+  std::map<const CLI::Option*, size_t> seen;
+  for (const CLI::Option* cli : cl.app.parse_order()) {
+    const size_t i = seen[cli]++;
+    if (i >= cli->results().size()) continue;
+    const auto it = cl.row.find(cli == cl.positional ? cl.mode_flag : cli);
+    if (it == cl.row.end()) continue;  // --config, read above
+    Apply(*it->second, c, std::string("flag --") + it->second->flag + " for", cli->results()[i]);
+  }
 
   if (c.preset == "high") {
     if (!explicit_keys.count("backfill.concurrency")) c.backfill_concurrency = 16;
@@ -437,25 +517,8 @@ Config LoadConfig(const std::vector<std::string>& args, const std::map<std::stri
 }
 
 std::string HelpText() {
-  std::ostringstream os;
-  os << "waypoint-sidecar: streams Snapchain events and backfills fids into Redis Streams\n\n"
-        "usage: waypoint-sidecar [stream|backfill|both] [--config FILE] [--FLAG VALUE ...]\n\n"
-        "Modes: stream   subscribe to every data shard, write events to partition streams\n"
-        "       backfill consume backfill jobs (<prefix>:backfill:jobs) and page every per-fid bulk method\n"
-        "       both     both at once (default)\n\n"
-        "Every option is a TOML key (file given by --config or WAYPOINT_CONFIG), an environment\n"
-        "variable and a flag. Precedence: flags > environment > file > defaults. Unknown keys,\n"
-        "unknown WAYPOINT_* variables and bad values are errors.\n"
-        "Redis TLS is not supported (hiredis 0.14 has no TLS): keep Redis on a private network.\n\n";
-  for (const auto& o : Options()) {
-    os << "  --" << o.flag << (o.kind == Kind::kBool ? "[=BOOL]" : " VALUE") << "\n      " << o.help
-       << "\n      key " << o.key << ", env " << o.env << "\n";
-  }
-  os << "  --config FILE\n      TOML configuration file (env WAYPOINT_CONFIG)\n"
-        "  --help\n      this text\n\n"
-        "HTTP: GET /metrics (Prometheus text), /healthz (process alive), /readyz (Redis and node reachable).\n"
-        "Signals: SIGTERM/SIGINT stop reading, flush what was read with its cursor, exit 0.\n";
-  return os.str();
+  const auto opts = Options();
+  return CommandLine(opts).app.help();
 }
 
 }  // namespace waypoint::sidecar

@@ -89,14 +89,11 @@ struct Config {
 const char* ModeName(Mode m);
 
 // LoadConfig builds the configuration from (in rising precedence) defaults, the TOML
-// file named by --config (or WAYPOINT_CONFIG), the environment and the flags.
+// file named by --config (or WAYPOINT_CONFIG), the process environment (WAYPOINT_*) and
+// the flags. Flags and variables are read with CLI11, the file with toml++.
 // `args` excludes argv[0]. Throws core::Error(kConfig) naming the key on any problem.
 // Sets *help when --help was given (nothing else is validated then).
-Config LoadConfig(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-                  bool* help);
-
-// The environment as a map (only WAYPOINT_* variables).
-std::map<std::string, std::string> WaypointEnvironment();
+Config LoadConfig(const std::vector<std::string>& args, bool* help);
 
 std::string HelpText();
 

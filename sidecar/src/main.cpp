@@ -1,6 +1,7 @@
 // waypoint-sidecar entry point: configuration, logging, signals, HTTP, and the stream
 // and backfill services. SIGTERM/SIGINT: stop reading, flush what was read (with its
 // cursor) within shutdown_grace_ms, exit 0.
+#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -99,7 +100,7 @@ int main(int argc, char** argv) {
   Config cfg;
   try {
     bool help = false;
-    cfg = LoadConfig(std::vector<std::string>(argv + 1, argv + argc), WaypointEnvironment(), &help);
+    cfg = LoadConfig(std::vector<std::string>(argv + 1, argv + argc), &help);
     if (help) {
       std::cout << HelpText();
       return 0;
@@ -198,8 +199,11 @@ int main(int argc, char** argv) {
         const bool redis_ok = redis_probe.load();
         const bool ready = !stop && node_ok && redis_ok;
         *status = ready ? 200 : 503;
-        return std::string("{\"ready\":") + (ready ? "true" : "false") + ",\"node\":" + (node_ok ? "true" : "false") +
-               ",\"redis\":" + (redis_ok ? "true" : "false") + "}\n";
+        nlohmann::ordered_json j;  // ordered: {"ready":...,"node":...,"redis":...} as always
+        j["ready"] = ready;
+        j["node"] = node_ok;
+        j["redis"] = redis_ok;
+        return j.dump() + "\n";
       }
       *status = 404;
       return std::string("not found\n");

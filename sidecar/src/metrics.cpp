@@ -1,11 +1,11 @@
 #include "metrics.hpp"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
+#include <httplib.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -80,79 +80,75 @@ double ResidentMemoryBytes() {
   return static_cast<double>(resident_pages) * static_cast<double>(sysconf(_SC_PAGESIZE));
 }
 
+HttpServer::HttpServer() = default;
+HttpServer::~HttpServer() { Stop(); }
+
 int HttpServer::Start(const std::string& listen, Handler h) {
-  handler_ = std::move(h);
   const auto colon = listen.rfind(':');
   const std::string host = listen.substr(0, colon);
   const int port = std::stoi(listen.substr(colon + 1));
-  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host.c_str(), &addr.sin_addr) != 1 ||
-      bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 16) != 0) {
-    const std::string why = std::strerror(errno);
-    close(fd_);
-    fd_ = -1;
-    throw core::Error(core::ErrorClass::kConfig, "http.listen '" + listen + "': cannot listen: " + why);
-  }
-  socklen_t len = sizeof addr;
-  getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  thread_ = std::thread([this] { Loop(); });
-  return ntohs(addr.sin_port);
-}
+  const auto cannot = [&](const std::string& why) {
+    return core::Error(core::ErrorClass::kConfig, "http.listen '" + listen + "': cannot listen: " + why);
+  };
+  // Only the configured address: an IPv4 literal, or localhost as 127.0.0.1 (a resolver
+  // could answer ::1 first).
+  const std::string ip = host == "localhost" ? "127.0.0.1" : host;
+  in_addr parsed{};
+  if (inet_pton(AF_INET, ip.c_str(), &parsed) != 1) throw cannot("'" + host + "' is not an IPv4 address");
 
-void HttpServer::Stop() {
-  stop_ = true;
-  if (thread_.joinable()) thread_.join();
-  if (fd_ >= 0) close(fd_);
-  fd_ = -1;
-}
-
-void HttpServer::Loop() {
-  while (!stop_) {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, 200) <= 0) continue;
-    const int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) continue;
-    timeval tv{2, 0};  // a slow client must not hold the only server thread
-    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string req;
-    char buf[2048];
-    while (req.find("\r\n\r\n") == std::string::npos && req.size() < 16384) {
-      const ssize_t n = recv(c, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      req.append(buf, static_cast<size_t>(n));
-    }
-    std::string path = "/";
-    if (auto sp = req.find(' '); sp != std::string::npos) {
-      auto sp2 = req.find(' ', sp + 1);
-      path = req.substr(sp + 1, sp2 == std::string::npos ? std::string::npos : sp2 - sp - 1);
-    }
+  server_ = std::make_unique<httplib::Server>();
+  httplib::Server& s = *server_;
+  s.set_address_family(AF_INET);
+  // SO_REUSEADDR only: httplib's default SO_REUSEPORT would let a second sidecar bind the
+  // same port and silently take half of the scrapes.
+  s.set_socket_options([](socket_t fd) {
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  });
+  // One request per connection and short timeouts: a slow or idle client must not hold
+  // a worker (or Stop, which waits for the workers) longer than 2 s. httplib waits for a
+  // connection's first request with the keep-alive timeout, then reads it with the read
+  // timeout. Two workers are plenty for scrapes and probes.
+  s.set_keep_alive_max_count(1);
+  s.set_keep_alive_timeout(2);
+  s.set_read_timeout(2, 0);
+  s.set_write_timeout(2, 0);
+  s.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // Every method and path goes to the one handler (routing is the handler's business).
+  s.set_pre_routing_handler([h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
     int status = 200;
     std::string type = "text/plain; charset=utf-8";
     std::string body;
     try {
-      body = handler_(path, &status, &type);
+      body = h(req.path, &status, &type);
     } catch (const std::exception& e) {
       status = 500;
+      type = "text/plain; charset=utf-8";
       body = e.what();
     }
-    std::ostringstream os;
-    os << "HTTP/1.0 " << status << (status == 200 ? " OK" : status == 404 ? " Not Found" : " Service Unavailable")
-       << "\r\nContent-Type: " << type << "\r\nContent-Length: " << body.size() << "\r\nConnection: close\r\n\r\n"
-       << body;
-    const std::string out = os.str();
-    size_t off = 0;
-    while (off < out.size()) {
-      const ssize_t n = send(c, out.data() + off, out.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) break;
-      off += static_cast<size_t>(n);
-    }
-    close(c);
+    res.status = status;
+    res.set_content(body, type);
+    return httplib::Server::HandlerResponse::Handled;
+  });
+
+  errno = 0;
+  const int bound = port == 0 ? s.bind_to_any_port(ip) : (s.bind_to_port(ip, port) ? port : -1);
+  if (bound < 0) {
+    // httplib reports only failure; errno still holds what bind or listen said.
+    const std::string why = errno != 0 ? std::strerror(errno) : "bind failed";
+    server_.reset();
+    throw cannot(why);
   }
+  thread_ = std::thread([&s] { s.listen_after_bind(); });
+  // stop() before the accept loop has started would be lost: wait until it runs.
+  for (int i = 0; i < 5000 && !s.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return bound;
+}
+
+void HttpServer::Stop() {
+  if (server_) server_->stop();  // closes the listening socket; the accept loop returns
+  if (thread_.joinable()) thread_.join();  // after the workers finished their requests
+  server_.reset();
 }
 
 }  // namespace waypoint::sidecar

@@ -1,14 +1,18 @@
-// Prometheus text metrics and a tiny HTTP/1.0 server for /metrics, /healthz, /readyz.
-// The server is deliberately minimal (one thread, one request per connection): it only
-// serves scrapes and probes on a loopback address by default.
+// Prometheus text metrics, and the HTTP server of /metrics, /healthz, /readyz
+// (cpp-httplib). It only serves scrapes and probes, on a loopback address by default.
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+
+namespace httplib {
+class Server;
+}
 
 namespace waypoint::sidecar {
 
@@ -38,19 +42,20 @@ double ResidentMemoryBytes();
 
 class HttpServer {
  public:
-  // handler(path, &status, &content_type) returns the body.
+  // handler(path, &status, &content_type) returns the body; it answers every request
+  // (any method, any path). status defaults to 200, content_type to text/plain.
   using Handler = std::function<std::string(const std::string&, int*, std::string*)>;
-  ~HttpServer() { Stop(); }
-  // Start binds host:port (port 0 = any free port) and serves on a thread. Returns the port.
+  HttpServer();
+  ~HttpServer();
+  // Start binds host:port (an IPv4 address or localhost; port 0 = any free port) and
+  // serves on a thread. Returns the port. Throws core::Error(kConfig) when it cannot listen.
   int Start(const std::string& listen, Handler h);
+  // Stop closes the listening socket and waits for requests in progress.
   void Stop();
 
  private:
-  void Loop();
-  int fd_ = -1;
-  std::atomic<bool> stop_{false};
+  std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
-  Handler handler_;
 };
 
 }  // namespace waypoint::sidecar

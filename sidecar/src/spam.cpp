@@ -1,8 +1,7 @@
 #include "spam.hpp"
 
-#include <cctype>
 #include <fstream>
-#include <map>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "metrics.hpp"
@@ -11,102 +10,18 @@
 namespace waypoint::sidecar {
 namespace {
 
-// A tiny JSON reader for one label line: flattens objects into dotted keys with scalar
-// values as text ("type.fid" -> "123"). Arrays are skipped. Returns false on bad JSON.
-class Flat {
- public:
-  explicit Flat(const std::string& s) : s_(s) {}
-  bool Parse(std::map<std::string, std::string>* out) {
-    out_ = out;
-    Ws();
-    if (!Value("")) return false;
-    Ws();
-    return i_ == s_.size();
-  }
-
- private:
-  void Ws() {
-    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
-  }
-  bool String(std::string* out) {
-    if (i_ >= s_.size() || s_[i_] != '"') return false;
-    ++i_;
-    while (i_ < s_.size() && s_[i_] != '"') {
-      if (s_[i_] == '\\') {
-        if (++i_ >= s_.size()) return false;
-        if (s_[i_] == 'u') {
-          i_ += 4;  // labels never need the code point; keep a placeholder
-          out->push_back('?');
-          ++i_;
-          continue;
-        }
-      }
-      out->push_back(s_[i_++]);
-    }
-    if (i_ >= s_.size()) return false;
-    ++i_;
+// A label's integer field: a JSON unsigned integer, or a string of digits (quoted numbers
+// were always accepted; an existing labels file reads the same). Anything else (negative,
+// fractional, missing) is not a value.
+bool U64Field(const nlohmann::json& obj, const char* name, uint64_t* v) {
+  const auto it = obj.find(name);
+  if (it == obj.end()) return false;
+  if (it->is_number_unsigned()) {
+    *v = it->get<uint64_t>();
     return true;
   }
-  bool Value(const std::string& key) {
-    Ws();
-    if (i_ >= s_.size()) return false;
-    const char c = s_[i_];
-    if (c == '{') {
-      ++i_;
-      Ws();
-      if (i_ < s_.size() && s_[i_] == '}') return ++i_, true;
-      while (true) {
-        Ws();
-        std::string k;
-        if (!String(&k)) return false;
-        Ws();
-        if (i_ >= s_.size() || s_[i_] != ':') return false;
-        ++i_;
-        if (!Value(key.empty() ? k : key + "." + k)) return false;
-        Ws();
-        if (i_ < s_.size() && s_[i_] == ',') {
-          ++i_;
-          continue;
-        }
-        if (i_ < s_.size() && s_[i_] == '}') return ++i_, true;
-        return false;
-      }
-    }
-    if (c == '[') {
-      ++i_;
-      Ws();
-      if (i_ < s_.size() && s_[i_] == ']') return ++i_, true;
-      while (true) {
-        if (!Value(key + "[]")) return false;
-        Ws();
-        if (i_ < s_.size() && s_[i_] == ',') {
-          ++i_;
-          continue;
-        }
-        if (i_ < s_.size() && s_[i_] == ']') return ++i_, true;
-        return false;
-      }
-    }
-    if (c == '"') {
-      std::string v;
-      if (!String(&v)) return false;
-      (*out_)[key] = v;
-      return true;
-    }
-    const size_t start = i_;
-    while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '-' || s_[i_] == '+' ||
-                              s_[i_] == '.'))
-      ++i_;
-    if (i_ == start) return false;
-    (*out_)[key] = s_.substr(start, i_ - start);
-    return true;
-  }
-  const std::string& s_;
-  size_t i_ = 0;
-  std::map<std::string, std::string>* out_ = nullptr;
-};
-
-bool ToU64(const std::string& s, uint64_t* v) {
+  if (!it->is_string()) return false;
+  const std::string& s = it->get_ref<const std::string&>();
   if (s.empty() || s.size() > 19) return false;
   uint64_t out = 0;
   for (char c : s) {
@@ -115,6 +30,11 @@ bool ToU64(const std::string& s, uint64_t* v) {
   }
   *v = out;
   return true;
+}
+
+bool StringField(const nlohmann::json& obj, const char* name, const char* want) {
+  const auto it = obj.find(name);
+  return it != obj.end() && it->is_string() && it->get_ref<const std::string&>() == want;
 }
 
 }  // namespace
@@ -130,14 +50,15 @@ SpamLoadStats SpamFilter::Load(std::istream& in) {
   while (std::getline(in, line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     ++st.lines;
-    std::map<std::string, std::string> f;
+    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     uint64_t fid = 0, value = 0, ts = 0;
-    if (!Flat(line).Parse(&f) || f["label_type"] != "spam" || f["type.target"] != "fid" ||
-        !ToU64(f["type.fid"], &fid) || !ToU64(f["label_value"], &value)) {
+    const auto type = j.find("type");  // end() unless j is an object with "type"
+    if (type == j.end() || !type->is_object() || !StringField(j, "label_type", "spam") ||
+        !StringField(*type, "target", "fid") || !U64Field(*type, "fid", &fid) || !U64Field(j, "label_value", &value)) {
       ++st.skipped;
       continue;
     }
-    ToU64(f["timestamp"], &ts);
+    U64Field(j, "timestamp", &ts);  // no timestamp: oldest
     ++st.labels;
     auto it = latest.find(fid);
     if (it == latest.end() || ts >= it->second.ts) latest[fid] = {ts, value};

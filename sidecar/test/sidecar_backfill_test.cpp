@@ -69,6 +69,22 @@ long long Pending(Redis& r) {
   return p->type == REDIS_REPLY_ARRAY ? p->element[0]->integer : -1;
 }
 
+// Delivered: the backfill group has read the job stream up to `id`. Nothing pending
+// also holds between the group's creation and its first read, so waiting on that alone
+// can end before the job was even taken.
+bool Delivered(Redis& r, const std::string& id) {
+  Reply g = r.Command({"XINFO", "GROUPS", KeyLayout{}.BackfillJobStream()});
+  if (g->type != REDIS_REPLY_ARRAY) return false;
+  for (size_t i = 0; i < g->elements; ++i) {
+    const redisReply* f = g->element[i];
+    for (size_t j = 0; j + 1 < f->elements; j += 2)
+      if (std::string(f->element[j]->str, f->element[j]->len) == "last-delivered-id" &&
+          std::string(f->element[j + 1]->str, f->element[j + 1]->len) == id)
+        return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST(BackfillJob, ParsesAndRejectsFields) {
@@ -156,14 +172,15 @@ TEST(Backfill, SignatureLevelRefusesWhatANodeWouldNotAccept) {
   cfg.consumer = "test-consumer";
   GlobalVerifier().Configure({waypoint::core::VerifyLevel::kSignature, FARCASTER_NETWORK_MAINNET}, 2);
   Redis r(ParseRedisUrl(redis.url()));
-  Redis::Check(r.Command({"XADD", KeyLayout{}.BackfillJobStream(), "*", "v", "1", "job", "job-1", "fids", "1,5",
-                          "types", "cast"}),
-               "XADD");
+  Reply added = r.Command({"XADD", KeyLayout{}.BackfillJobStream(), "*", "v", "1", "job", "job-1", "fids", "1,5",
+                           "types", "cast"});
+  Redis::Check(added, "XADD");
+  const std::string job_entry(added->str, added->len);
   std::atomic<bool> stop{false};
   Node node(cfg, &stop);
   BackfillWorker w(cfg, &node, &stop);
   std::thread t([&] { w.Run(); });
-  const bool acked = WaitFor([&] { return Pending(r) == 0; }, 15000);
+  const bool acked = WaitFor([&] { return Delivered(r, job_entry) && Pending(r) == 0; }, 15000);
   stop = true;
   t.join();
   GlobalVerifier().Configure({waypoint::core::VerifyLevel::kOff, FARCASTER_NETWORK_MAINNET}, 0);

@@ -110,6 +110,36 @@ TEST(RedisGuard, EvictingRedisIsRefusedByTheSidecarUnlessOverridden) {
   EXPECT_NE(ReadFile(log).find("no persistence"), std::string::npos) << ReadFile(log);
 }
 
+TEST(SidecarHttp, EndpointsOfTheRealBinaryAndACleanStop) {
+  CustomRedis redis({"--maxmemory-policy", "noeviction"});
+  const int http_port = FreePort();
+  const std::string log = ::testing::TempDir() + "/ops-http.log";
+  std::remove(log.c_str());
+  // Mode and listen address from the process environment, as a container passes them.
+  Process sidecar({WAYPOINT_SIDECAR_BIN, "--node", "127.0.0.1:1", "--redis-url", redis.url()}, log,
+                  {"WAYPOINT_MODE=backfill", "WAYPOINT_METRICS_LISTEN=127.0.0.1:" + std::to_string(http_port)});
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(http_port, "/healthz").status == 200; }, 15000)) << ReadFile(log);
+  const HttpAnswer health = HttpGet(http_port, "/healthz");
+  EXPECT_EQ(health.body, "ok\n");
+  EXPECT_EQ(health.headers.at("content-type"), "text/plain; charset=utf-8");
+  // Ready once the Redis probe answered; the node (nothing listens there) may have opened
+  // its breaker meanwhile, which makes it 503 with node false.
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(http_port, "/readyz").body.find("\"redis\":true") != std::string::npos; },
+                      15000));
+  const HttpAnswer ready = HttpGet(http_port, "/readyz");
+  if (ready.status == 200) EXPECT_EQ(ready.body, "{\"ready\":true,\"node\":true,\"redis\":true}\n");
+  else EXPECT_EQ(ready.body, "{\"ready\":false,\"node\":false,\"redis\":true}\n") << ready.status;
+  const HttpAnswer metrics = HttpGet(http_port, "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.headers.at("content-type"), "text/plain; version=0.0.4");
+  EXPECT_NE(metrics.body.find("\nprocess_resident_memory_bytes "), std::string::npos);
+  EXPECT_NE(metrics.body.find("# TYPE waypoint_sidecar_"), std::string::npos);
+  EXPECT_EQ(HttpGet(http_port, "/nope").status, 404);
+  EXPECT_NE(ReadFile(log).find("mode=backfill"), std::string::npos) << ReadFile(log);
+  EXPECT_EQ(sidecar.Signal(SIGTERM, 15000), 0) << ReadFile(log);
+  EXPECT_EQ(HttpGet(http_port, "/healthz").status, 0);  // the port is closed after the stop
+}
+
 TEST(RedisGuard, ReadsSettingsThroughInfoWhenConfigIsRenamed) {
   CustomRedis redis({"--maxmemory-policy", "volatile-lru", "--appendonly", "yes", "--rename-command", "CONFIG", ""});
   Redis r(ParseRedisUrl(redis.url()));
@@ -387,6 +417,32 @@ TEST(Spam, LabelsFileFormatAndFilter) {
   EXPECT_THROW(f.LoadFile("/nonexistent/labels.jsonl"), waypoint::core::Error);
 }
 
+TEST(Spam, LabelLinesAreReadAsJson) {
+  std::istringstream in(
+      // Spacing, CRLF, key order, escapes and extra nested fields do not matter.
+      "{ \"label_type\" : \"spam\", \"label_value\": 0, \"type\": {\"fid\": 20, \"target\": \"fid\"},"
+      " \"note\": \"a \\\"quoted\\\" \\u00e9 {brace}\", \"tags\": [1, {\"x\": [2]}], \"timestamp\": 5}\r\n"
+      // Quoted numbers are read as numbers.
+      "{\"type\":{\"target\":\"fid\",\"fid\":\"21\"},\"label_type\":\"spam\",\"label_value\":\"0\",\"timestamp\":\"7\"}\n"
+      // Not a value: negative, fractional, a fid too large, a label not an object, truncated.
+      "{\"type\":{\"target\":\"fid\",\"fid\":-22},\"label_type\":\"spam\",\"label_value\":0}\n"
+      "{\"type\":{\"target\":\"fid\",\"fid\":23},\"label_type\":\"spam\",\"label_value\":0.5}\n"
+      "{\"type\":{\"target\":\"fid\",\"fid\":\"123456789012345678901\"},\"label_type\":\"spam\",\"label_value\":0}\n"
+      "[{\"type\":{\"target\":\"fid\",\"fid\":24},\"label_type\":\"spam\",\"label_value\":0}]\n"
+      "{\"type\":{\"target\":\"fid\",\"fid\":25},\"label_type\":\"spam\",\"label_value\":0\n"
+      "{\"type\":\"fid\",\"label_type\":\"spam\",\"label_value\":0}\n"
+      // No timestamp: counts as the oldest, so the later-dated label of 21 is not undone.
+      "{\"type\":{\"target\":\"fid\",\"fid\":21},\"label_type\":\"spam\",\"label_value\":2}\n");
+  SpamFilter f;
+  const SpamLoadStats st = f.Load(in);
+  EXPECT_EQ(st.lines, 9u);
+  EXPECT_EQ(st.labels, 3u);
+  EXPECT_EQ(st.skipped, 6u);
+  EXPECT_TRUE(f.IsSpam(20));
+  EXPECT_TRUE(f.IsSpam(21));
+  for (uint64_t fid : {22, 23, 24, 25}) EXPECT_FALSE(f.IsSpam(fid)) << fid;
+}
+
 TEST(Spam, FilteredFidsAreNotWrittenButStillReported) {
   RedisServer redis;
   HubServer hub;
@@ -419,22 +475,22 @@ TEST(Spam, FilteredFidsAreNotWrittenButStillReported) {
 
 TEST(OpsConfig, PresetsTimeoutsAndAlerts) {
   bool help = false;
-  Config high = LoadConfig({"--preset", "high"}, {}, &help);
+  Config high = LoadWith({"--preset", "high"}, {}, &help);
   EXPECT_EQ(high.backfill_concurrency, 16);
   EXPECT_EQ(high.node_rps, 400);
   EXPECT_EQ(high.node_max_in_flight, 32);
-  Config mixed = LoadConfig({"--preset", "high", "--node-rps", "120"}, {{"WAYPOINT_BACKFILL_CONCURRENCY", "6"}}, &help);
+  Config mixed = LoadWith({"--preset", "high", "--node-rps", "120"}, {{"WAYPOINT_BACKFILL_CONCURRENCY", "6"}}, &help);
   EXPECT_EQ(mixed.node_rps, 120);  // explicit values win over the preset
   EXPECT_EQ(mixed.backfill_concurrency, 6);
   EXPECT_EQ(mixed.node_max_in_flight, 32);
-  Config standard = LoadConfig({}, {}, &help);
+  Config standard = LoadWith({}, {}, &help);
   EXPECT_EQ(standard.backfill_concurrency, 4);
   EXPECT_EQ(standard.node_max_in_flight, 8);
-  EXPECT_THROW(LoadConfig({"--preset", "turbo"}, {}, &help), waypoint::core::Error);
+  EXPECT_THROW(LoadWith({"--preset", "turbo"}, {}, &help), waypoint::core::Error);
   // A command timeout at or below the blocking read time would time out idle reads.
-  EXPECT_THROW(LoadConfig({"--redis-timeout-ms", "1000"}, {}, &help), waypoint::core::Error);
-  EXPECT_NO_THROW(LoadConfig({"--redis-timeout-ms", "1500"}, {}, &help));
-  EXPECT_THROW(LoadConfig({"--alert-backlog-warning", "10", "--alert-backlog-critical", "5"}, {}, &help),
+  EXPECT_THROW(LoadWith({"--redis-timeout-ms", "1000"}, {}, &help), waypoint::core::Error);
+  EXPECT_NO_THROW(LoadWith({"--redis-timeout-ms", "1500"}, {}, &help));
+  EXPECT_THROW(LoadWith({"--alert-backlog-warning", "10", "--alert-backlog-critical", "5"}, {}, &help),
                waypoint::core::Error);
   EXPECT_EQ(waypoint::core::QueueAlertLevel(99, -1, 100, 1000, 10000, 60000), 0);
   EXPECT_EQ(waypoint::core::QueueAlertLevel(100, -1, 100, 1000, 10000, 60000), 1);

@@ -8,13 +8,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "config.hpp"
 #include "redis.hpp"
 #include "waypoint/core/entry.hpp"
 #include "waypoint/core/routing.hpp"
@@ -150,6 +154,93 @@ inline std::vector<LandedEntry> ReadPartitionEntries(Redis& r, uint32_t partitio
     }
   }
   return out;
+}
+
+// The process environment LoadConfig reads (CLI11 takes each option's variable from it):
+// while alive, exactly `vars` of the WAYPOINT_* variables are set; the previous ones come
+// back afterwards. Tests run one at a time, so nothing reads the environment meanwhile.
+class ScopedEnv {
+ public:
+  explicit ScopedEnv(const std::map<std::string, std::string>& vars) : set_(vars) {
+    for (char** e = environ; e && *e; ++e)
+      if (std::string(*e).rfind("WAYPOINT_", 0) == 0) saved_.emplace_back(*e);
+    for (const auto& kv : saved_) unsetenv(kv.substr(0, kv.find('=')).c_str());
+    for (const auto& [k, v] : vars) setenv(k.c_str(), v.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    for (const auto& kv : set_) unsetenv(kv.first.c_str());
+    for (const auto& kv : saved_) {
+      const auto eq = kv.find('=');
+      setenv(kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), 1);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::map<std::string, std::string> set_;
+  std::vector<std::string> saved_;
+};
+
+// LoadConfig with exactly these WAYPOINT_* variables in the environment.
+inline Config LoadWith(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                       bool* help) {
+  ScopedEnv scoped(env);
+  return LoadConfig(args, help);
+}
+
+// One HTTP exchange over a fresh loopback connection: `request` is sent as is, the whole
+// answer read until the server closes (or 5 s pass).
+struct HttpAnswer {
+  int status = 0;             // 0: no answer
+  std::string status_line;    // "HTTP/1.1 200 OK"
+  std::map<std::string, std::string> headers;  // names lowercased
+  std::string body;
+};
+
+inline HttpAnswer HttpExchange(const std::string& ip, int port, const std::string& request) {
+  HttpAnswer out;
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return out;
+  }
+  send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string raw;
+  char buf[4096];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) raw.append(buf, static_cast<size_t>(n));
+  close(fd);
+  const auto head_end = raw.find("\r\n\r\n");
+  if (head_end == std::string::npos) return out;
+  out.body = raw.substr(head_end + 4);
+  size_t pos = raw.find("\r\n");
+  out.status_line = raw.substr(0, pos);
+  const auto sp = out.status_line.find(' ');
+  if (sp != std::string::npos) out.status = std::atoi(out.status_line.c_str() + sp + 1);
+  while (pos < head_end) {
+    const size_t next = raw.find("\r\n", pos + 2);
+    const std::string line = raw.substr(pos + 2, next - pos - 2);
+    const auto colon = line.find(':');
+    if (colon != std::string::npos) {
+      std::string name = line.substr(0, colon);
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      const auto value = line.find_first_not_of(' ', colon + 1);
+      out.headers[name] = value == std::string::npos ? "" : line.substr(value);
+    }
+    pos = next;
+  }
+  return out;
+}
+
+inline HttpAnswer HttpGet(int port, const std::string& path, const std::string& ip = "127.0.0.1") {
+  return HttpExchange(ip, port, "GET " + path + " HTTP/1.0\r\n\r\n");
 }
 
 }  // namespace waypoint::sidecar::test

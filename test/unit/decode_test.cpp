@@ -91,6 +91,19 @@ TEST(Decode, CastAddWithParentEmbedsAndMentions) {
   EXPECT_EQ(back.hash(), mr.hash);
 }
 
+TEST(Decode, EmbedUrlsAreJsonStringsWithoutNul) {
+  Message m = Msg(MESSAGE_TYPE_CAST_ADD, 10, 100);
+  auto* b = m.mutable_data()->mutable_cast_add_body();
+  b->set_text("x");
+  b->add_embeds()->set_url(std::string("a\0b\n\x01\\\"", 7));
+  RowSet r = DecodeMsg(m);
+  ASSERT_EQ(r.casts.size(), 1u);
+  // NUL dropped (jsonb refuses \u0000), the rest escaped as JSON requires.
+  EXPECT_EQ(*r.casts[0].embeds_json, "[{\"url\":\"ab\\n\\u0001\\\\\\\"\"}]");
+  b->clear_embeds();
+  EXPECT_EQ(*DecodeMsg(m).casts[0].embeds_json, "[]");
+}
+
 TEST(Decode, CastRemoveKeysOnTarget) {
   Message m = Msg(MESSAGE_TYPE_CAST_REMOVE, 10, 101);
   m.mutable_data()->mutable_cast_remove_body()->set_target_hash(std::string(20, '\x07'));
