@@ -20,14 +20,14 @@
 #include "encoding.hpp"
 #include "settings.hpp"
 #include "shmem.hpp"
-#include "spi.hpp"
 #include "waypoint/core/decode.hpp"
 #include "waypoint/core/entry.hpp"
-#include "waypoint/core/hash.hpp"
 #include "waypoint/core/routing.hpp"
 #include "waypoint/core/text.hpp"
 #include "waypoint/ext/apply.hpp"
 #include "waypoint/ext/guard.hpp"
+#include "waypoint/ext/spi.hpp"
+#include "waypoint/ext/transaction.hpp"
 #include "worker_util.hpp"
 
 extern "C" {
@@ -46,6 +46,15 @@ PGDLLEXPORT void waypoint_apply_main(Datum arg);
 namespace waypoint::bgw {
 namespace {
 
+using ext::pg::AbortTransaction;
+using ext::pg::ArrayParam;
+using ext::pg::BeginSubTransaction;
+using ext::pg::BeginTransaction;
+using ext::pg::CommitSubTransaction;
+using ext::pg::CommitTransaction;
+using ext::pg::ParamType;
+using ext::pg::PreparedStatement;
+using ext::pg::RollbackSubTransaction;
 using redis::Command;
 using redis::Reply;
 
@@ -161,17 +170,19 @@ class ApplyWorker {
     const TimestampTz now = GetCurrentTimestamp();
     if (!storage_building_ && !TimestampDifferenceExceeds(last_storage_step_, now, 5000)) return;
     last_storage_step_ = now;
-    BeginTransaction("waypoint: storage step");
+    static PreparedStatement step{"storage_step", "SELECT waypoint.storage_step($1, $2)",
+                                  {ParamType::kInt4, ParamType::kInt4}, {1, 2}};
     try {
-      const auto rows = Exec("SELECT waypoint.storage_step($1::int, $2::int)",
-                             {std::to_string(index_), std::to_string(settings::workers)});
-      CommitTransaction();
-      const Value done = rows.empty() || rows[0].empty() ? std::nullopt : rows[0][0];
-      storage_building_ = done.has_value() && *done != "live";
+      std::vector<ArrayParam> rows = {ArrayParam(ParamType::kText)};
+      ext::pg::WithTransaction("waypoint: storage step", [&] {
+        ext::pg::ExecuteArrays(
+            step, {ArrayParam(ParamType::kInt4, index_), ArrayParam(ParamType::kInt4, settings::workers)}, &rows);
+      });
+      const bool done = rows[0].size() > 0 && !rows[0].null_at(0);
+      storage_building_ = done && rows[0].str_at(0) != "live";
       if (done)
-        LogMessage(LOG, "waypoint apply worker " + std::to_string(index_) + ": storage: " + *done);
+        LogMessage(LOG, "waypoint apply worker " + std::to_string(index_) + ": storage: " + std::string(rows[0].str_at(0)));
     } catch (const std::exception& e) {
-      AbortTransaction();
       storage_building_ = false;
       LogMessage(WARNING, "waypoint apply worker " + std::to_string(index_) + ": storage step failed: " + e.what());
     }
@@ -495,22 +506,50 @@ class ApplyWorker {
   // Record writes, in the batch's transaction: dead letters, backfill progress of
   // fid_done entries, and the per-shard high-water mark of live events.
   void Record(const std::vector<Item>& items) {
-    std::vector<std::optional<std::string>> s, id, reason, kind, fid, fields, payload;
+    static PreparedStatement dead_letters{
+        "dead_letters",
+        "INSERT INTO waypoint.dead_letters (stream, entry_id, reason, kind, fid, fields, payload, worker) "
+        "SELECT t.s, t.i, t.r, t.k, t.f, t.fl::jsonb, t.pl, $8 "
+        "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::bytea[]) "
+        "AS t(s, i, r, k, f, fl, pl) ON CONFLICT (stream, entry_id) DO NOTHING",
+        {ParamType::kText, ParamType::kText, ParamType::kText, ParamType::kText, ParamType::kInt8, ParamType::kText,
+         ParamType::kBytea, ParamType::kInt4},
+        {8}};
+    static PreparedStatement fid_progress{
+        "backfill_fid_progress",
+        "INSERT INTO waypoint.backfill_fid_progress AS fp (job_id, fid, status, messages, error, reported_at) "
+        "SELECT t.j, t.f, t.s, t.m, t.e, to_timestamp(t.ts / 1000.0) "
+        "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[]) "
+        "AS t(j, f, s, m, e, ts) "
+        "ON CONFLICT (job_id, fid) DO UPDATE SET status = excluded.status, messages = excluded.messages, "
+        "error = excluded.error, reported_at = excluded.reported_at, recorded_at = now() "
+        "WHERE excluded.reported_at >= fp.reported_at",
+        {ParamType::kInt8, ParamType::kInt8, ParamType::kText, ParamType::kInt8, ParamType::kText, ParamType::kInt8}};
+    static PreparedStatement shard_progress{
+        "shard_progress",
+        "INSERT INTO waypoint.shard_progress AS sp (shard, partition, applied_event_id, applied_at) "
+        "SELECT t.s, t.p, t.e, now() FROM unnest($1::int[], $2::int[], $3::bigint[]) AS t(s, p, e) "
+        "ON CONFLICT (shard, partition) DO UPDATE SET "
+        "applied_event_id = greatest(sp.applied_event_id, excluded.applied_event_id), applied_at = now()",
+        {ParamType::kInt4, ParamType::kInt4, ParamType::kInt8}};
+    std::vector<ArrayParam> dead;
+    for (ParamType t : dead_letters.types) dead.emplace_back(t);
+    dead[7].AddInt(index_);
     std::map<std::pair<int64_t, uint64_t>, const Item*> done;  // (job, fid) -> latest report
     std::map<std::pair<uint32_t, uint32_t>, uint64_t> high;    // (shard, partition) -> event id
     for (const Item& it : items) {
       if (it.deleted) continue;
       if (it.dead) {
-        s.push_back(partitions_[it.partition].key);
-        id.push_back(it.id);
-        reason.push_back(core::SanitizeText(it.reason));
-        kind.push_back(it.decoded ? std::optional<std::string>(core::EntryKindName(it.entry.kind)) : std::nullopt);
-        fid.push_back(it.decoded ? std::optional<std::string>(std::to_string(it.entry.fid)) : std::nullopt);
-        fields.push_back(FieldsJson(it.fields));
-        std::optional<std::string> d;
+        dead[0].AddStr(partitions_[it.partition].key);
+        dead[1].AddStr(it.id);
+        dead[2].AddStr(core::SanitizeText(it.reason));
+        it.decoded ? dead[3].AddStr(core::EntryKindName(it.entry.kind)) : dead[3].AddNull();
+        it.decoded ? dead[4].AddUint(it.entry.fid) : dead[4].AddNull();
+        dead[5].AddStr(FieldsJson(it.fields));
+        const std::string* d = nullptr;
         for (const auto& [name, value] : it.fields)
-          if (name == "d") d = core::ToHex(value);
-        payload.push_back(d);
+          if (name == "d") d = &value;
+        d ? dead[6].AddStr(*d) : dead[6].AddNull();
         continue;
       }
       if (it.entry.kind == core::EntryKind::kFidDone) {
@@ -525,50 +564,30 @@ class ApplyWorker {
         h = std::max(h, it.entry.event_id);
       }
     }
-    if (!s.empty()) {
-      Exec(
-          "INSERT INTO waypoint.dead_letters (stream, entry_id, reason, kind, fid, fields, payload, worker) "
-          "SELECT t.s, t.i, t.r, t.k, t.f, t.fl::jsonb, decode(t.pl, 'hex'), $8::int "
-          "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[]) "
-          "AS t(s, i, r, k, f, fl, pl) ON CONFLICT (stream, entry_id) DO NOTHING",
-          {ArrayLiteral(s), ArrayLiteral(id), ArrayLiteral(reason), ArrayLiteral(kind), ArrayLiteral(fid),
-           ArrayLiteral(fields), ArrayLiteral(payload), std::to_string(index_)});
-    }
+    if (dead[0].size() > 0) ext::pg::ExecuteArrays(dead_letters, dead);
     if (!done.empty()) {
-      std::vector<std::optional<std::string>> job, f, status, messages, error, ts;
+      std::vector<ArrayParam> p;
+      for (ParamType t : fid_progress.types) p.emplace_back(t);
       for (const auto& [key, it] : done) {
         const core::FidDone fd = core::ParseFidDone(it->entry.payload);
-        job.push_back(std::to_string(key.first));
-        f.push_back(std::to_string(key.second));
-        status.push_back(fd.status);
-        messages.push_back(std::to_string(fd.messages));
-        error.push_back(fd.error.empty() ? std::nullopt : std::optional<std::string>(core::SanitizeText(fd.error)));
-        ts.push_back(std::to_string(it->entry.written_at_ms));
+        p[0].AddInt(key.first);
+        p[1].AddUint(key.second);
+        p[2].AddStr(fd.status);
+        p[3].AddInt(fd.messages);
+        fd.error.empty() ? p[4].AddNull() : p[4].AddStr(core::SanitizeText(fd.error));
+        p[5].AddInt(it->entry.written_at_ms);
       }
-      Exec(
-          "INSERT INTO waypoint.backfill_fid_progress AS fp (job_id, fid, status, messages, error, reported_at) "
-          "SELECT t.j, t.f, t.s, t.m, t.e, to_timestamp(t.ts / 1000.0) "
-          "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::bigint[]) "
-          "AS t(j, f, s, m, e, ts) "
-          "ON CONFLICT (job_id, fid) DO UPDATE SET status = excluded.status, messages = excluded.messages, "
-          "error = excluded.error, reported_at = excluded.reported_at, recorded_at = now() "
-          "WHERE excluded.reported_at >= fp.reported_at",
-          {ArrayLiteral(job), ArrayLiteral(f), ArrayLiteral(status), ArrayLiteral(messages), ArrayLiteral(error),
-           ArrayLiteral(ts)});
+      ext::pg::ExecuteArrays(fid_progress, p);
     }
     if (!high.empty()) {
-      std::vector<std::optional<std::string>> shard, part, ev;
+      std::vector<ArrayParam> p;
+      for (ParamType t : shard_progress.types) p.emplace_back(t);
       for (const auto& [key, e] : high) {
-        shard.push_back(std::to_string(key.first));
-        part.push_back(std::to_string(key.second));
-        ev.push_back(std::to_string(e));
+        p[0].AddUint(key.first);
+        p[1].AddUint(key.second);
+        p[2].AddUint(e);
       }
-      Exec(
-          "INSERT INTO waypoint.shard_progress AS sp (shard, partition, applied_event_id, applied_at) "
-          "SELECT t.s, t.p, t.e, now() FROM unnest($1::int[], $2::int[], $3::bigint[]) AS t(s, p, e) "
-          "ON CONFLICT (shard, partition) DO UPDATE SET "
-          "applied_event_id = greatest(sp.applied_event_id, excluded.applied_event_id), applied_at = now()",
-          {ArrayLiteral(shard), ArrayLiteral(part), ArrayLiteral(ev)});
+      ext::pg::ExecuteArrays(shard_progress, p);
     }
   }
 

@@ -11,12 +11,12 @@
 #include <vector>
 
 #include "../redis/client.hpp"
-#include "encoding.hpp"
 #include "settings.hpp"
 #include "shmem.hpp"
-#include "spi.hpp"
 #include "waypoint/core/routing.hpp"
 #include "waypoint/ext/guard.hpp"
+#include "waypoint/ext/spi.hpp"
+#include "waypoint/ext/transaction.hpp"
 #include "worker_util.hpp"
 
 extern "C" {
@@ -34,6 +34,10 @@ PGDLLEXPORT void waypoint_dispatcher_main(Datum arg);
 
 namespace waypoint::bgw {
 namespace {
+
+using ext::pg::ArrayParam;
+using ext::pg::ParamType;
+using ext::pg::PreparedStatement;
 
 constexpr int kJobsPerRound = 100;
 constexpr int kPollMs = 250;
@@ -66,11 +70,10 @@ class Dispatcher {
           more = Round(*r);
           error_delay = 100;
         } catch (const redis::RedisError& e) {
-          AbortTransaction();
           link_.Failed(e.what());
           group_ready_ = false;
         } catch (const std::exception& e) {
-          AbortTransaction();
+          // Round's transactions are rolled back already (WithTransaction).
           LogMessage(WARNING, std::string("waypoint outbox dispatcher: ") + e.what());
           NoteError(slot_, e.what());
           Sleep(error_delay);
@@ -93,21 +96,24 @@ class Dispatcher {
   }
 
   bool Round(redis::Client& r) {
-    BeginTransaction("waypoint: reading the backfill outbox");
-    std::vector<Row> jobs;
-    try {
-      static const std::string kSelect =
-          "SELECT job_id::text, coalesce(array_to_string(fids, ','), 'all'), array_to_string(types, ','), "
-          "max_fid::text "
-          "FROM waypoint.backfill_jobs WHERE dispatched_at IS NULL ORDER BY job_id LIMIT " +
-          std::to_string(kJobsPerRound);
-      jobs = Exec(kSelect.c_str());
-      CommitTransaction();
-    } catch (...) {
-      AbortTransaction();
-      throw;
-    }
-    if (jobs.empty()) {
+    static PreparedStatement select{
+        "outbox",
+        "SELECT job_id, coalesce(array_to_string(fids, ','), 'all'), array_to_string(types, ','), max_fid "
+        "FROM waypoint.backfill_jobs WHERE dispatched_at IS NULL ORDER BY job_id LIMIT " +
+            std::to_string(kJobsPerRound),
+        {}};
+    static PreparedStatement mark{
+        "outbox_dispatched",
+        "UPDATE waypoint.backfill_jobs AS j SET dispatched_at = now(), stream_entry_id = t.e "
+        "FROM unnest($1::bigint[], $2::text[]) AS t(id, e) WHERE j.job_id = t.id AND j.dispatched_at IS NULL",
+        {ParamType::kInt8, ParamType::kText}};
+    // Columns: job id, fids, types, max_fid.
+    std::vector<ArrayParam> jobs = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kText),
+                                    ArrayParam(ParamType::kText), ArrayParam(ParamType::kInt8)};
+    ext::pg::WithTransaction("waypoint: reading the backfill outbox",
+                             [&] { ext::pg::ExecuteArrays(select, {}, &jobs); });
+    const size_t n = jobs[0].size();
+    if (n == 0) {
       // Idle: a cheap PING now and then keeps waypoint.workers.redis_connected honest
       // and notices an outage before there is a job to send.
       const TimestampTz now = GetCurrentTimestamp();
@@ -120,36 +126,28 @@ class Dispatcher {
     }
 
     std::vector<redis::Command> cmds;
-    for (const Row& j : jobs) {
-      cmds.push_back({"XADD", stream_, "*", "v", "1", "job", *j[0], "fids", j[1].value_or("all"), "types",
-                      j[2].value_or("")});
-      if (j.size() > 3 && j[3]) {
+    for (size_t i = 0; i < n; ++i) {
+      cmds.push_back({"XADD", stream_, "*", "v", "1", "job", std::to_string(jobs[0].int_at(i)), "fids",
+                      std::string(jobs[1].null_at(i) ? "all" : jobs[1].str_at(i)), "types",
+                      std::string(jobs[2].null_at(i) ? "" : jobs[2].str_at(i))});
+      if (!jobs[3].null_at(i)) {
         cmds.back().push_back("max_fid");
-        cmds.back().push_back(*j[3]);
+        cmds.back().push_back(std::to_string(jobs[3].int_at(i)));
       }
     }
     const auto replies = r.Pipeline(cmds);
-    std::vector<std::optional<std::string>> ids, entry_ids;
-    for (size_t i = 0; i < jobs.size(); ++i) {
+    std::vector<ArrayParam> marks = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kText)};
+    for (size_t i = 0; i < n; ++i) {
       if (replies[i].IsError()) throw redis::RedisError("XADD " + stream_ + ": " + replies[i].str);
-      ids.push_back(jobs[i][0]);
-      entry_ids.push_back(replies[i].str);
+      marks[0].AddInt(jobs[0].int_at(i));
+      marks[1].AddStr(replies[i].str);
     }
 
-    BeginTransaction("waypoint: marking backfill jobs dispatched");
-    try {
-      Exec(
-          "UPDATE waypoint.backfill_jobs AS j SET dispatched_at = now(), stream_entry_id = t.e "
-          "FROM unnest($1::bigint[], $2::text[]) AS t(id, e) WHERE j.job_id = t.id AND j.dispatched_at IS NULL",
-          {ArrayLiteral(ids), ArrayLiteral(entry_ids)});
-      CommitTransaction();
-    } catch (...) {
-      AbortTransaction();
-      throw;
-    }
-    NoteBatch(slot_, jobs.size(), 0);
-    LogMessage(DEBUG1, "waypoint outbox dispatcher: sent " + std::to_string(jobs.size()) + " backfill jobs");
-    return jobs.size() == static_cast<size_t>(kJobsPerRound);
+    ext::pg::WithTransaction("waypoint: marking backfill jobs dispatched",
+                             [&] { ext::pg::ExecuteArrays(mark, marks); });
+    NoteBatch(slot_, n, 0);
+    LogMessage(DEBUG1, "waypoint outbox dispatcher: sent " + std::to_string(n) + " backfill jobs");
+    return n == static_cast<size_t>(kJobsPerRound);
   }
 
   int slot_;

@@ -18,23 +18,4 @@ std::string FieldsJson(const core::EntryFields& fields) {
   return j.dump();
 }
 
-std::string ArrayLiteral(const std::vector<std::optional<std::string>>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i) out.push_back(',');
-    if (!values[i]) {
-      out += "NULL";
-      continue;
-    }
-    out.push_back('"');
-    for (char c : *values[i]) {
-      if (c == '"' || c == '\\') out.push_back('\\');
-      out.push_back(c);
-    }
-    out.push_back('"');
-  }
-  out.push_back('}');
-  return out;
-}
-
 }  // namespace waypoint::bgw

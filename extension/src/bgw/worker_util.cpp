@@ -3,9 +3,10 @@
 
 #include "settings.hpp"
 #include "shmem.hpp"
-#include "spi.hpp"
 #include "waypoint/core/redis_policy.hpp"
 #include "waypoint/ext/guard.hpp"
+#include "waypoint/ext/spi.hpp"
+#include "waypoint/ext/transaction.hpp"
 
 extern "C" {
 #include "miscadmin.h"
@@ -44,20 +45,15 @@ bool Sleep(int ms) {
 }
 
 bool ExtensionCreated() {
-  BeginTransaction("waypoint: checking for the extension");
-  bool exists = false;
-  std::string version;
-  try {
-    exists = ExtensionExists();
-    if (exists) {
-      const auto rows = Exec("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'waypoint'");
-      if (!rows.empty() && !rows[0].empty() && rows[0][0]) version = *rows[0][0];
-    }
-    CommitTransaction();
-  } catch (...) {
-    AbortTransaction();
-    throw;
-  }
+  using ext::pg::ArrayParam;
+  using ext::pg::ParamType;
+  static ext::pg::PreparedStatement installed{
+      "extension_version", "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'waypoint'", {}};
+  std::vector<ArrayParam> rows = {ArrayParam(ParamType::kText)};
+  ext::pg::WithTransaction("waypoint: checking for the extension",
+                           [&] { ext::pg::ExecuteArrays(installed, {}, &rows); });
+  const bool exists = rows[0].size() > 0;
+  const std::string version(exists && !rows[0].null_at(0) ? rows[0].str_at(0) : "");
   // The workers apply with this module's SQL, which needs this module's schema: an older
   // installed version waits for ALTER EXTENSION waypoint UPDATE (entries wait in Redis).
   static std::string logged_version;

@@ -1,4 +1,4 @@
-// Postgres side of spi.hpp: C++ column vectors -> Postgres arrays -> SPI_execute_plan.
+// Postgres side of spi.hpp: C++ columns -> Postgres arrays and values -> SPI_execute_plan.
 #include "waypoint/ext/spi.hpp"
 
 #include "waypoint/ext/guard.hpp"
@@ -32,6 +32,24 @@ TypeInfo Info(ParamType t) {
     case ParamType::kTimestamptz: return {TIMESTAMPTZOID, TIMESTAMPTZARRAYOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE};
   }
   return {InvalidOid, InvalidOid, 0, false, 'c'};
+}
+
+// The datum of p's value i, in the current memory context. Only POD locals: it runs
+// inside PgCall.
+Datum ElementDatum(const ArrayParam& p, size_t i) {
+  switch (p.type()) {
+    case ParamType::kInt8:
+    case ParamType::kTimestamptz: return Int64GetDatum(p.int_at(i));
+    case ParamType::kInt4: return Int32GetDatum(static_cast<int32>(p.int_at(i)));
+    case ParamType::kBool: return BoolGetDatum(p.int_at(i) != 0);
+    case ParamType::kText:
+    case ParamType::kBytea: {
+      const std::string_view s = p.str_at(i);
+      // text and bytea share the varlena layout.
+      return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size())));
+    }
+  }
+  return (Datum)0;
 }
 
 // Builds a one-dimensional Postgres array of `p` in the current memory context. Only
@@ -76,22 +94,17 @@ Datum BuildArray(const ArrayParam& p) {
   bool* nulls = static_cast<bool*>(palloc(sizeof(bool) * n));
   for (int i = 0; i < n; ++i) {
     nulls[i] = p.null_at(i);
-    if (nulls[i]) {
-      elems[i] = (Datum)0;
-      continue;
-    }
-    switch (p.type()) {
-      case ParamType::kInt8:
-      case ParamType::kTimestamptz: elems[i] = Int64GetDatum(p.int_at(i)); break;
-      case ParamType::kInt4: elems[i] = Int32GetDatum(static_cast<int32>(p.int_at(i))); break;
-      case ParamType::kBool: elems[i] = BoolGetDatum(p.int_at(i) != 0); break;
-      case ParamType::kText:
-      case ParamType::kBytea: break;  // built above
-    }
+    elems[i] = nulls[i] ? (Datum)0 : ElementDatum(p, i);  // fixed-width types only here
   }
   int dims[1] = {n};
   int lbs[1] = {1};
   return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, ti.elem, ti.len, ti.byval, ti.align));
+}
+
+bool IsScalar(const PreparedStatement& stmt, size_t i) {
+  for (int n : stmt.scalars)
+    if (n == static_cast<int>(i) + 1) return true;
+  return false;
 }
 
 // Appends the returned rows to `result` (one ArrayParam per column). Only POD locals
@@ -128,14 +141,28 @@ void ReadResult(std::vector<ArrayParam>& result) {
 
 }  // namespace
 
+void ArrayParam::AddUint(uint64_t v) {
+  const bool int4 = type_ == ParamType::kInt4;
+  const uint64_t max = int4 ? static_cast<uint64_t>(PG_INT32_MAX) : static_cast<uint64_t>(PG_INT64_MAX);
+  if (v > max)
+    throw PgError(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                  "value \"" + std::to_string(v) + "\" is out of range for type " + (int4 ? "integer" : "bigint"));
+  AddInt(static_cast<int64_t>(v));
+}
+
 uint64_t ExecuteArrays(PreparedStatement& stmt, const std::vector<ArrayParam>& params,
                        std::vector<ArrayParam>* result) {
-  if (params.size() != stmt.types.size())
+  if (params.size() != stmt.types.size() || params.size() > FUNC_MAX_ARGS)
     throw SqlError(ERRCODE_INTERNAL_ERROR, std::string("statement ") + stmt.name + ": wrong number of parameters");
+  for (size_t i = 0; i < params.size(); ++i)
+    if (params[i].type() != stmt.types[i] || (IsScalar(stmt, i) && params[i].size() != 1))
+      throw SqlError(ERRCODE_INTERNAL_ERROR,
+                     std::string("statement ") + stmt.name + ": parameter $" + std::to_string(i + 1) + " does not fit");
   if (stmt.plan == nullptr) {
     Oid argtypes[FUNC_MAX_ARGS];
     const int nargs = static_cast<int>(stmt.types.size());
-    for (int i = 0; i < nargs; ++i) argtypes[i] = Info(stmt.types[i]).array;
+    for (int i = 0; i < nargs; ++i)
+      argtypes[i] = IsScalar(stmt, i) ? Info(stmt.types[i]).elem : Info(stmt.types[i]).array;
     SPIPlanPtr plan = nullptr;
     PgCall([&] {
       plan = SPI_prepare(stmt.sql.c_str(), nargs, argtypes);
@@ -160,8 +187,10 @@ uint64_t ExecuteArrays(PreparedStatement& stmt, const std::vector<ArrayParam>& p
       param_cxt = AllocSetContextCreate(CurrentMemoryContext, "waypoint apply params", ALLOCSET_DEFAULT_SIZES);
       MemoryContextSwitchTo(param_cxt);
       for (size_t i = 0; i < params.size(); ++i) {
-        values[i] = BuildArray(params[i]);
-        nulls[i] = ' ';
+        const bool scalar = IsScalar(stmt, i);
+        const bool null = scalar && params[i].null_at(0);
+        values[i] = null ? (Datum)0 : scalar ? ElementDatum(params[i], 0) : BuildArray(params[i]);
+        nulls[i] = null ? 'n' : ' ';
       }
       MemoryContextSwitchTo(old_cxt);
       rc = SPI_execute_plan(static_cast<SPIPlanPtr>(stmt.plan), values, nulls, false, 0);

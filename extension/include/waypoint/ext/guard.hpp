@@ -31,7 +31,8 @@ extern "C" {
 
 namespace waypoint::ext {
 
-// A Postgres ERROR turned into a C++ exception; keeps the SQLSTATE.
+// A Postgres ERROR turned into a C++ exception; keeps the SQLSTATE. (spi.hpp also
+// throws one for a value its column type cannot hold, as Postgres' input would.)
 class PgError : public std::exception {
  public:
   PgError(int sqlerrcode, std::string message) : sqlerrcode_(sqlerrcode), message_(std::move(message)) {}

@@ -1,9 +1,12 @@
-// Set-based SPI: statements prepared once per backend (SPI_prepare + SPI_keepplan) and
-// executed with one array parameter per column, so a whole batch of rows is one
-// statement (INSERT ... SELECT FROM unnest($1, $2, ...)).
+// The extension's one way to run SQL: statements prepared once per backend
+// (SPI_prepare + SPI_keepplan) and executed with typed parameters, so a whole batch of
+// rows is one statement (INSERT ... SELECT FROM unnest($1, $2, ...)) with one array
+// parameter per column; a statement may also take single values (scalar parameters).
+// Values travel as what they are (bytea as bytea, arrays as arrays): no text forms.
+// Run inside a transaction with SPI connected (transaction.hpp, or the caller's).
 //
-// This header holds no Postgres headers: callers build arrays from plain C++ values;
-// spi.cpp turns them into Postgres arrays and runs the plan, every Postgres call
+// This header holds no Postgres headers: callers build columns from plain C++ values;
+// spi.cpp turns them into Postgres datums and runs the plan, every Postgres call
 // behind PgCall (a Postgres ERROR becomes a PgError).
 #pragma once
 
@@ -18,13 +21,17 @@ namespace waypoint::ext::pg {
 // kTimestamptz values are PostgreSQL timestamps (microseconds since 2000-01-01 UTC).
 enum class ParamType { kInt8, kInt4, kBool, kText, kBytea, kTimestamptz };
 
-// One array parameter: a column of values, NULLs allowed. Integers are kept as they
-// are; the bytes of text and bytea values go into one buffer (element i ends at
-// ints_[i]), so a column of a batch costs a few allocations, not one per value.
+// A column of values, NULLs allowed: an array parameter, the one value of a scalar
+// parameter, or a column a statement returned. Integers are kept as they are; the
+// bytes of text and bytea values go into one buffer (element i ends at ints_[i]), so a
+// column of a batch costs a few allocations, not one per value.
 class ArrayParam {
  public:
   explicit ArrayParam(ParamType type)
       : type_(type), bytes_valued_(type == ParamType::kText || type == ParamType::kBytea) {}
+  // A column of one value (for a scalar parameter).
+  ArrayParam(ParamType type, int64_t v) : ArrayParam(type) { AddInt(v); }
+  ArrayParam(ParamType type, std::string_view v) : ArrayParam(type) { AddStr(v); }
 
   void AddInt(int64_t v) { ints_.push_back(v), nulls_.push_back(false); }
   void AddBool(bool v) { AddInt(v ? 1 : 0); }
@@ -39,6 +46,9 @@ class ArrayParam {
   }
   void AddOptStr(const std::optional<std::string>& v) { v ? AddStr(*v) : AddNull(); }
   void Reserve(size_t n) { ints_.reserve(n), nulls_.reserve(n); }
+  // An unsigned value checked against the column's type (kInt8, kInt4): one that does
+  // not fit throws what Postgres' input of the type raises (PgError, SQLSTATE 22003).
+  void AddUint(uint64_t v);
 
   ParamType type() const { return type_; }
   size_t size() const { return nulls_.size(); }
@@ -64,14 +74,18 @@ class ArrayParam {
 struct PreparedStatement {
   const char* name;  // for error messages
   std::string sql;
-  std::vector<ParamType> types;
+  std::vector<ParamType> types;  // of $1, $2, ...: arrays of these element types
+  // Numbers (1-based) of the parameters that are one value of their type instead.
+  std::vector<int> scalars = {};
   void* plan = nullptr;  // SPIPlanPtr
 };
 
-// Executes `stmt` with one array per parameter (all of equal length). Returns the
-// number of rows processed. With `result`, the rows the statement returns (RETURNING)
+// Executes `stmt` with one column per parameter: for an array parameter all of its rows
+// (arrays of any length), for a scalar one exactly one value. Returns the number of
+// rows processed. With `result`, the rows the statement returns (SELECT, RETURNING)
 // are appended to it, column i to (*result)[i], which must have the column's type.
-// Throws PgError on a Postgres error, SqlError when SPI reports failure.
+// Throws PgError on a Postgres error, SqlError when SPI reports failure or the
+// parameters do not fit the statement.
 uint64_t ExecuteArrays(PreparedStatement& stmt, const std::vector<ArrayParam>& params,
                        std::vector<ArrayParam>* result = nullptr);
 
