@@ -8,7 +8,6 @@
 #pragma once
 
 #include <type_traits>
-#include <utility>
 
 namespace waypoint::ext::pg {
 
