@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
     d.set_fid(1 + i % 5000);
     d.set_timestamp(120000000 + static_cast<uint32_t>(i));
     d.set_network(FARCASTER_NETWORK_MAINNET);
-    d.mutable_cast_add_body()->set_text("a cast of about the length casts have on mainnet, number " + std::to_string(i));
+    d.mutable_cast_add_body()->set_text("a cast of about the length casts have on mainnet, number " +
+                                        std::to_string(i));
     Message m;
     m.set_data_bytes(d.SerializeAsString());
     const auto h = MessageHash(m.data_bytes());

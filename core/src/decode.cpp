@@ -30,8 +30,7 @@ std::string StripNul(const std::string& s) {
 // A name from a username proof, usable as a text key.
 std::string NameText(const std::string& name, const char* what) {
   if (name.empty()) Invalid(std::string(what) + " has an empty name");
-  if (!PostgresText(name))
-    Invalid(std::string(what) + " name is not UTF-8 text: " + Hex(name));
+  if (!PostgresText(name)) Invalid(std::string(what) + " name is not UTF-8 text: " + Hex(name));
   return name;
 }
 
@@ -220,16 +219,15 @@ void AddTypedRow(const Message& m, const MessageData& d, RowSet& out) {
       out.lend_storage.push_back(std::move(r));
       return;
     }
-    default:
-      return;  // frame actions, keys, channels: raw table only
+    default: return;  // frame actions, keys, channels: raw table only
   }
 }
 
 template <typename Proto>
 void Parse(Proto& p, std::string_view bytes, const char* what) {
   if (!p.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-    throw Error(ErrorClass::kDecode, std::string("payload is not a valid ") + what + " (" +
-                                         std::to_string(bytes.size()) + " bytes)");
+    throw Error(ErrorClass::kDecode,
+                std::string("payload is not a valid ") + what + " (" + std::to_string(bytes.size()) + " bytes)");
 }
 
 }  // namespace
@@ -264,8 +262,10 @@ void AddMessage(const Message& msg, MessageRole role, int64_t event_unix, std::s
   m.revoked = role == MessageRole::kRevoked;
   m.dropped = role == MessageRole::kDropped;
   m.event_unix = (role == MessageRole::kMerged || role == MessageRole::kHeld) ? 0 : event_unix;
-  if (role == MessageRole::kMerged) m.merge_event = event_id;
-  else if (role != MessageRole::kHeld) m.death_event = event_id;
+  if (role == MessageRole::kMerged)
+    m.merge_event = event_id;
+  else if (role != MessageRole::kHeld)
+    m.death_event = event_id;
   out.messages.push_back(std::move(m));
 }
 
@@ -311,9 +311,7 @@ void AddOnChainEvent(const OnChainEvent& ev, std::string_view raw, RowSet& out) 
       r.signer_metadata_type = b.metadata_type();
       break;
     }
-    case OnChainEvent::kSignerMigratedEventBody:
-      r.migrated_at = ev.signer_migrated_event_body().migratedat();
-      break;
+    case OnChainEvent::kSignerMigratedEventBody: r.migrated_at = ev.signer_migrated_event_body().migratedat(); break;
     case OnChainEvent::kIdRegisterEventBody: {
       const auto& b = ev.id_register_event_body();
       r.id_to = b.to();
@@ -339,8 +337,7 @@ void AddOnChainEvent(const OnChainEvent& ev, std::string_view raw, RowSet& out) 
     case OnChainEvent::kChannelRegisterEventBody:
       r.channel_key = StripNul(ev.channel_register_event_body().channel_key());
       break;
-    default:
-      break;  // a body this build does not know: the generic columns and raw bytes are kept
+    default: break;  // a body this build does not know: the generic columns and raw bytes are kept
   }
   out.onchain.push_back(std::move(r));
 }
@@ -350,7 +347,8 @@ void AddHubEvent(const HubEvent& ev, RowSet& out, uint64_t entry_event_id) {
   // Snapchain ids are (block << 14 | seq): far below 2^63.
   const int64_t id = static_cast<int64_t>(entry_event_id != 0 ? entry_event_id : ev.id());
   auto need = [&](bool ok, const char* body) {
-    if (!ok) Invalid("hub event " + std::to_string(ev.id()) + " of type " + std::to_string(ev.type()) + " lacks " + body);
+    if (!ok)
+      Invalid("hub event " + std::to_string(ev.id()) + " of type " + std::to_string(ev.type()) + " lacks " + body);
   };
   switch (ev.type()) {
     case HUB_EVENT_TYPE_MERGE_MESSAGE: {
@@ -384,8 +382,7 @@ void AddHubEvent(const HubEvent& ev, RowSet& out, uint64_t entry_event_id) {
            "merge_on_chain_event_body.on_chain_event");
       AddOnChainEvent(ev.merge_on_chain_event_body().on_chain_event(), {}, out);
       return;
-    default:
-      return;  // BLOCK_CONFIRMED, MERGE_FAILURE, hints, unknown: nothing to store
+    default: return;  // BLOCK_CONFIRMED, MERGE_FAILURE, hints, unknown: nothing to store
   }
 }
 
@@ -450,7 +447,8 @@ FidStart ParseFidStart(std::string_view payload) {
   }
   const auto n = j.find("fids_total");
   if (n != j.end()) {
-    if (!n->is_number_unsigned()) throw Error(ErrorClass::kInvalid, "fid_start \"fids_total\" must be a non-negative integer");
+    if (!n->is_number_unsigned())
+      throw Error(ErrorClass::kInvalid, "fid_start \"fids_total\" must be a non-negative integer");
     out.fids_total = n->get<uint64_t>();
   }
   return out;

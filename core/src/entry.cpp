@@ -12,12 +12,9 @@ struct KindName {
   EntryKind kind;
   const char* name;
 };
-constexpr KindName kKinds[] = {{EntryKind::kHubEvent, "event"},
-                               {EntryKind::kMessage, "message"},
-                               {EntryKind::kOnChainEvent, "onchain"},
-                               {EntryKind::kUserNameProof, "fname"},
-                               {EntryKind::kFidDone, "fid_done"},
-                               {EntryKind::kFidStart, "fid_start"},
+constexpr KindName kKinds[] = {{EntryKind::kHubEvent, "event"},       {EntryKind::kMessage, "message"},
+                               {EntryKind::kOnChainEvent, "onchain"}, {EntryKind::kUserNameProof, "fname"},
+                               {EntryKind::kFidDone, "fid_done"},     {EntryKind::kFidStart, "fid_start"},
                                {EntryKind::kRefused, "refused"}};
 
 }  // namespace
@@ -75,14 +72,14 @@ const char* EntrySourceName(EntrySource s) {
 
 EntryFields EncodeEntry(const StreamEntry& e) {
   EntryFields f = {{"v", std::to_string(StreamEntry::kVersion)},
-          {"k", EntryKindName(e.kind)},
-          {"sh", std::to_string(e.shard)},
-          {"id", std::to_string(e.event_id)},
-          {"fid", std::to_string(e.fid)},
-          {"src", EntrySourceName(e.source)},
-          {"job", e.job_id},
-          {"ts", std::to_string(e.written_at_ms)},
-          {"d", e.payload}};
+                   {"k", EntryKindName(e.kind)},
+                   {"sh", std::to_string(e.shard)},
+                   {"id", std::to_string(e.event_id)},
+                   {"fid", std::to_string(e.fid)},
+                   {"src", EntrySourceName(e.source)},
+                   {"job", e.job_id},
+                   {"ts", std::to_string(e.written_at_ms)},
+                   {"d", e.payload}};
   if (e.check_signer) f.emplace_back("vf", "full");
   if (e.kind == EntryKind::kRefused) {
     f.emplace_back("rk", EntryKindName(e.refused_kind));
@@ -104,7 +101,8 @@ StreamEntry DecodeEntry(const EntryFields& fields) {
                                              std::to_string(StreamEntry::kVersion) + ")");
       seen_v = true;
     } else if (name == "k") {
-      if (!ParseEntryKind(value, &e.kind)) throw Error(ErrorClass::kDecode, "stream entry kind '" + value + "' is unknown");
+      if (!ParseEntryKind(value, &e.kind))
+        throw Error(ErrorClass::kDecode, "stream entry kind '" + value + "' is unknown");
       seen_k = true;
     } else if (name == "vf") {
       if (value != "full") throw Error(ErrorClass::kDecode, "stream entry field 'vf' is '" + value + "', not full");

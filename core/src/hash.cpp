@@ -43,12 +43,24 @@ inline void G(uint32_t* s, int a, int b, int c, int d, uint32_t mx, uint32_t my)
 
 // The compression function; returns the full 16-word output (the first 8 words are
 // the chaining value, all 16 are used for root output blocks).
-std::array<uint32_t, 16> Compress(const Cv& cv, const uint32_t block[16], uint64_t counter,
-                                  uint32_t block_len, uint32_t flags) {
-  uint32_t s[16] = {cv[0],  cv[1],  cv[2],  cv[3],  cv[4],
-                    cv[5],  cv[6],  cv[7],  kIv[0], kIv[1],
-                    kIv[2], kIv[3], static_cast<uint32_t>(counter), static_cast<uint32_t>(counter >> 32),
-                    block_len, flags};
+std::array<uint32_t, 16> Compress(const Cv& cv, const uint32_t block[16], uint64_t counter, uint32_t block_len,
+                                  uint32_t flags) {
+  uint32_t s[16] = {cv[0],
+                    cv[1],
+                    cv[2],
+                    cv[3],
+                    cv[4],
+                    cv[5],
+                    cv[6],
+                    cv[7],
+                    kIv[0],
+                    kIv[1],
+                    kIv[2],
+                    kIv[3],
+                    static_cast<uint32_t>(counter),
+                    static_cast<uint32_t>(counter >> 32),
+                    block_len,
+                    flags};
   uint32_t m[16];
   std::memcpy(m, block, sizeof m);
   for (int round = 0; round < 7; ++round) {

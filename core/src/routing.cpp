@@ -15,8 +15,8 @@ uint32_t ShardOf(uint64_t fid, uint32_t num_shards) {
                                static_cast<unsigned char>(f >> 8), static_cast<unsigned char>(f)};
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(be, sizeof be, digest);
-  const uint32_t head = (uint32_t{digest[0]} << 24) | (uint32_t{digest[1]} << 16) |
-                        (uint32_t{digest[2]} << 8) | uint32_t{digest[3]};
+  const uint32_t head =
+      (uint32_t{digest[0]} << 24) | (uint32_t{digest[1]} << 16) | (uint32_t{digest[2]} << 8) | uint32_t{digest[3]};
   return head % num_shards + 1;
 }
 
@@ -26,7 +26,9 @@ std::string KeyLayout::PartitionStream(uint32_t partition) const {
 std::string KeyLayout::CursorKey(uint32_t shard) const { return prefix + ":cursor:shard:" + std::to_string(shard); }
 std::string KeyLayout::DeadLetterStream() const { return prefix + ":dead"; }
 std::string KeyLayout::BackfillJobStream() const { return prefix + ":backfill:jobs"; }
-std::string KeyLayout::BackfillProgressKey(const std::string& job_id) const { return prefix + ":backfill:job:" + job_id; }
+std::string KeyLayout::BackfillProgressKey(const std::string& job_id) const {
+  return prefix + ":backfill:job:" + job_id;
+}
 std::string KeyLayout::NodeHeadKey(uint32_t shard) const {
   return prefix + ":node:shard:" + std::to_string(shard) + ":head";
 }

@@ -39,10 +39,14 @@ const char* StoreName(Store s) {
 
 Store StoreOfMessageType(int t) {
   switch (t) {
-    case 1: case 2: return Store::kCast;
-    case 3: case 4: return Store::kReaction;
-    case 5: case 6: return Store::kLink;
-    case 7: case 8: return Store::kVerification;
+    case 1:
+    case 2: return Store::kCast;
+    case 3:
+    case 4: return Store::kReaction;
+    case 5:
+    case 6: return Store::kLink;
+    case 7:
+    case 8: return Store::kVerification;
     case 11: return Store::kUserData;
     case 12: return Store::kUsernameProof;
     case 14: return Store::kLinkCompactState;
@@ -137,9 +141,9 @@ void RowSet::Append(RowSet&& o) {
 }
 
 bool RowSet::Empty() const {
-  return messages.empty() && casts.empty() && reactions.empty() && links.empty() &&
-         link_compact_states.empty() && verifications.empty() && user_data.empty() &&
-         username_proof_messages.empty() && lend_storage.empty() && proofs.empty() && onchain.empty();
+  return messages.empty() && casts.empty() && reactions.empty() && links.empty() && link_compact_states.empty() &&
+         verifications.empty() && user_data.empty() && username_proof_messages.empty() && lend_storage.empty() &&
+         proofs.empty() && onchain.empty();
 }
 
 }  // namespace waypoint::core

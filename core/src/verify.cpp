@@ -101,7 +101,8 @@ VerifyResult VerifyMessage(const Message& m, const VerifyOptions& opts) {
     fail(VerifyStatus::kNoData, "message has neither data_bytes nor data");
   } else {
     const auto computed = MessageHash(SignedBytes(m));
-    r.hash_ok = m.hash().size() == computed.size() && std::memcmp(m.hash().data(), computed.data(), computed.size()) == 0;
+    r.hash_ok =
+        m.hash().size() == computed.size() && std::memcmp(m.hash().data(), computed.data(), computed.size()) == 0;
     if (!r.hash_ok) {
       fail(VerifyStatus::kHashMismatch, "hash " + ToHex(m.hash()) + " != BLAKE3 of " +
                                             (r.used_data_bytes ? "data_bytes " : "encoded data ") + ToHex(computed));
@@ -113,8 +114,8 @@ VerifyResult VerifyMessage(const Message& m, const VerifyOptions& opts) {
   const MessageData* data = m.has_data() ? &m.data() : nullptr;
   if (r.used_data_bytes) {
     if (!parsed.ParseFromString(m.data_bytes())) {
-      fail(VerifyStatus::kBadData, "data_bytes (" + std::to_string(m.data_bytes().size()) +
-                                       " bytes) do not decode as MessageData");
+      fail(VerifyStatus::kBadData,
+           "data_bytes (" + std::to_string(m.data_bytes().size()) + " bytes) do not decode as MessageData");
     } else if (data != nullptr && data->SerializeAsString() != parsed.SerializeAsString()) {
       fail(VerifyStatus::kDataMismatch, "data and data_bytes carry different MessageData");
     } else {
@@ -141,8 +142,7 @@ VerifyResult VerifyMessage(const Message& m, const VerifyOptions& opts) {
   if (m.signer().size() != crypto_sign_PUBLICKEYBYTES) {
     fail(VerifyStatus::kBadSignerLength, "signer is " + std::to_string(m.signer().size()) + " bytes, want 32");
   } else if (m.signature().size() != crypto_sign_BYTES) {
-    fail(VerifyStatus::kBadSignatureLength,
-         "signature is " + std::to_string(m.signature().size()) + " bytes, want 64");
+    fail(VerifyStatus::kBadSignatureLength, "signature is " + std::to_string(m.signature().size()) + " bytes, want 64");
   } else {
     // The signature covers the hash as carried in the message; a wrong hash is already
     // reported above, so a valid signature over a bad hash still fails overall.
@@ -152,8 +152,7 @@ VerifyResult VerifyMessage(const Message& m, const VerifyOptions& opts) {
 
   // network
   if (opts.network != FARCASTER_NETWORK_NONE && data != nullptr && data->network() != opts.network) {
-    fail(VerifyStatus::kWrongNetwork, std::string("message is for network ") +
-                                          NetworkName(data->network()) + " (" +
+    fail(VerifyStatus::kWrongNetwork, std::string("message is for network ") + NetworkName(data->network()) + " (" +
                                           std::to_string(static_cast<int>(data->network())) + "), not " +
                                           NetworkName(opts.network));
   }

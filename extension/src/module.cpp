@@ -90,10 +90,10 @@ void DefineGucs() {
                           "max_worker_processes slot, plus one for the launcher and one for the dispatcher.",
                           &workers, 2, 1, 64, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("waypoint.batch_size", "Entries read per partition stream in one batch.",
-                          "One transaction applies the entries read from all of a worker's partitions.",
-                          &batch_size, 2000, 1, 100000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("waypoint.block_ms", "How long an idle worker's read waits in Redis for new entries.", nullptr,
-                          &block_ms, 200, 1, 10000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+                          "One transaction applies the entries read from all of a worker's partitions.", &batch_size,
+                          2000, 1, 100000, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("waypoint.block_ms", "How long an idle worker's read waits in Redis for new entries.",
+                          nullptr, &block_ms, 200, 1, 10000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
   DefineCustomStringVariable("waypoint.key_prefix", "Prefix of every Redis key Waypoint uses.",
                              "Must equal the sidecar's key prefix.", &key_prefix, "waypoint", PGC_POSTMASTER, 0,
                              CheckKeyPrefix, nullptr, nullptr);
@@ -102,10 +102,8 @@ void DefineGucs() {
                           &claim_idle_ms, 30000, 100, 86400000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("waypoint.redis_timeout_ms", "Upper bound of one Redis round trip (connect or command).",
                           "Also bounds the Redis reads of the waypoint.queue_depth and waypoint.sync_status views.",
-                          &redis_timeout_ms, 5000, 100, 600000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
-                          nullptr);
-  DefineCustomBoolVariable("waypoint.redis_allow_eviction",
-                           "Apply even when Redis' maxmemory-policy can evict keys.",
+                          &redis_timeout_ms, 5000, 100, 600000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+  DefineCustomBoolVariable("waypoint.redis_allow_eviction", "Apply even when Redis' maxmemory-policy can evict keys.",
                            "Off: workers refuse a Redis whose maxmemory-policy is not noeviction (an evicted stream "
                            "loses entries that were never applied) and log why.",
                            &redis_allow_eviction, false, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);

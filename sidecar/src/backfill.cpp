@@ -71,8 +71,8 @@ void WriteEntries(Redis& r, const std::string& stream, const std::vector<core::S
 }  // namespace
 
 const std::vector<std::string>& StoreNames() {
-  static const std::vector<std::string> n = {"cast",         "reaction",       "link",         "link_compact_state",
-                                             "verification", "user_data",      "username_proof", "lend_storage",
+  static const std::vector<std::string> n = {"cast",         "reaction",  "link",           "link_compact_state",
+                                             "verification", "user_data", "username_proof", "lend_storage",
                                              "onchain",      "fname"};
   return n;
 }
@@ -284,14 +284,15 @@ uint64_t BackfillWorker::BackfillFid(Redis& r, uint64_t fid, const std::set<std:
   if (wanted("onchain")) {
     for (auto t : {EVENT_TYPE_SIGNER, EVENT_TYPE_SIGNER_MIGRATED, EVENT_TYPE_ID_REGISTER, EVENT_TYPE_STORAGE_RENT,
                    EVENT_TYPE_TIER_PURCHASE}) {
-      paged("GetOnChainEvents",
-            [&] {
-              OnChainEventRequest q;
-              q.set_fid(fid);
-              q.set_event_type(t);
-              return q;
-            },
-            K::kOnChainEvent);
+      paged(
+          "GetOnChainEvents",
+          [&] {
+            OnChainEventRequest q;
+            q.set_fid(fid);
+            q.set_event_type(t);
+            return q;
+          },
+          K::kOnChainEvent);
     }
     std::string raw;
     if (call("GetIdRegistryOnChainEvent", fid_req(), &raw) && !raw.empty()) {
@@ -307,8 +308,8 @@ bool BackfillWorker::RunJob(Redis& r, const Job& job) {
   keys.prefix = cfg_.key_prefix;
   NumShards();
   std::vector<uint64_t> fids = job.all_fids ? AllFids() : job.fids;
-  if (job.max_fid > 0) fids.erase(std::remove_if(fids.begin(), fids.end(), [&](uint64_t f) { return f > job.max_fid; }),
-                                  fids.end());
+  if (job.max_fid > 0)
+    fids.erase(std::remove_if(fids.begin(), fids.end(), [&](uint64_t f) { return f > job.max_fid; }), fids.end());
   if (stop_->load()) return false;
   spdlog::info("backfill job {}: {} fid(s), types {}", job.id, fids.size(), job.types.empty() ? "all" : "selected");
   std::atomic<size_t> next{0}, done{0}, failed{0};
@@ -390,8 +391,8 @@ bool BackfillWorker::RunJob(Redis& r, const Job& job) {
                               std::to_string(WallMs())}),
                    "HSET progress");
       // Keep the job ours: a claim by id resets its idle time so XAUTOCLAIM elsewhere leaves it.
-      r.Command({"XCLAIM", keys.BackfillJobStream(), core::KeyLayout::kBackfillGroup, cfg_.consumer, "0",
-                 job.entry_id, "JUSTID"});
+      r.Command({"XCLAIM", keys.BackfillJobStream(), core::KeyLayout::kBackfillGroup, cfg_.consumer, "0", job.entry_id,
+                 "JUSTID"});
     } catch (const std::exception& e) {
       spdlog::warn("backfill job {}: progress report: {}", job.id, e.what());
     }
@@ -419,7 +420,8 @@ bool BackfillWorker::RunJob(Redis& r, const Job& job) {
     spdlog::info("backfill job {}: interrupted at {}/{} fids; stays pending", job.id, done.load(), fids.size());
     return false;
   }
-  Redis::Check(r.Command({"XACK", keys.BackfillJobStream(), core::KeyLayout::kBackfillGroup, job.entry_id}), "XACK job");
+  Redis::Check(r.Command({"XACK", keys.BackfillJobStream(), core::KeyLayout::kBackfillGroup, job.entry_id}),
+               "XACK job");
   GlobalMetrics().Add("waypoint_sidecar_backfill_jobs_total", "");
   spdlog::info("backfill job {} done: {} fids ({} failed), {} entries", job.id, fids.size(), failed.load(),
                messages.load());
@@ -461,8 +463,8 @@ void BackfillWorker::Run() {
         if (!found) own_pending = false;
       }
       if (!found) {
-        Reply c = r.Command({"XAUTOCLAIM", jobs, group, cfg_.consumer, std::to_string(cfg_.claim_idle_ms), "0-0",
-                             "COUNT", "1"});
+        Reply c = r.Command(
+            {"XAUTOCLAIM", jobs, group, cfg_.consumer, std::to_string(cfg_.claim_idle_ms), "0-0", "COUNT", "1"});
         Redis::Check(c, "XAUTOCLAIM");
         if (c->type == REDIS_REPLY_ARRAY && c->elements >= 2) found = FirstEntry(c->element[1], &id, &fields);
         if (found) spdlog::info("backfill: claimed job entry {} from an idle consumer", id);

@@ -24,7 +24,7 @@ struct Job {
   bool all_fids = false;
   std::vector<uint64_t> fids;
   std::set<std::string> types;  // empty: every store
-  uint64_t max_fid = 0;          // with all_fids: only fids <= max_fid (0: no bound)
+  uint64_t max_fid = 0;         // with all_fids: only fids <= max_fid (0: no bound)
 };
 
 // ParseJob reads a job entry's fields; throws core::Error(kInvalid) naming the field.

@@ -85,7 +85,8 @@ uint64_t TrimAcknowledged(Redis& r, const std::string& stream) {
     threshold = threshold ? std::min(*threshold, safe) : safe;
   }
   if (!threshold || (threshold->first == 0 && threshold->second <= 1)) return 0;
-  Reply t = r.Command({"XTRIM", stream, "MINID", std::to_string(threshold->first) + "-" + std::to_string(threshold->second)});
+  Reply t =
+      r.Command({"XTRIM", stream, "MINID", std::to_string(threshold->first) + "-" + std::to_string(threshold->second)});
   Redis::Check(t, "XTRIM " + stream);
   return t->type == REDIS_REPLY_INTEGER ? static_cast<uint64_t>(t->integer) : 0;
 }

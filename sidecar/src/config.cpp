@@ -78,10 +78,14 @@ std::vector<Option> Options() {
   return {
       {"mode", "WAYPOINT_MODE", "mode", Kind::kString, "stream | backfill | both (default both)",
        [](Config& c, const std::string& v) {
-         if (v == "stream") c.mode = Mode::kStream;
-         else if (v == "backfill") c.mode = Mode::kBackfill;
-         else if (v == "both") c.mode = Mode::kBoth;
-         else Bad("", "'" + v + "' is not one of stream, backfill, both");
+         if (v == "stream")
+           c.mode = Mode::kStream;
+         else if (v == "backfill")
+           c.mode = Mode::kBackfill;
+         else if (v == "both")
+           c.mode = Mode::kBoth;
+         else
+           Bad("", "'" + v + "' is not one of stream, backfill, both");
        }},
       {"node.addr", "WAYPOINT_NODE_ADDR", "node", Kind::kString, "Snapchain node gRPC address host:port",
        [](Config& c, const std::string& v) {
@@ -118,7 +122,8 @@ std::vector<Option> Options() {
        }},
       {"redis.key_prefix", "WAYPOINT_KEY_PREFIX", "key-prefix", Kind::kString, "Redis key prefix (default waypoint)",
        [](Config& c, const std::string& v) {
-         if (v.empty() || v.find_first_of(" {}") != std::string::npos) Bad("", "must be non-empty without spaces or braces");
+         if (v.empty() || v.find_first_of(" {}") != std::string::npos)
+           Bad("", "must be non-empty without spaces or braces");
          c.key_prefix = v;
        }},
       {"redis.partitions", "WAYPOINT_PARTITIONS", "partitions", Kind::kInt,
@@ -149,9 +154,12 @@ std::vector<Option> Options() {
       {"stream.start_from", "WAYPOINT_START_FROM", "start-from", Kind::kString,
        "without a cursor: earliest (replay the node's retained log) or latest (live only); default earliest",
        [](Config& c, const std::string& v) {
-         if (v == "earliest") c.start_from_earliest = true;
-         else if (v == "latest") c.start_from_earliest = false;
-         else Bad("", "'" + v + "' is not earliest or latest");
+         if (v == "earliest")
+           c.start_from_earliest = true;
+         else if (v == "latest")
+           c.start_from_earliest = false;
+         else
+           Bad("", "'" + v + "' is not earliest or latest");
        }},
       {"stream.queue_capacity", "WAYPOINT_QUEUE_CAPACITY", "queue-capacity", Kind::kInt,
        "events buffered per shard between the gRPC reader and the Redis writer (default 20000)",
@@ -177,7 +185,8 @@ std::vector<Option> Options() {
       {"retry.backoff_max_ms", "WAYPOINT_BACKOFF_MAX_MS", "backoff-max-ms", Kind::kInt,
        "reconnect backoff cap (default 30000)", int_opt(&Config::backoff_max_ms, 1, 3600000)},
       {"retry.breaker_failures", "WAYPOINT_BREAKER_FAILURES", "breaker-failures", Kind::kInt,
-       "consecutive node failures that open the circuit breaker (default 5)", int_opt(&Config::breaker_failures, 1, 1000)},
+       "consecutive node failures that open the circuit breaker (default 5)",
+       int_opt(&Config::breaker_failures, 1, 1000)},
       {"retry.breaker_open_ms", "WAYPOINT_BREAKER_OPEN_MS", "breaker-open-ms", Kind::kInt,
        "time the breaker stays open before a half-open trial (default 10000)",
        int_opt(&Config::breaker_open_ms, 1, 3600000)},
@@ -186,8 +195,8 @@ std::vector<Option> Options() {
       {"backfill.node_rps", "WAYPOINT_NODE_RPS", "node-rps", Kind::kDouble,
        "request rate limit toward the node, shared by backfill and repairs (default 50/s)",
        [](Config& c, const std::string& v) { c.node_rps = ParseDouble("", v, 0.1, 1e6); }},
-      {"backfill.page_size", "WAYPOINT_PAGE_SIZE", "page-size", Kind::kInt, "page size of node bulk calls (default 1000)",
-       int_opt(&Config::page_size, 1, 10000)},
+      {"backfill.page_size", "WAYPOINT_PAGE_SIZE", "page-size", Kind::kInt,
+       "page size of node bulk calls (default 1000)", int_opt(&Config::page_size, 1, 10000)},
       {"backfill.fid_attempts", "WAYPOINT_FID_ATTEMPTS", "fid-attempts", Kind::kInt,
        "attempts per fid before it is reported failed (default 4)", int_opt(&Config::fid_attempts, 1, 100)},
       {"backfill.claim_idle_ms", "WAYPOINT_CLAIM_IDLE_MS", "claim-idle-ms", Kind::kInt,
@@ -253,7 +262,8 @@ std::vector<Option> Options() {
          c.log_level = v;
        }},
       {"shutdown_grace_ms", "WAYPOINT_SHUTDOWN_GRACE_MS", "shutdown-grace-ms", Kind::kInt,
-       "on SIGTERM, time allowed to flush what was read (default 10000)", int_opt(&Config::shutdown_grace_ms, 0, 600000)},
+       "on SIGTERM, time allowed to flush what was read (default 10000)",
+       int_opt(&Config::shutdown_grace_ms, 0, 600000)},
   };
 }
 
@@ -359,8 +369,10 @@ class HelpFormatter : public CLI::FormatterBase {
       const bool is_flag = o->get_expected_min() == 0;
       os << "  --" << flag << (is_flag ? (keyed ? "[=BOOL]" : "") : " " + o->get_type_name()) << "\n      "
          << o->get_description();
-      if (keyed) os << "\n      key " << key->second << ", env " << o->get_envname();
-      else if (!o->get_envname().empty()) os << " (env " << o->get_envname() << ")";
+      if (keyed)
+        os << "\n      key " << key->second << ", env " << o->get_envname();
+      else if (!o->get_envname().empty())
+        os << " (env " << o->get_envname() << ")";
       os << "\n";
     }
     os << "\n" << app->get_footer();
@@ -391,9 +403,12 @@ struct CommandLine {
     }
     // The mode may also be given bare: `waypoint-sidecar backfill`. Positional words are
     // collected here and checked in LoadConfig (only mode names are allowed).
-    positional = app.add_option("mode")->expected(-1)  // one or more words
+    positional = app.add_option("mode")
+                     ->expected(-1)  // one or more words
                      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    config = app.add_option("--config", "TOML configuration file")->envname("WAYPOINT_CONFIG")->type_name("FILE")
+    config = app.add_option("--config", "TOML configuration file")
+                 ->envname("WAYPOINT_CONFIG")
+                 ->type_name("FILE")
                  ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app.set_help_flag("--help,-h", "this text");  // added last: listed last
     app.footer(kHelpFooter);

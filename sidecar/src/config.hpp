@@ -63,7 +63,7 @@ struct Config {
   int fid_attempts = 4;
   int claim_idle_ms = 60000;
   int progress_interval_ms = 10000;
-  std::string consumer;  // empty: <hostname>-<pid>
+  std::string consumer;             // empty: <hostname>-<pid>
   std::string preset = "standard";  // standard | high (throughput presets, see --help)
 
   // queue alerts (0 = off); defaults in docs/operations.md

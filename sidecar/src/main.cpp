@@ -29,13 +29,16 @@ namespace {
 void DescribeMetrics(const Config& cfg) {
   auto& m = GlobalMetrics();
   m.Describe("waypoint_sidecar_events_received_total", "counter", "HubEvents read from Subscribe, per shard");
-  m.Describe("waypoint_sidecar_events_written_total", "counter", "entries written to partition streams, per shard and src");
+  m.Describe("waypoint_sidecar_events_written_total", "counter",
+             "entries written to partition streams, per shard and src");
   m.Describe("waypoint_sidecar_duplicates_dropped_total", "counter", "events already handed over, dropped");
   m.Describe("waypoint_sidecar_undecodable_total", "counter", "events whose bytes did not parse as HubEvent");
   m.Describe("waypoint_sidecar_verified_total", "counter", "entries verified before they were written, per level");
-  m.Describe("waypoint_sidecar_refused_total", "counter",
-             "entries refused by verification (written as refused entries, dead letters in the mirror), per check and src");
-  m.Describe("waypoint_sidecar_verify_seconds_total", "counter", "wall-clock seconds the writers spent verifying, per level");
+  m.Describe(
+      "waypoint_sidecar_refused_total", "counter",
+      "entries refused by verification (written as refused entries, dead letters in the mirror), per check and src");
+  m.Describe("waypoint_sidecar_verify_seconds_total", "counter",
+             "wall-clock seconds the writers spent verifying, per level");
   m.Describe("waypoint_sidecar_repaired_events_total", "counter", "missing events fetched with GetEvents and written");
   m.Describe("waypoint_sidecar_repair_fetches_total", "counter", "GetEvents repairs started");
   m.Describe("waypoint_sidecar_blocks_total", "counter", "blocks verified and passed by the cursor");
@@ -222,19 +225,23 @@ int main(int argc, char** argv) {
         node.PublishBreaker();
         const char* node_state = BreakerStateName(node.breaker().state(NowMs()));
         try {
-          auto rep = r.Pipeline({{"PING"},
-                                 {"HSET", health, "node_breaker", node_state, "redis", "closed", "consumer",
-                                  cfg.consumer, "mode", ModeName(cfg.mode), "verify", cfg.verify_level, "updated_ms", std::to_string(WallMs())}});
+          auto rep = r.Pipeline(
+              {{"PING"},
+               {"HSET", health, "node_breaker", node_state, "redis", "closed", "consumer", cfg.consumer, "mode",
+                ModeName(cfg.mode), "verify", cfg.verify_level, "updated_ms", std::to_string(WallMs())}});
           redis_probe = rep[0]->type == REDIS_REPLY_STATUS;
         } catch (const std::exception& e) {
           redis_probe = false;
-          GlobalMetrics().Add("waypoint_sidecar_errors_total", Label("dependency", "redis") + "," + Label("class", "transient"));
+          GlobalMetrics().Add("waypoint_sidecar_errors_total",
+                              Label("dependency", "redis") + "," + Label("class", "transient"));
         }
         const bool up = redis_probe.load();
         GlobalMetrics().Set("waypoint_sidecar_breaker_state", Label("dependency", "redis"), up ? 0 : 2);
         if (up != was_up) {
-          if (up) spdlog::info("Redis reachable again");
-          else spdlog::warn("Redis unreachable (writes retry with capped exponential backoff and jitter)");
+          if (up)
+            spdlog::info("Redis reachable again");
+          else
+            spdlog::warn("Redis unreachable (writes retry with capped exponential backoff and jitter)");
           if (!up) GlobalMetrics().Add("waypoint_sidecar_breaker_opened_total", Label("dependency", "redis"));
         }
         was_up = up;

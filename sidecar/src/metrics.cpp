@@ -64,10 +64,14 @@ std::string Label(const std::string& k, const std::string& v) {
   // Text exposition format: a label value escapes backslash, double quote and line feed.
   std::string out = k + "=\"";
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.push_back(c);
   }
   out.push_back('"');
   return out;
@@ -146,7 +150,7 @@ int HttpServer::Start(const std::string& listen, Handler h) {
 }
 
 void HttpServer::Stop() {
-  if (server_) server_->stop();  // closes the listening socket; the accept loop returns
+  if (server_) server_->stop();            // closes the listening socket; the accept loop returns
   if (thread_.joinable()) thread_.join();  // after the workers finished their requests
   server_.reset();
 }

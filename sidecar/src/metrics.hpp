@@ -27,8 +27,8 @@ class Metrics {
 
  private:
   std::mutex mu_;
-  std::map<std::string, std::pair<std::string, std::string>> families_;      // name -> (type, help)
-  std::map<std::string, std::map<std::string, double>> series_;              // name -> labels -> value
+  std::map<std::string, std::pair<std::string, std::string>> families_;  // name -> (type, help)
+  std::map<std::string, std::map<std::string, double>> series_;          // name -> labels -> value
 };
 
 Metrics& GlobalMetrics();

@@ -59,8 +59,7 @@ bool ForEachLengthDelimited(std::string_view msg, const std::function<void(uint3
         msg.remove_prefix(len);
         break;
       }
-      default:
-        return false;
+      default: return false;
     }
   }
   return true;
@@ -69,8 +68,10 @@ bool ForEachLengthDelimited(std::string_view msg, const std::function<void(uint3
 bool RepeatedBytes(std::string_view msg, uint32_t field, std::vector<std::string>* out, std::string* token,
                    uint32_t token_field) {
   return ForEachLengthDelimited(msg, [&](uint32_t f, std::string_view v) {
-    if (f == field) out->emplace_back(v);
-    else if (token && f == token_field) token->assign(v);
+    if (f == field)
+      out->emplace_back(v);
+    else if (token && f == token_field)
+      token->assign(v);
   });
 }
 
@@ -157,7 +158,8 @@ void Node::PublishBreaker() {
   GlobalMetrics().Set("waypoint_sidecar_breaker_state", Label("dependency", "node"), v);
   GlobalMetrics().Set("waypoint_sidecar_breaker_open", "", v == 2 ? 1 : 0);
   const uint64_t opened = breaker_.opened_count();
-  GlobalMetrics().Set("waypoint_sidecar_breaker_opened_total", Label("dependency", "node"), static_cast<double>(opened));
+  GlobalMetrics().Set("waypoint_sidecar_breaker_opened_total", Label("dependency", "node"),
+                      static_cast<double>(opened));
   std::lock_guard<std::mutex> l(publish_mu_);
   if (v == published_state_ && opened == published_opened_) return;
   if (v == 2 && opened != published_opened_)
@@ -218,8 +220,8 @@ grpc::Status Node::CallRaw(const std::string& method, const google::protobuf::Me
   grpc::ByteBuffer resp;
   const std::string path = "/HubService/" + method;
   grpc::internal::RpcMethod m(path.c_str(), grpc::internal::RpcMethod::NORMAL_RPC);
-  grpc::Status s = grpc::internal::BlockingUnaryCall<google::protobuf::MessageLite, grpc::ByteBuffer>(
-      channel_.get(), m, &ctx, req, &resp);
+  grpc::Status s = grpc::internal::BlockingUnaryCall<google::protobuf::MessageLite, grpc::ByteBuffer>(channel_.get(), m,
+                                                                                                      &ctx, req, &resp);
   if (s.ok()) {
     breaker_.Success();
     *out = ByteBufferToString(resp);
@@ -252,10 +254,8 @@ bool Retryable(const grpc::Status& s) {
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
     case grpc::StatusCode::ABORTED:
     case grpc::StatusCode::INTERNAL:
-    case grpc::StatusCode::UNKNOWN:
-      return true;
-    default:
-      return false;
+    case grpc::StatusCode::UNKNOWN: return true;
+    default: return false;
   }
 }
 

@@ -85,10 +85,14 @@ void Redis::Check(const Reply& r, const std::string& what) {
 
 core::RedisDurability ReadDurability(Redis& r) {
   core::RedisDurability d;
-  auto replies = r.Pipeline({{"CONFIG", "GET", "maxmemory-policy"}, {"CONFIG", "GET", "appendonly"},
-                             {"CONFIG", "GET", "save"}, {"INFO", "memory"}, {"INFO", "persistence"}});
+  auto replies = r.Pipeline({{"CONFIG", "GET", "maxmemory-policy"},
+                             {"CONFIG", "GET", "appendonly"},
+                             {"CONFIG", "GET", "save"},
+                             {"INFO", "memory"},
+                             {"INFO", "persistence"}});
   auto config_value = [](const Reply& rep, std::string* out) {
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 || rep->element[1]->type != REDIS_REPLY_STRING) return false;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 || rep->element[1]->type != REDIS_REPLY_STRING)
+      return false;
     out->assign(rep->element[1]->str, rep->element[1]->len);
     return true;
   };
@@ -121,7 +125,10 @@ void CheckDurability(Redis& r, const std::string& where, bool allow_eviction) {
 }
 
 RedisPool::RedisPool(std::string name, RedisUrl url, size_t size, int timeout_ms, int wait_ms)
-    : name_(std::move(name)), url_(std::move(url)), size_(std::max<size_t>(1, size)), timeout_ms_(timeout_ms),
+    : name_(std::move(name)),
+      url_(std::move(url)),
+      size_(std::max<size_t>(1, size)),
+      timeout_ms_(timeout_ms),
       wait_ms_(wait_ms) {
   std::lock_guard<std::mutex> l(mu_);
   GlobalMetrics().Set("waypoint_sidecar_redis_pool_size", Label("pool", name_), static_cast<double>(size_));

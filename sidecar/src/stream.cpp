@@ -306,8 +306,9 @@ void ShardWriter::Flush() {
       // never claims entries that are not there, and retry the whole batch.
       const std::string why(exec->element[i]->str, exec->element[i]->len);
       if (cursor_moves) {
-        Reply undo = cursor_durable_ ? redis_->Command({"SET", keys_.CursorKey(shard_), std::to_string(*cursor_durable_)})
-                                     : redis_->Command({"DEL", keys_.CursorKey(shard_)});
+        Reply undo = cursor_durable_
+                         ? redis_->Command({"SET", keys_.CursorKey(shard_), std::to_string(*cursor_durable_)})
+                         : redis_->Command({"DEL", keys_.CursorKey(shard_)});
         Redis::Check(undo, "cursor restore");
       }
       GlobalMetrics().Add("waypoint_sidecar_flush_errors_total", shard_label_);
@@ -444,15 +445,15 @@ void ShardStream::ReaderLoop() {
     }
     GlobalMetrics().Set("waypoint_sidecar_subscribed", label, 0);
     GlobalMetrics().Add("waypoint_sidecar_events_received_total", label, static_cast<double>(got));
-    const char* reason = stop_->load()    ? "shutdown"
-                         : overflow       ? "queue_full"
+    const char* reason = stop_->load()     ? "shutdown"
+                         : overflow        ? "queue_full"
                          : paused_->load() ? "backpressure"
-                         : watchdog       ? "watchdog"
-                         : status.ok()    ? "stream_end"
-                                          : "error";
+                         : watchdog        ? "watchdog"
+                         : status.ok()     ? "stream_end"
+                                           : "error";
     GlobalMetrics().Add("waypoint_sidecar_subscription_ends_total", label + "," + Label("reason", reason));
-    const bool fault = std::string(reason) == "watchdog" || std::string(reason) == "stream_end" ||
-                       std::string(reason) == "error";
+    const bool fault =
+        std::string(reason) == "watchdog" || std::string(reason) == "stream_end" || std::string(reason) == "error";
     if (fault) {
       spdlog::warn("shard {}: subscription ended ({}): {} after {} events", shard_, reason,
                    status.ok() ? "ok" : status.error_message(), got);
@@ -464,7 +465,8 @@ void ShardStream::ReaderLoop() {
       if (got > 0) bo.Reset();
     } else {
       node_->breaker().Failure(NowMs());
-      GlobalMetrics().Add("waypoint_sidecar_errors_total", Label("dependency", "node") + "," + Label("class", "transient"));
+      GlobalMetrics().Add("waypoint_sidecar_errors_total",
+                          Label("dependency", "node") + "," + Label("class", "transient"));
     }
     node_->PublishBreaker();
     if (fault && !stop_->load()) SleepFor(bo.Next(), *stop_);
@@ -525,7 +527,8 @@ void ShardStream::WriterLoop() {
     }
     if (reader_done_.load() && queue_.size() == 0 && !w.Dirty()) break;
   }
-  if (w.Dirty()) spdlog::warn("shard {}: exiting with unflushed events (they will be replayed from the cursor)", shard_);
+  if (w.Dirty())
+    spdlog::warn("shard {}: exiting with unflushed events (they will be replayed from the cursor)", shard_);
 }
 
 // ---------------------------------------------------------------- StreamService
@@ -595,9 +598,9 @@ void StreamService::Supervise() {
           backlog += b;
           const int64_t age = OldestPendingAgeMs(redis, key);
           worst_age = std::max(worst_age, age);
-          const int level = core::QueueAlertLevel(static_cast<int64_t>(b), age, cfg_.alert_backlog_warning,
-                                                  cfg_.alert_backlog_critical, cfg_.alert_age_warning_ms,
-                                                  cfg_.alert_age_critical_ms);
+          const int level =
+              core::QueueAlertLevel(static_cast<int64_t>(b), age, cfg_.alert_backlog_warning,
+                                    cfg_.alert_backlog_critical, cfg_.alert_age_warning_ms, cfg_.alert_age_critical_ms);
           worst_level = std::max(worst_level, level);
           const std::string label = Label("partition", p);
           GlobalMetrics().Set("waypoint_sidecar_queue_alert_level", label, level);
@@ -605,13 +608,15 @@ void StreamService::Supervise() {
           if (alert_levels_.size() < cfg_.partitions) alert_levels_.resize(cfg_.partitions, 0);
           if (level != alert_levels_[p]) {
             // Logged once per crossing, in either direction.
-            const std::string msg = fmt::format("queue alert {} -> {} on {}: backlog {} (warning {}, critical {}), "
-                                                "oldest pending {} ms (warning {}, critical {})",
-                                                core::QueueAlertName(alert_levels_[p]), core::QueueAlertName(level),
-                                                key, b, cfg_.alert_backlog_warning, cfg_.alert_backlog_critical, age,
-                                                cfg_.alert_age_warning_ms, cfg_.alert_age_critical_ms);
-            if (level > alert_levels_[p]) spdlog::warn("{}", msg);
-            else spdlog::info("{}", msg);
+            const std::string msg = fmt::format(
+                "queue alert {} -> {} on {}: backlog {} (warning {}, critical {}), "
+                "oldest pending {} ms (warning {}, critical {})",
+                core::QueueAlertName(alert_levels_[p]), core::QueueAlertName(level), key, b, cfg_.alert_backlog_warning,
+                cfg_.alert_backlog_critical, age, cfg_.alert_age_warning_ms, cfg_.alert_age_critical_ms);
+            if (level > alert_levels_[p])
+              spdlog::warn("{}", msg);
+            else
+              spdlog::info("{}", msg);
             GlobalMetrics().Add("waypoint_sidecar_queue_alert_transitions_total",
                                 Label("to", core::QueueAlertName(level)));
             alert_levels_[p] = level;
@@ -624,7 +629,9 @@ void StreamService::Supervise() {
         if (first_check_) {
           first_check_ = false;
           paused_ = backlog > cfg_.high_watermark;
-          if (paused_) spdlog::warn("backlog {} above the high watermark {}: waiting before subscribing", backlog, cfg_.high_watermark);
+          if (paused_)
+            spdlog::warn("backlog {} above the high watermark {}: waiting before subscribing", backlog,
+                         cfg_.high_watermark);
         } else if (!paused_ && backlog > cfg_.high_watermark) {
           spdlog::warn("backlog {} above the high watermark {}: closing subscriptions", backlog, cfg_.high_watermark);
           paused_ = true;

@@ -5,12 +5,8 @@
 
 namespace waypoint::sidecar {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<Ms>(Clock::now().time_since_epoch()).count();
-}
-int64_t WallMs() {
-  return std::chrono::duration_cast<Ms>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+int64_t NowMs() { return std::chrono::duration_cast<Ms>(Clock::now().time_since_epoch()).count(); }
+int64_t WallMs() { return std::chrono::duration_cast<Ms>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 bool CircuitBreaker::Allow(int64_t now_ms) {
   std::lock_guard<std::mutex> l(mu_);

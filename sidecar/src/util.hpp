@@ -1,5 +1,5 @@
-// Small policies shared by the stream and backfill paths: backoff (core's), a circuit breaker toward the node, and a token-bucket request rate limit.
-// All take time from a steady clock passed in (or read it) so tests can check bounds.
+// Small policies shared by the stream and backfill paths: backoff (core's), a circuit breaker toward the node, and a
+// token-bucket request rate limit. All take time from a steady clock passed in (or read it) so tests can check bounds.
 #pragma once
 
 #include <atomic>
@@ -16,7 +16,7 @@ namespace waypoint::sidecar {
 using Clock = std::chrono::steady_clock;
 using Ms = std::chrono::milliseconds;
 
-int64_t NowMs();  // steady clock
+int64_t NowMs();   // steady clock
 int64_t WallMs();  // Unix milliseconds
 
 // Backoff: core's rule, shared with the extension (waypoint/core/backoff.hpp).
@@ -33,7 +33,7 @@ class CircuitBreaker {
   void Success();
   void Failure(int64_t now_ms);
   State state(int64_t now_ms);
-  int64_t RetryAtMs();  // when an open breaker turns half-open
+  int64_t RetryAtMs();      // when an open breaker turns half-open
   uint64_t opened_count();  // times it went (back) to open
 
  private:

@@ -74,7 +74,8 @@ size_t Verifier::Check(std::vector<core::StreamEntry*>& entries) {
   if (opts_.level == core::VerifyLevel::kOff || entries.empty()) return 0;
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::optional<core::Refusal>> verdicts(entries.size());
-  RunParallel(entries.size(), [&](size_t i) { verdicts[i] = core::VerifyPayload(entries[i]->kind, entries[i]->payload, opts_); });
+  RunParallel(entries.size(),
+              [&](size_t i) { verdicts[i] = core::VerifyPayload(entries[i]->kind, entries[i]->payload, opts_); });
   size_t refused = 0;
   const std::string level = Label("level", core::VerifyLevelName(opts_.level));
   const bool full = opts_.level == core::VerifyLevel::kFull;

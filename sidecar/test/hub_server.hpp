@@ -22,12 +22,12 @@ namespace waypoint::sidecar::test {
 class HubServer final : public HubService::Service {
  public:
   uint32_t num_shards = 1;
-  std::map<uint32_t, std::vector<HubEvent>> log;  // per shard, ordered by id
-  std::set<uint64_t> withhold;                      // ids Subscribe skips
-  std::set<uint64_t> garble;                        // ids Subscribe sends as undecodable events
-  std::map<uint64_t, uint32_t> casts_per_fid;       // backfill: number of casts per fid
-  std::set<uint64_t> failing_fids;                  // backfill: these fids get UNAVAILABLE
-  std::set<uint64_t> invalid_fids;                  // backfill: these fids get INVALID_ARGUMENT
+  std::map<uint32_t, std::vector<HubEvent>> log;   // per shard, ordered by id
+  std::set<uint64_t> withhold;                     // ids Subscribe skips
+  std::set<uint64_t> garble;                       // ids Subscribe sends as undecodable events
+  std::map<uint64_t, uint32_t> casts_per_fid;      // backfill: number of casts per fid
+  std::set<uint64_t> failing_fids;                 // backfill: these fids get UNAVAILABLE
+  std::set<uint64_t> invalid_fids;                 // backfill: these fids get INVALID_ARGUMENT
   std::map<uint64_t, uint32_t> user_data_per_fid;  // backfill: user-data messages per fid
   std::atomic<int> subscribes{0}, get_events{0};
   std::atomic<int> active_streams{0};
@@ -100,7 +100,8 @@ class HubServer final : public HubService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Subscribe(grpc::ServerContext* ctx, const SubscribeRequest* req, grpc::ServerWriter<HubEvent>* w) override {
+  grpc::Status Subscribe(grpc::ServerContext* ctx, const SubscribeRequest* req,
+                         grpc::ServerWriter<HubEvent>* w) override {
     ++subscribes;
     ++active_streams;
     const uint32_t shard = req->shard_index();
@@ -172,11 +173,11 @@ class HubServer final : public HubService::Service {
   }
 
   // The other per-fid stores hold nothing in these tests.
-#define WAYPOINT_EMPTY(Method, Req, Resp)                                                 \
-  grpc::Status Method(grpc::ServerContext*, const Req*, Resp*) override {                 \
-    Flight f(this);                                                                       \
+#define WAYPOINT_EMPTY(Method, Req, Resp)                                                      \
+  grpc::Status Method(grpc::ServerContext*, const Req*, Resp*) override {                      \
+    Flight f(this);                                                                            \
     if (!Note(#Method)) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node restarting"); \
-    return grpc::Status::OK;                                                              \
+    return grpc::Status::OK;                                                                   \
   }
   WAYPOINT_EMPTY(GetAllReactionMessagesByFid, FidTimestampRequest, MessagesResponse)
   WAYPOINT_EMPTY(GetAllLinkMessagesByFid, FidTimestampRequest, MessagesResponse)

@@ -23,10 +23,10 @@ struct Seen {
   std::map<uint64_t, int> messages;          // fid -> message entries
   std::map<uint64_t, std::string> fid_done;  // fid -> payload
   int fid_done_count = 0;
-  std::map<uint64_t, int> fid_starts;             // fid -> fid_start entries (one per attempt)
-  std::map<uint64_t, std::string> fid_start;      // fid -> last fid_start payload
-  int pages_before_start = 0;                     // page entries with no fid_start before them
-  std::map<uint64_t, int> refused;                // fid -> refused entries
+  std::map<uint64_t, int> fid_starts;         // fid -> fid_start entries (one per attempt)
+  std::map<uint64_t, std::string> fid_start;  // fid -> last fid_start payload
+  int pages_before_start = 0;                 // page entries with no fid_start before them
+  std::map<uint64_t, int> refused;            // fid -> refused entries
   std::set<std::string> refused_checks;
 };
 
@@ -147,7 +147,8 @@ TEST(Backfill, PagesEveryFidReportsFailuresAndAcksAfterAll) {
   EXPECT_EQ(s.fid_done[1], "{\"status\":\"ok\",\"messages\":7}");
   EXPECT_EQ(s.fid_done[2], "{\"status\":\"ok\",\"messages\":0}");
   EXPECT_EQ(s.fid_done[3], "{\"status\":\"ok\",\"messages\":25}");
-  EXPECT_EQ(s.fid_done[4].rfind("{\"status\":\"failed\",\"messages\":0,\"error\":\"GetAllCastMessagesByFid: fid unavailable", 0),
+  EXPECT_EQ(s.fid_done[4].rfind(
+                "{\"status\":\"failed\",\"messages\":0,\"error\":\"GetAllCastMessagesByFid: fid unavailable", 0),
             0u)
       << s.fid_done[4];
   Reply progress = r.Command({"HGET", "waypoint:backfill:job:job-1", "fids_done"});
@@ -172,8 +173,8 @@ TEST(Backfill, SignatureLevelRefusesWhatANodeWouldNotAccept) {
   cfg.consumer = "test-consumer";
   GlobalVerifier().Configure({waypoint::core::VerifyLevel::kSignature, FARCASTER_NETWORK_MAINNET}, 2);
   Redis r(ParseRedisUrl(redis.url()));
-  Reply added = r.Command({"XADD", KeyLayout{}.BackfillJobStream(), "*", "v", "1", "job", "job-1", "fids", "1,5",
-                           "types", "cast"});
+  Reply added = r.Command(
+      {"XADD", KeyLayout{}.BackfillJobStream(), "*", "v", "1", "job", "job-1", "fids", "1,5", "types", "cast"});
   Redis::Check(added, "XADD");
   const std::string job_entry(added->str, added->len);
   std::atomic<bool> stop{false};

@@ -70,7 +70,8 @@ Compare CompareUpToCursor(const std::string& node_addr, Redis& r) {
         c.expected++;
         auto it = landed.find({shard, ev.id()});
         if (it == landed.end()) {
-          if (c.missing < 5) std::cout << "missing shard " << shard << " id " << ev.id() << " type " << ev.type() << "\n";
+          if (c.missing < 5)
+            std::cout << "missing shard " << shard << " id " << ev.id() << " type " << ev.type() << "\n";
           c.missing++;
           continue;
         }
@@ -98,12 +99,10 @@ TEST(EndToEnd, TestNodeToRedisWithSigkillResumeAndRedisOutage) {
   std::string port;
   std::ifstream(dir + "/node.port") >> port;
   const std::string node_addr = "127.0.0.1:" + port;
-  const std::vector<std::string> args = {WAYPOINT_SIDECAR_BIN, "stream",          "--node",
-                                         node_addr,            "--redis-url",     redis.url(),
-                                         "--metrics-listen",   "127.0.0.1:0",     "--watchdog-ms",
-                                         "3000",               "--partitions",    std::to_string(kPartitions),
-                                         "--shutdown-grace-ms", "2000",           "--backoff-max-ms",
-                                         "500"};
+  const std::vector<std::string> args = {
+      WAYPOINT_SIDECAR_BIN,  "stream",      "--node",           node_addr, "--redis-url",  redis.url(),
+      "--metrics-listen",    "127.0.0.1:0", "--watchdog-ms",    "3000",    "--partitions", std::to_string(kPartitions),
+      "--shutdown-grace-ms", "2000",        "--backoff-max-ms", "500"};
   Redis r(ParseRedisUrl(redis.url()));
 
   // 1. Stream, SIGKILL mid-flight, restart: resumes from the cursor.
@@ -157,9 +156,31 @@ TEST(EndToEnd, TestNodeToRedisWithSigkillResumeAndRedisOutage) {
 TEST(EndToEnd, NodeFaultsAreRepaired) {
   const std::string dir = TempDir();
   RedisServer redis;
-  Process node({WAYPOINT_TEST_NODE_BIN, "--port", "0", "--port-file", dir + "/node.port", "--seed", "11", "--fids",
-                "40", "--shards", std::to_string(kShards), "--block-ms", "100", "--live-rate", "40", "--live-events",
-                "300", "--drop-every", "150", "--duplicate-rate", "0.05", "--garble-rate", "0.01", "--withhold", "0.02"},
+  Process node({WAYPOINT_TEST_NODE_BIN,
+                "--port",
+                "0",
+                "--port-file",
+                dir + "/node.port",
+                "--seed",
+                "11",
+                "--fids",
+                "40",
+                "--shards",
+                std::to_string(kShards),
+                "--block-ms",
+                "100",
+                "--live-rate",
+                "40",
+                "--live-events",
+                "300",
+                "--drop-every",
+                "150",
+                "--duplicate-rate",
+                "0.05",
+                "--garble-rate",
+                "0.01",
+                "--withhold",
+                "0.02"},
                dir + "/node.log");
   ASSERT_TRUE(WaitFor([&] { return std::ifstream(dir + "/node.port").peek() != EOF; }, 60000));
   std::string port;

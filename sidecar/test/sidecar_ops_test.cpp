@@ -30,8 +30,9 @@ struct CustomRedis {
   int port = FreePort();
   Process proc;
   explicit CustomRedis(std::vector<std::string> extra) {
-    std::vector<std::string> argv = {WAYPOINT_REDIS_SERVER, "--port", std::to_string(port), "--bind", "127.0.0.1",
-                                     "--save", "", "--appendonly", "no"};
+    std::vector<std::string> argv = {
+        WAYPOINT_REDIS_SERVER, "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",
+        "--appendonly",        "no"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     proc = Process(argv);
     WaitFor(
@@ -87,8 +88,9 @@ TEST(RedisGuard, EvictingRedisIsRefusedByTheSidecarUnlessOverridden) {
   CustomRedis redis({"--maxmemory", "100mb", "--maxmemory-policy", "allkeys-lru"});
   const std::string log = ::testing::TempDir() + "/ops-guard.log";
   std::remove(log.c_str());
-  const std::vector<std::string> base = {WAYPOINT_SIDECAR_BIN, "--mode", "backfill", "--node", "127.0.0.1:1",
-                                         "--redis-url", redis.url(), "--metrics-listen", "127.0.0.1:0"};
+  const std::vector<std::string> base = {WAYPOINT_SIDECAR_BIN, "--mode",      "backfill",  "--node",
+                                         "127.0.0.1:1",        "--redis-url", redis.url(), "--metrics-listen",
+                                         "127.0.0.1:0"};
   Process refused(base, log);
   const int rc = WaitExit(refused, 10000);
   const std::string text = ReadFile(log);
@@ -101,8 +103,8 @@ TEST(RedisGuard, EvictingRedisIsRefusedByTheSidecarUnlessOverridden) {
   std::vector<std::string> allowed = base;
   allowed.push_back("--redis-allow-eviction=true");
   Process ok(allowed, log);
-  EXPECT_TRUE(WaitFor([&] { return ReadFile(log).find("allowed by redis.allow_eviction") != std::string::npos; },
-                      10000))
+  EXPECT_TRUE(
+      WaitFor([&] { return ReadFile(log).find("allowed by redis.allow_eviction") != std::string::npos; }, 10000))
       << ReadFile(log);
   EXPECT_TRUE(ok.Alive());
   EXPECT_EQ(ok.Signal(SIGTERM), 0);
@@ -124,11 +126,13 @@ TEST(SidecarHttp, EndpointsOfTheRealBinaryAndACleanStop) {
   EXPECT_EQ(health.headers.at("content-type"), "text/plain; charset=utf-8");
   // Ready once the Redis probe answered; the node (nothing listens there) may have opened
   // its breaker meanwhile, which makes it 503 with node false.
-  ASSERT_TRUE(WaitFor([&] { return HttpGet(http_port, "/readyz").body.find("\"redis\":true") != std::string::npos; },
-                      15000));
+  ASSERT_TRUE(
+      WaitFor([&] { return HttpGet(http_port, "/readyz").body.find("\"redis\":true") != std::string::npos; }, 15000));
   const HttpAnswer ready = HttpGet(http_port, "/readyz");
-  if (ready.status == 200) EXPECT_EQ(ready.body, "{\"ready\":true,\"node\":true,\"redis\":true}\n");
-  else EXPECT_EQ(ready.body, "{\"ready\":false,\"node\":false,\"redis\":true}\n") << ready.status;
+  if (ready.status == 200)
+    EXPECT_EQ(ready.body, "{\"ready\":true,\"node\":true,\"redis\":true}\n");
+  else
+    EXPECT_EQ(ready.body, "{\"ready\":false,\"node\":false,\"redis\":true}\n") << ready.status;
   const HttpAnswer metrics = HttpGet(http_port, "/metrics");
   EXPECT_EQ(metrics.status, 200);
   EXPECT_EQ(metrics.headers.at("content-type"), "text/plain; version=0.0.4");
@@ -298,9 +302,10 @@ TEST(NodeLimits, RateLimitAndConcurrencyCapHoldUnderABackfillOfManyFids) {
     worst = std::max(worst, j - i);
   }
   const double steady_rps = (ts.size() - 80) * 1000.0 / std::max<int64_t>(1, ts.back() - ts.front());
-  std::printf("[ figures ] %zu requests in %lld ms: steady %.1f req/s (limit 80), worst 1 s window %zu, "
-              "max in flight at the node %d (cap 3)\n",
-              ts.size(), static_cast<long long>(elapsed), steady_rps, worst, hub.max_in_flight.load());
+  std::printf(
+      "[ figures ] %zu requests in %lld ms: steady %.1f req/s (limit 80), worst 1 s window %zu, "
+      "max in flight at the node %d (cap 3)\n",
+      ts.size(), static_cast<long long>(elapsed), steady_rps, worst, hub.max_in_flight.load());
   EXPECT_LE(worst, 84u);
   EXPECT_LE(steady_rps, 82.0);
   EXPECT_GE(steady_rps, 60.0);  // and the limit is not far below what was asked
@@ -366,7 +371,8 @@ TEST(ErrorClasses, TransientFidsAreRetriedPermanentOnesAreNot) {
   EXPECT_EQ(done[3].rfind("{\"status\":\"failed\"", 0), 0u) << done[3];
   EXPECT_NE(done[3].find("bad fid"), std::string::npos);
   EXPECT_GE(GlobalMetrics().Get("waypoint_sidecar_errors_total",
-                                Label("dependency", "node") + "," + Label("class", "permanent")), 1);
+                                Label("dependency", "node") + "," + Label("class", "permanent")),
+            1);
 }
 
 TEST(Backfill, AllFidsUpToAMaximum) {
@@ -391,12 +397,18 @@ TEST(Backfill, AllFidsUpToAMaximum) {
 
 TEST(Spam, LabelsFileFormatAndFilter) {
   std::istringstream in(
-      "{\"provider\":9152,\"type\":{\"target\":\"fid\",\"fid\":10},\"label_type\":\"spam\",\"label_value\":0,\"timestamp\":100}\n"
-      "{\"provider\":9152,\"type\":{\"target\":\"fid\",\"fid\":11},\"label_type\":\"spam\",\"label_value\":0,\"timestamp\":100}\n"
-      "{\"provider\":9152,\"type\":{\"target\":\"fid\",\"fid\":11},\"label_type\":\"spam\",\"label_value\":2,\"timestamp\":200}\n"
-      "{\"provider\":9152,\"type\":{\"target\":\"fid\",\"fid\":12},\"label_type\":\"spam\",\"label_value\":1,\"timestamp\":100}\n"
-      "{\"provider\":9152,\"type\":{\"target\":\"fid\",\"fid\":13},\"label_type\":\"spam\",\"label_value\":2,\"timestamp\":300}\n"
-      "{\"provider\":9152,\"type\":{\"target\":\"fid\",\"fid\":13},\"label_type\":\"spam\",\"label_value\":0,\"timestamp\":301}\n"
+      "{\"provider\":9152,\"type\":{\"target\":\"fid\",\"fid\":10},\"label_type\":\"spam\",\"label_value\":0,"
+      "\"timestamp\":100}\n"
+      "{\"provider\":9152,\"type\":{\"target\":\"fid\",\"fid\":11},\"label_type\":\"spam\",\"label_value\":0,"
+      "\"timestamp\":100}\n"
+      "{\"provider\":9152,\"type\":{\"target\":\"fid\",\"fid\":11},\"label_type\":\"spam\",\"label_value\":2,"
+      "\"timestamp\":200}\n"
+      "{\"provider\":9152,\"type\":{\"target\":\"fid\",\"fid\":12},\"label_type\":\"spam\",\"label_value\":1,"
+      "\"timestamp\":100}\n"
+      "{\"provider\":9152,\"type\":{\"target\":\"fid\",\"fid\":13},\"label_type\":\"spam\",\"label_value\":2,"
+      "\"timestamp\":300}\n"
+      "{\"provider\":9152,\"type\":{\"target\":\"fid\",\"fid\":13},\"label_type\":\"spam\",\"label_value\":0,"
+      "\"timestamp\":301}\n"
       "{\"provider\":9152,\"type\":{\"target\":\"cast\",\"fid\":14},\"label_type\":\"spam\",\"label_value\":0}\n"
       "{\"type\":{\"target\":\"fid\",\"fid\":15},\"label_type\":\"quality\",\"label_value\":0}\n"
       "not json\n"
@@ -423,7 +435,8 @@ TEST(Spam, LabelLinesAreReadAsJson) {
       "{ \"label_type\" : \"spam\", \"label_value\": 0, \"type\": {\"fid\": 20, \"target\": \"fid\"},"
       " \"note\": \"a \\\"quoted\\\" \\u00e9 {brace}\", \"tags\": [1, {\"x\": [2]}], \"timestamp\": 5}\r\n"
       // Quoted numbers are read as numbers.
-      "{\"type\":{\"target\":\"fid\",\"fid\":\"21\"},\"label_type\":\"spam\",\"label_value\":\"0\",\"timestamp\":\"7\"}\n"
+      "{\"type\":{\"target\":\"fid\",\"fid\":\"21\"},\"label_type\":\"spam\",\"label_value\":\"0\",\"timestamp\":\"7\"}"
+      "\n"
       // Not a value: negative, fractional, a fid too large, a label not an object, truncated.
       "{\"type\":{\"target\":\"fid\",\"fid\":-22},\"label_type\":\"spam\",\"label_value\":0}\n"
       "{\"type\":{\"target\":\"fid\",\"fid\":23},\"label_type\":\"spam\",\"label_value\":0.5}\n"
@@ -450,7 +463,8 @@ TEST(Spam, FilteredFidsAreNotWrittenButStillReported) {
   hub.casts_per_fid = {{1, 3}, {2, 4}};
   Config cfg = BackfillConfig(hub.Start(), redis.url());
   std::istringstream labels(
-      "{\"provider\":9152,\"type\":{\"target\":\"fid\",\"fid\":2},\"label_type\":\"spam\",\"label_value\":0,\"timestamp\":1}\n");
+      "{\"provider\":9152,\"type\":{\"target\":\"fid\",\"fid\":2},\"label_type\":\"spam\",\"label_value\":0,"
+      "\"timestamp\":1}\n");
   GlobalSpamFilter().Load(labels);
   std::atomic<bool> stop{false};
   Node node(cfg, &stop);
@@ -464,8 +478,10 @@ TEST(Spam, FilteredFidsAreNotWrittenButStillReported) {
   std::map<uint64_t, int> messages;
   std::map<uint64_t, std::string> done;
   for (const auto& e : ReadEntries(r, cfg.partitions).all) {
-    if (e.kind == waypoint::core::EntryKind::kFidDone) done[e.fid] = e.payload;
-    else if (e.kind == waypoint::core::EntryKind::kMessage) messages[e.fid]++;
+    if (e.kind == waypoint::core::EntryKind::kFidDone)
+      done[e.fid] = e.payload;
+    else if (e.kind == waypoint::core::EntryKind::kMessage)
+      messages[e.fid]++;
   }
   EXPECT_EQ(messages[1], 3);
   EXPECT_EQ(messages.count(2), 0u);

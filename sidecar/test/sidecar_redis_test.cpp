@@ -121,8 +121,8 @@ TEST_F(RedisTest, BacklogAndTrimRespectPendingEntries) {
   const std::string s = keys.PartitionStream(0);
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) ids.push_back(r.Command({"XADD", s, "*", "n", std::to_string(i)})->str);
-  EXPECT_EQ(StreamBacklog(r, s), 5u);      // no group yet: everything is backlog
-  EXPECT_EQ(TrimAcknowledged(r, s), 0u);   // and nothing may be trimmed
+  EXPECT_EQ(StreamBacklog(r, s), 5u);     // no group yet: everything is backlog
+  EXPECT_EQ(TrimAcknowledged(r, s), 0u);  // and nothing may be trimmed
   Redis::Check(r.Command({"XGROUP", "CREATE", s, "apply", "0"}), "XGROUP");
   Redis::Check(r.Command({"XREADGROUP", "GROUP", "apply", "c", "COUNT", "3", "STREAMS", s, ">"}), "read");
   EXPECT_EQ(StreamBacklog(r, s), 5u);  // 3 pending + 2 unread

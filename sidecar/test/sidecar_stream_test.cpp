@@ -70,9 +70,10 @@ TEST_F(StreamTest, EveryEventOnceWithRepairsAndBlockBoundaryCursor) {
   hub.BuildLog(2, 3, 10, 3);
   // Withhold two messages and one whole block's events (including its BLOCK_CONFIRMED),
   // garble one event: all must be repaired.
-  hub.withhold = {MakeEventId(12, 2), MakeEventId(15, 5), MakeEventId(20, 0), MakeEventId(20, 1),
-                  MakeEventId(20, 2), MakeEventId(20, 3), MakeEventId(20, 4), MakeEventId(20, 5),
-                  MakeEventId(29, 5)};  // the very last event: only the idle repair can find it
+  hub.withhold = {
+      MakeEventId(12, 2), MakeEventId(15, 5), MakeEventId(20, 0), MakeEventId(20, 1), MakeEventId(20, 2),
+      MakeEventId(20, 3), MakeEventId(20, 4), MakeEventId(20, 5), MakeEventId(29, 5)};  // the very last event: only the
+                                                                                        // idle repair can find it
   hub.garble = {MakeEventId(17, 3), MakeEventId(5, 2)};
   const std::string addr = hub.Start();
   Config cfg = TestConfig(addr, redis.url());
@@ -82,10 +83,8 @@ TEST_F(StreamTest, EveryEventOnceWithRepairsAndBlockBoundaryCursor) {
     StreamService svc(cfg, &node, &stop, &hard);
     ASSERT_TRUE(svc.Start());
     Redis r(ParseRedisUrl(redis.url()));
-    ASSERT_TRUE(WaitFor([&] { return CursorOf(r, 1) == std::to_string(MakeEventId(29, 5)); }, 10000))
-        << CursorOf(r, 1);
-    ASSERT_TRUE(WaitFor([&] { return CursorOf(r, 2) == std::to_string(MakeEventId(12, 3)); }, 10000))
-        << CursorOf(r, 2);
+    ASSERT_TRUE(WaitFor([&] { return CursorOf(r, 1) == std::to_string(MakeEventId(29, 5)); }, 10000)) << CursorOf(r, 1);
+    ASSERT_TRUE(WaitFor([&] { return CursorOf(r, 2) == std::to_string(MakeEventId(12, 3)); }, 10000)) << CursorOf(r, 2);
     stop = true;
     svc.Join();
   }
@@ -134,7 +133,8 @@ TEST_F(StreamTest, WatchdogReconnectsASilentStream) {
             2);
   Redis r(ParseRedisUrl(redis.url()));
   Landed l = ReadAll(r, cfg.partitions);
-  for (const auto& [id, n] : l.count) EXPECT_EQ(n, 1) << "shard " << id.first << " event " << id.second;  // resubscribing duplicated nothing
+  for (const auto& [id, n] : l.count)
+    EXPECT_EQ(n, 1) << "shard " << id.first << " event " << id.second;  // resubscribing duplicated nothing
   EXPECT_EQ(l.count.size(), 6u);
 }
 
@@ -166,7 +166,8 @@ TEST_F(StreamTest, BackpressureClosesTheSubscriptionAndResumesBelowLowWatermark)
   // Apply (read + ack) everything: the backlog drains, streaming resumes, acked entries are trimmed.
   auto drain = [&] {
     for (uint32_t p = 0; p < cfg.partitions; ++p) {
-      Reply rd = r.Command({"XREADGROUP", "GROUP", "apply", "w", "COUNT", "1000", "STREAMS", k.PartitionStream(p), ">"});
+      Reply rd =
+          r.Command({"XREADGROUP", "GROUP", "apply", "w", "COUNT", "1000", "STREAMS", k.PartitionStream(p), ">"});
       if (rd->type != REDIS_REPLY_ARRAY) continue;
       const redisReply* entries = rd->element[0]->element[1];
       for (size_t i = 0; i < entries->elements; ++i)

@@ -73,10 +73,10 @@ TEST(Config, FlagsBeatEnvironmentBeatFileBeatDefaults) {
       "key_prefix = \"fromfile\"\n[stream]\nshards = [2, 3]\n");
   bool help = false;
   Config c = LoadWith({"--config", file, "--node", "flag:3"},
-                        {{"WAYPOINT_NODE_ADDR", "env:2"}, {"WAYPOINT_REDIS_URL", "redis://env:2"}}, &help);
-  EXPECT_EQ(c.node_addr, "flag:3");              // flag over env and file
-  EXPECT_EQ(c.redis_url, "redis://env:2");       // env over file
-  EXPECT_EQ(c.partitions, 4u);                   // file over default
+                      {{"WAYPOINT_NODE_ADDR", "env:2"}, {"WAYPOINT_REDIS_URL", "redis://env:2"}}, &help);
+  EXPECT_EQ(c.node_addr, "flag:3");         // flag over env and file
+  EXPECT_EQ(c.redis_url, "redis://env:2");  // env over file
+  EXPECT_EQ(c.partitions, 4u);              // file over default
   EXPECT_EQ(c.key_prefix, "fromfile");
   EXPECT_EQ(c.mode, Mode::kStream);
   EXPECT_EQ(c.shards, (std::vector<uint32_t>{2, 3}));
@@ -134,9 +134,10 @@ TEST(Config, EveryKindThroughEverySource) {
   EXPECT_EQ(c.partitions, 4u);
   EXPECT_EQ(c.shards, (std::vector<uint32_t>{1, 2}));
   EXPECT_DOUBLE_EQ(c.node_rps, 10.5);
-  c = LoadWith({}, {{"WAYPOINT_CONFIG", file}, {"WAYPOINT_PARTITIONS", "6"}, {"WAYPOINT_SHARDS", "3"},
-                    {"WAYPOINT_NODE_RPS", "20"}},
-               &help);
+  c = LoadWith(
+      {},
+      {{"WAYPOINT_CONFIG", file}, {"WAYPOINT_PARTITIONS", "6"}, {"WAYPOINT_SHARDS", "3"}, {"WAYPOINT_NODE_RPS", "20"}},
+      &help);
   EXPECT_EQ(c.partitions, 6u);  // the file named by WAYPOINT_CONFIG, the variables over it
   EXPECT_EQ(c.shards, (std::vector<uint32_t>{3}));
   EXPECT_DOUBLE_EQ(c.node_rps, 20);
@@ -151,8 +152,9 @@ TEST(Config, EveryKindThroughEverySource) {
   // A variable set to "" is a value, as a flag's "" is: here it clears the file's list.
   c = LoadWith({"--config", file}, {{"WAYPOINT_SHARDS", ""}}, &help);
   EXPECT_TRUE(c.shards.empty());
-  EXPECT_NE(ConfigError({}, {{"WAYPOINT_PARTITIONS", ""}}).find("environment WAYPOINT_PARTITIONS for 'redis.partitions'"),
-            std::string::npos);
+  EXPECT_NE(
+      ConfigError({}, {{"WAYPOINT_PARTITIONS", ""}}).find("environment WAYPOINT_PARTITIONS for 'redis.partitions'"),
+      std::string::npos);
   unlink(file.c_str());
 }
 
@@ -188,7 +190,8 @@ TEST(Config, CommandLineOrderRepeatsAndHelp) {
   EXPECT_EQ(LoadWith({"--partitions", "3", "--partitions=5"}, {}, &help).partitions, 5u);
   EXPECT_FALSE(LoadWith({"--tls", "--tls=false"}, {}, &help).node_tls);
   // A negative number is a value, not a flag: the range check names it.
-  EXPECT_NE(ConfigError({"--low-watermark", "-5"}).find("flag --low-watermark for 'stream.low_watermark': '-5' is out of range"),
+  EXPECT_NE(ConfigError({"--low-watermark", "-5"})
+                .find("flag --low-watermark for 'stream.low_watermark': '-5' is out of range"),
             std::string::npos);
 }
 
@@ -201,8 +204,10 @@ TEST(Config, HelpIsTheOptionTable) {
   EXPECT_TRUE(help);
   const std::string h = HelpText();
   EXPECT_EQ(h.rfind("waypoint-sidecar: streams Snapchain events", 0), 0u);
-  EXPECT_NE(h.find("  --tls[=BOOL]\n      use TLS toward the node (default false)\n      key node.tls, env WAYPOINT_NODE_TLS\n"),
-            std::string::npos);
+  EXPECT_NE(
+      h.find(
+          "  --tls[=BOOL]\n      use TLS toward the node (default false)\n      key node.tls, env WAYPOINT_NODE_TLS\n"),
+      std::string::npos);
   EXPECT_NE(h.find("  --partitions VALUE\n"), std::string::npos);
   EXPECT_NE(h.find("  --config FILE\n      TOML configuration file (env WAYPOINT_CONFIG)\n  --help\n      this text\n\n"
                    "HTTP: GET /metrics"),
@@ -263,7 +268,8 @@ TEST(TokenBucket, LimitsTheRate) {
   std::atomic<bool> stop{false};
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 12; ++i) ASSERT_TRUE(u.Acquire(stop));
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
   EXPECT_GE(ms, 450);
   EXPECT_LE(ms, 1500);
   stop = true;
@@ -393,7 +399,8 @@ TEST(HttpServer, ListensOnTheConfiguredAddressOnly) {
     ADD_FAILURE() << "a second server bound the same port";
   } catch (const waypoint::core::Error& e) {
     EXPECT_EQ(e.cls(), waypoint::core::ErrorClass::kConfig);
-    EXPECT_NE(std::string(e.what()).find("http.listen '127.0.0.1:" + std::to_string(port) + "': cannot listen: Address already in use"),
+    EXPECT_NE(std::string(e.what()).find("http.listen '127.0.0.1:" + std::to_string(port) +
+                                         "': cannot listen: Address already in use"),
               std::string::npos)
         << e.what();
   }

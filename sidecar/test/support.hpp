@@ -192,8 +192,8 @@ inline Config LoadWith(const std::vector<std::string>& args, const std::map<std:
 // One HTTP exchange over a fresh loopback connection: `request` is sent as is, the whole
 // answer read until the server closes (or 5 s pass).
 struct HttpAnswer {
-  int status = 0;             // 0: no answer
-  std::string status_line;    // "HTTP/1.1 200 OK"
+  int status = 0;                              // 0: no answer
+  std::string status_line;                     // "HTTP/1.1 200 OK"
   std::map<std::string, std::string> headers;  // names lowercased
   std::string body;
 };

@@ -173,15 +173,24 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--host") o.host = next();
-    else if (a == "--port") o.port = std::stoi(next());
-    else if (a == "--prefix") o.prefix = next();
-    else if (a == "--partitions") o.partitions = static_cast<uint32_t>(std::stoul(next()));
-    else if (a == "--from") o.from = std::stoull(next());
-    else if (a == "--count") o.count = std::stoull(next());
-    else if (a == "--fids") o.fids = std::stoull(next());
-    else if (a == "--poison") o.poison = true;
-    else if (a == "--fid-done") o.fid_done_job = next();
+    if (a == "--host")
+      o.host = next();
+    else if (a == "--port")
+      o.port = std::stoi(next());
+    else if (a == "--prefix")
+      o.prefix = next();
+    else if (a == "--partitions")
+      o.partitions = static_cast<uint32_t>(std::stoul(next()));
+    else if (a == "--from")
+      o.from = std::stoull(next());
+    else if (a == "--count")
+      o.count = std::stoull(next());
+    else if (a == "--fids")
+      o.fids = std::stoull(next());
+    else if (a == "--poison")
+      o.poison = true;
+    else if (a == "--fid-done")
+      o.fid_done_job = next();
     else {
       std::cerr << "unknown option " << a << "\n";
       return 2;

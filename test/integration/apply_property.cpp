@@ -141,7 +141,8 @@ struct SimNode {
   void Kill(int key, bool revoke) {
     auto it = held.find(key);
     if (it == held.end()) return;
-    events.push_back({revoke ? HUB_EVENT_TYPE_REVOKE_MESSAGE : HUB_EVENT_TYPE_PRUNE_MESSAGE, it->second, {}, next_id++});
+    events.push_back(
+        {revoke ? HUB_EVENT_TYPE_REVOKE_MESSAGE : HUB_EVENT_TYPE_PRUNE_MESSAGE, it->second, {}, next_id++});
     held.erase(it);
   }
   std::string Payload(const Event& e) const {
@@ -180,8 +181,10 @@ int main(int argc, char** argv) {
   uint32_t seed = 20261201;
   int rounds = 40;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--seed")) seed = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
-    else if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--seed"))
+      seed = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
+    else if (!std::strcmp(argv[i], "--rounds"))
+      rounds = std::atoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "usage: waypoint-apply-property [--seed S] [--rounds R]\n");
       return 2;
@@ -217,21 +220,26 @@ int main(int argc, char** argv) {
       std::vector<std::pair<int, int>> steps;  // (0 submit m | 1 prune k | 2 revoke k, arg)
       for (int s = 0; s < 28; ++s) {
         const int r = static_cast<int>(rng() % 10);
-        if (r < 7) steps.push_back({0, static_cast<int>(rng() % plan.size())});
-        else steps.push_back({r < 9 ? 1 : 2, static_cast<int>(rng() % kKeys)});
+        if (r < 7)
+          steps.push_back({0, static_cast<int>(rng() % plan.size())});
+        else
+          steps.push_back({r < 9 ? 1 : 2, static_cast<int>(rng() % kKeys)});
       }
       for (int order = 0; order < 4; ++order, ++fid) {
         SimNode node{store, {}, {}, {}, event_id};
         std::vector<std::string> cast_hashes(kKeys);
         for (size_t i = 0; i < plan.size(); ++i) {
           const Plan& p = plan[i];
-          Msg m{p.key, p.ts, p.removed, Encode(store, fid, p.key, p.ts, p.removed, static_cast<uint32_t>(i), cast_hashes)};
+          Msg m{p.key, p.ts, p.removed,
+                Encode(store, fid, p.key, p.ts, p.removed, static_cast<uint32_t>(i), cast_hashes)};
           if (store == Store::kCast && !p.removed) cast_hashes[p.key] = m.proto.hash();
           node.msgs.push_back(std::move(m));
         }
         for (auto [what, arg] : steps) {
-          if (what == 0) node.Submit(arg);
-          else node.Kill(arg, what == 2);
+          if (what == 0)
+            node.Submit(arg);
+          else
+            node.Kill(arg, what == 2);
         }
         event_id = node.next_id + 1000;
         for (auto [key, m] : node.held)
@@ -240,7 +248,8 @@ int main(int argc, char** argv) {
         std::vector<Event> deliveries = node.events;
         if (order > 0) {
           // Redelivery and the node's own duplicates, then any order.
-          for (size_t i = 0, n = deliveries.size(); n > 0 && i < n / 3 + 1; ++i) deliveries.push_back(deliveries[rng() % n]);
+          for (size_t i = 0, n = deliveries.size(); n > 0 && i < n / 3 + 1; ++i)
+            deliveries.push_back(deliveries[rng() % n]);
           std::shuffle(deliveries.begin(), deliveries.end(), rng);
         }
         for (size_t i = 0; i < deliveries.size();) {
@@ -248,12 +257,14 @@ int main(int argc, char** argv) {
           std::string kinds, payloads;
           for (size_t j = i; j < std::min(deliveries.size(), i + n); ++j) {
             kinds += std::string(kinds.empty() ? "" : ",") + "'event'";
-            payloads += std::string(payloads.empty() ? "" : ",") + "'\\x" + ToHex(node.Payload(deliveries[j])) + "'::bytea";
+            payloads +=
+                std::string(payloads.empty() ? "" : ",") + "'\\x" + ToHex(node.Payload(deliveries[j])) + "'::bytea";
           }
           i += n;
-          std::printf("SELECT 'rejected ' || coalesce(reason, '') FROM waypoint.apply_payloads(ARRAY[%s], ARRAY[%s]) "
-                      "WHERE NOT applied;\n",
-                      kinds.c_str(), payloads.c_str());
+          std::printf(
+              "SELECT 'rejected ' || coalesce(reason, '') FROM waypoint.apply_payloads(ARRAY[%s], ARRAY[%s]) "
+              "WHERE NOT applied;\n",
+              kinds.c_str(), payloads.c_str());
         }
       }
     }
@@ -265,7 +276,8 @@ int main(int argc, char** argv) {
   // The live winner of every key (a row shows no tombstone while its winner is alive).
   std::printf(
       "WITH got AS (\n"
-      "  SELECT 'reaction' AS store, fid, encode(target_cast_hash, 'hex') AS k, message_hash AS hash FROM waypoint.reactions\n"
+      "  SELECT 'reaction' AS store, fid, encode(target_cast_hash, 'hex') AS k, message_hash AS hash FROM "
+      "waypoint.reactions\n"
       "   WHERE fid >= 500000 AND pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL\n"
       "  UNION ALL SELECT 'link', fid, target_fid::text, message_hash FROM waypoint.links\n"
       "   WHERE fid >= 500000 AND pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL\n"

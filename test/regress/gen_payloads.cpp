@@ -64,7 +64,8 @@ Message CastRemove(const std::string& name, uint64_t fid, uint32_t ts, const std
   return Finish(name, std::move(d));
 }
 
-Message Reaction(const std::string& name, bool add, uint64_t fid, uint32_t ts, ReactionType type, const Message& target) {
+Message Reaction(const std::string& name, bool add, uint64_t fid, uint32_t ts, ReactionType type,
+                 const Message& target) {
   MessageData d = Data(add ? MESSAGE_TYPE_REACTION_ADD : MESSAGE_TYPE_REACTION_REMOVE, fid, ts);
   d.mutable_reaction_body()->set_type(type);
   d.mutable_reaction_body()->mutable_target_cast_id()->set_fid(target.data().fid());
@@ -119,7 +120,8 @@ Message Lend(const std::string& name, uint64_t fid, uint32_t ts, uint64_t to, ui
   return Finish(name, std::move(d));
 }
 
-UserNameProof Proof(const std::string& name, uint64_t fid, uint64_t ts, char sig, UserNameType type = USERNAME_TYPE_FNAME) {
+UserNameProof Proof(const std::string& name, uint64_t fid, uint64_t ts, char sig,
+                    UserNameType type = USERNAME_TYPE_FNAME) {
   UserNameProof p;
   p.set_name(name);
   p.set_fid(fid);
@@ -261,7 +263,8 @@ int main() {
   Emit("ev_u2", Merge(u2, {&u1}));
   Emit("ev_u3", Merge(u3));
   // Profile fields added in 2025-26: a profile token (CAIP-19) and "live at" (a URL).
-  Message u4 = UserData("u4", 500, 5002, USER_DATA_TYPE_PROFILE_TOKEN, "eip155:8453/erc20:0x4200000000000000000000000000000000000006");
+  Message u4 = UserData("u4", 500, 5002, USER_DATA_TYPE_PROFILE_TOKEN,
+                        "eip155:8453/erc20:0x4200000000000000000000000000000000000006");
   Message u5 = UserData("u5", 500, 5003, USER_DATA_TYPE_LIVE_AT, "https://example.com/live");
   Emit("ev_u4", Merge(u4));
   Emit("ev_u5", Merge(u5));

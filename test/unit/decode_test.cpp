@@ -78,8 +78,9 @@ TEST(Decode, CastAddWithParentEmbedsAndMentions) {
   EXPECT_EQ(*c.parent_fid, 11u);
   EXPECT_EQ(c.parent_hash->size(), 20u);
   EXPECT_FALSE(c.parent_url);
-  EXPECT_EQ(*c.embeds_json,
-            "[{\"url\":\"old\"},{\"url\":\"https://x.test/\\\"q\\\"\"},{\"cast_id\":{\"fid\":12,\"hash\":\"abab\"}},{}]");
+  EXPECT_EQ(
+      *c.embeds_json,
+      "[{\"url\":\"old\"},{\"url\":\"https://x.test/\\\"q\\\"\"},{\"cast_id\":{\"fid\":12,\"hash\":\"abab\"}},{}]");
   EXPECT_EQ(*c.mentions, "{5,6}");
   EXPECT_EQ(*c.mentions_positions, "{0,3}");
   EXPECT_EQ(*c.cast_type, 1);
@@ -440,10 +441,10 @@ TEST(Decode, FidDonePayload) {
   d = ParseFidDone(R"({"status":"ok"})");  // messages default to 0
   EXPECT_EQ(d.messages, 0);
   EXPECT_EQ(ParseFidDone(R"({"status":"failed","error":7})").error, "");  // a non-string error is ignored
-  for (const char* bad : {"", "not json", "[]", R"("ok")", R"({"messages":3})", R"({"status":1})",
-                          R"({"status":"done"})", R"({"status":"ok","messages":-1})",
-                          R"({"status":"ok","messages":1.5})", R"({"status":"ok","messages":"3"})",
-                          R"({"status":"ok","messages":18446744073709551615})"})
+  for (const char* bad :
+       {"", "not json", "[]", R"("ok")", R"({"messages":3})", R"({"status":1})", R"({"status":"done"})",
+        R"({"status":"ok","messages":-1})", R"({"status":"ok","messages":1.5})", R"({"status":"ok","messages":"3"})",
+        R"({"status":"ok","messages":18446744073709551615})"})
     EXPECT_EQ(ErrorOf([&] { ParseFidDone(bad); }), ErrorClass::kInvalid) << bad;
   EXPECT_EQ(ErrorOf([] { FidDoneOk(R"({"status":"done"})"); }), ErrorClass::kInvalid);
 }

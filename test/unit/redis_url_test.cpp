@@ -142,9 +142,9 @@ TEST(RedisUrl, RejectsMissingOrBadHosts) {
   Rejection("redis://:6379");
   Rejection("redis:///0");
   Rejection("redis://[]:1");
-  Rejection("redis://::1");            // IPv6 needs brackets
-  Rejection("redis://[::1");           // unterminated
-  Rejection("redis://[::1]x");         // garbage after ']'
+  Rejection("redis://::1");     // IPv6 needs brackets
+  Rejection("redis://[::1");    // unterminated
+  Rejection("redis://[::1]x");  // garbage after ']'
   Rejection("redis://[::1]6379");
   Rejection("redis://[::g]");
   Rejection("redis://host?timeout=1");

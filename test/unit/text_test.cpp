@@ -9,12 +9,12 @@ using namespace waypoint::core;
 TEST(Text, WellFormedUtf8) {
   EXPECT_TRUE(ValidUtf8(""));
   EXPECT_TRUE(ValidUtf8("plain ascii"));
-  EXPECT_TRUE(ValidUtf8("\xc3\xa9t\xc3\xa9"));                // é: 2 bytes
-  EXPECT_TRUE(ValidUtf8("\xe2\x82\xac"));                     // €: 3 bytes
-  EXPECT_TRUE(ValidUtf8("\xf0\x9f\x98\x80"));                 // U+1F600: 4 bytes
-  EXPECT_TRUE(ValidUtf8("\xf4\x8f\xbf\xbf"));                 // U+10FFFF, the last code point
-  EXPECT_TRUE(ValidUtf8(std::string("a\0b", 3)));             // NUL is UTF-8...
-  EXPECT_FALSE(PostgresText(std::string("a\0b", 3)));         // ...but not Postgres text
+  EXPECT_TRUE(ValidUtf8("\xc3\xa9t\xc3\xa9"));         // é: 2 bytes
+  EXPECT_TRUE(ValidUtf8("\xe2\x82\xac"));              // €: 3 bytes
+  EXPECT_TRUE(ValidUtf8("\xf0\x9f\x98\x80"));          // U+1F600: 4 bytes
+  EXPECT_TRUE(ValidUtf8("\xf4\x8f\xbf\xbf"));          // U+10FFFF, the last code point
+  EXPECT_TRUE(ValidUtf8(std::string("a\0b", 3)));      // NUL is UTF-8...
+  EXPECT_FALSE(PostgresText(std::string("a\0b", 3)));  // ...but not Postgres text
   EXPECT_TRUE(PostgresText("\xf0\x9f\x98\x80 ok"));
   EXPECT_EQ(Utf8SequenceLength("\xe2\x82\xac", 0), 3u);
   EXPECT_EQ(Utf8SequenceLength(std::string("\0", 1), 0), 1u);
@@ -44,8 +44,8 @@ TEST(Text, SanitizeReplacesEachBadByteAndNul) {
   EXPECT_EQ(SanitizeText("fine \xc3\xa9"), "fine \xc3\xa9");
   EXPECT_EQ(SanitizeText(std::string("a\0b", 3)), "a?b");
   EXPECT_EQ(SanitizeText("a\xffz"), "a?z");
-  EXPECT_EQ(SanitizeText("\xe2\x82"), "??");             // a truncated sequence: one '?' per byte
-  EXPECT_EQ(SanitizeText("\xed\xa0\x80."), "???.");      // a surrogate
+  EXPECT_EQ(SanitizeText("\xe2\x82"), "??");         // a truncated sequence: one '?' per byte
+  EXPECT_EQ(SanitizeText("\xed\xa0\x80."), "???.");  // a surrogate
   EXPECT_EQ(SanitizeText("x\xe2\x82\xac\x80"), "x\xe2\x82\xac?");
   for (const std::string& s : {std::string("\x80\xc3\xa9\0\xf4\x90", 6), std::string("\xc0\xaf ok")})
     EXPECT_TRUE(PostgresText(SanitizeText(s))) << testing::PrintToString(s);

@@ -47,8 +47,8 @@ using StandingMap = std::map<std::pair<uint64_t, std::string>, Standing>;
 
 // Columns of the standing as the messages statements return them.
 std::vector<ArrayParam> StandingColumns() {
-  return {ArrayParam(ParamType::kInt8),        ArrayParam(ParamType::kBytea),       ArrayParam(ParamType::kInt8),
-          ArrayParam(ParamType::kInt8),        ArrayParam(ParamType::kTimestamptz), ArrayParam(ParamType::kTimestamptz),
+  return {ArrayParam(ParamType::kInt8),       ArrayParam(ParamType::kBytea),       ArrayParam(ParamType::kInt8),
+          ArrayParam(ParamType::kInt8),       ArrayParam(ParamType::kTimestamptz), ArrayParam(ParamType::kTimestamptz),
           ArrayParam(ParamType::kTimestamptz)};
 }
 // (in StandingColumns' order)
@@ -56,7 +56,9 @@ std::vector<ArrayParam> StandingColumns() {
 constexpr const char* kStandingReturning = " RETURNING " WAYPOINT_STANDING_COLUMNS;
 
 void AddStanding(StandingMap& map, const std::vector<ArrayParam>& cols) {
-  auto opt = [](const ArrayParam& c, size_t i) { return c.null_at(i) ? std::nullopt : std::optional<int64_t>(c.int_at(i)); };
+  auto opt = [](const ArrayParam& c, size_t i) {
+    return c.null_at(i) ? std::nullopt : std::optional<int64_t>(c.int_at(i));
+  };
   for (size_t i = 0; i < cols[0].size(); ++i) {
     Standing st;
     st.merge_event = opt(cols[2], i);
@@ -147,7 +149,12 @@ StandingMap WriteMessages(const std::vector<core::MessageRow>& rows) {
       "SELECT u.hash, u.fid, u.type, waypoint.farcaster_time(u.ts), u.network, u.signer, u.raw, "
       "CASE WHEN u.pruned THEN u.at END, CASE WHEN u.revoked THEN u.at END, CASE WHEN u.dropped THEN u.at END, "
       "u.merge_event, u.death_event "
-      "FROM (SELECT x.*, CASE WHEN x.ev = 0 THEN now() ELSE to_timestamp(x.ev) END AS at FROM (SELECT unnest($1::bytea[]) AS hash, unnest($2::bigint[]) AS fid, unnest($3::int[]) AS type, unnest($4::bigint[]) AS ts, unnest($5::int[]) AS network, unnest($6::bytea[]) AS signer, unnest($7::bytea[]) AS raw, unnest($8::boolean[]) AS pruned, unnest($9::boolean[]) AS revoked, unnest($10::boolean[]) AS dropped, unnest($11::bigint[]) AS ev, unnest($12::bigint[]) AS merge_event, unnest($13::bigint[]) AS death_event) AS x) u "
+      "FROM (SELECT x.*, CASE WHEN x.ev = 0 THEN now() ELSE to_timestamp(x.ev) END AS at FROM (SELECT "
+      "unnest($1::bytea[]) AS hash, unnest($2::bigint[]) AS fid, unnest($3::int[]) AS type, unnest($4::bigint[]) AS "
+      "ts, unnest($5::int[]) AS network, unnest($6::bytea[]) AS signer, unnest($7::bytea[]) AS raw, "
+      "unnest($8::boolean[]) AS pruned, unnest($9::boolean[]) AS revoked, unnest($10::boolean[]) AS dropped, "
+      "unnest($11::bigint[]) AS ev, unnest($12::bigint[]) AS merge_event, unnest($13::bigint[]) AS death_event) AS x) "
+      "u "
       "ON CONFLICT (fid, hash) DO UPDATE SET pruned_at = LEAST(m.pruned_at, excluded.pruned_at), "
       "revoked_at = LEAST(m.revoked_at, excluded.revoked_at), dropped_at = LEAST(m.dropped_at, excluded.dropped_at), "
       "merge_event = GREATEST(m.merge_event, excluded.merge_event), "
@@ -162,7 +169,8 @@ StandingMap WriteMessages(const std::vector<core::MessageRow>& rows) {
        ParamType::kInt8}};
   static PreparedStatement read_back{
       "messages_standing",
-      "SELECT " WAYPOINT_STANDING_COLUMNS " FROM unnest($1::bigint[], $2::bytea[]) AS u(fid, hash) JOIN waypoint.messages m ON m.fid = u.fid AND "
+      "SELECT " WAYPOINT_STANDING_COLUMNS
+      " FROM unnest($1::bigint[], $2::bytea[]) AS u(fid, hash) JOIN waypoint.messages m ON m.fid = u.fid AND "
       "m.hash = u.hash",
       {ParamType::kInt8, ParamType::kBytea}};
   StandingMap standing;
@@ -242,7 +250,9 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
       "link_compact_state_history",
       "INSERT INTO waypoint.link_compact_state_history AS t (fid, link_type, message_hash, \"timestamp\", "
       "target_fids, event_id) SELECT u.fid, u.link_type, u.message_hash, waypoint.farcaster_time(u.ts), "
-      "u.target_fids::bigint[], u.merge_event FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS message_hash, unnest($3::bigint[]) AS ts, unnest($4::text[]) AS link_type, unnest($5::text[]) AS target_fids, unnest($6::bigint[]) AS merge_event) AS u "
+      "u.target_fids::bigint[], u.merge_event FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS "
+      "message_hash, unnest($3::bigint[]) AS ts, unnest($4::text[]) AS link_type, unnest($5::text[]) AS target_fids, "
+      "unnest($6::bigint[]) AS merge_event) AS u "
       "ON CONFLICT (fid, link_type, message_hash) DO UPDATE SET event_id = excluded.event_id "
       "WHERE excluded.event_id > coalesce(t.event_id, -1)",
       {ParamType::kInt8, ParamType::kBytea, ParamType::kInt8, ParamType::kText, ParamType::kText, ParamType::kInt8}};
@@ -265,12 +275,14 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
   // counts as deleted (dropped_at) like a superseded message.
   static PreparedStatement lcs_superseded{
       "link_compact_state_superseded",
-      "UPDATE waypoint.messages m SET death_event = s.later, dropped_at = coalesce(m.dropped_at, now()) FROM (SELECT h.fid, h.message_hash, (SELECT max(h2.event_id) "
+      "UPDATE waypoint.messages m SET death_event = s.later, dropped_at = coalesce(m.dropped_at, now()) FROM (SELECT "
+      "h.fid, h.message_hash, (SELECT max(h2.event_id) "
       "FROM waypoint.link_compact_state_history h2 WHERE h2.fid = h.fid AND h2.link_type = h.link_type AND "
       "h2.event_id > h.event_id) AS later FROM waypoint.link_compact_state_history h JOIN (SELECT DISTINCT * FROM "
       "unnest($1::bigint[], $2::text[]) AS k(fid, link_type)) k ON h.fid = k.fid AND h.link_type = k.link_type "
       "WHERE h.event_id IS NOT NULL) s WHERE m.fid = s.fid AND m.hash = s.message_hash AND s.later IS NOT NULL AND "
-      "(m.death_event IS NULL OR m.death_event < s.later)" + std::string(kStandingReturning),
+      "(m.death_event IS NULL OR m.death_event < s.later)" +
+          std::string(kStandingReturning),
       {ParamType::kInt8, ParamType::kText}};
   if (!rs.link_compact_states.empty()) {
     std::vector<ArrayParam> p = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kText)};
@@ -288,9 +300,9 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
     p[5].AddStr(r.TargetFidsLiteral());
   });
 
-  static PreparedStatement verifications =
-      StoreUpsert("verifications", {ParamType::kBytea, ParamType::kInt4, ParamType::kBytea, ParamType::kBytea,
-                                    ParamType::kInt4, ParamType::kInt8});
+  static PreparedStatement verifications = StoreUpsert(
+      "verifications",
+      {ParamType::kBytea, ParamType::kInt4, ParamType::kBytea, ParamType::kBytea, ParamType::kInt4, ParamType::kInt8});
   Upsert(verifications, standing, rs.verifications, [](std::vector<ArrayParam>& p, const core::VerificationRow& r) {
     p[4].AddStr(r.address);
     p[5].AddInt(r.protocol);
@@ -306,9 +318,9 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
     p[5].AddStr(r.value);
   });
 
-  static PreparedStatement proofs_msg =
-      StoreUpsert("username_proof_messages", {ParamType::kText, ParamType::kInt8, ParamType::kInt8, ParamType::kBytea,
-                                              ParamType::kBytea, ParamType::kInt4});
+  static PreparedStatement proofs_msg = StoreUpsert(
+      "username_proof_messages",
+      {ParamType::kText, ParamType::kInt8, ParamType::kInt8, ParamType::kBytea, ParamType::kBytea, ParamType::kInt4});
   Upsert(proofs_msg, standing, rs.username_proof_messages,
          [](std::vector<ArrayParam>& p, const core::UsernameProofMessageRow& r) {
            p[4].AddStr(r.name);
@@ -335,7 +347,9 @@ void WriteProofs(const std::vector<core::ProofRow>& rows) {
   static PreparedStatement standing{
       "username_proof_standing",
       "INSERT INTO waypoint.username_proof_standing AS t (name, \"timestamp\", signature, merge_event, death_event) "
-      "SELECT u.name, to_timestamp(u.ts), u.signature, u.merge_event, u.death_event FROM (SELECT unnest($1::text[]) AS name, unnest($2::bigint[]) AS ts, unnest($3::bytea[]) AS signature, unnest($4::bigint[]) AS merge_event, unnest($5::bigint[]) AS death_event) AS u "
+      "SELECT u.name, to_timestamp(u.ts), u.signature, u.merge_event, u.death_event FROM (SELECT unnest($1::text[]) AS "
+      "name, unnest($2::bigint[]) AS ts, unnest($3::bytea[]) AS signature, unnest($4::bigint[]) AS merge_event, "
+      "unnest($5::bigint[]) AS death_event) AS u "
       "ON CONFLICT (name, \"timestamp\", signature) DO UPDATE SET "
       "merge_event = GREATEST(t.merge_event, excluded.merge_event), "
       "death_event = GREATEST(t.death_event, excluded.death_event) "
@@ -347,7 +361,9 @@ void WriteProofs(const std::vector<core::ProofRow>& rows) {
       "raw, updated_at, confirmed_seq) "
       "SELECT DISTINCT ON (u.name) u.name, u.fid, u.owner, u.signature, to_timestamp(u.ts), u.proof_type, d.dead, "
       "u.raw, now(), currval('waypoint.apply_seq') "
-      "FROM (SELECT unnest($1::text[]) AS name, unnest($2::bigint[]) AS fid, unnest($3::bytea[]) AS owner, unnest($4::bytea[]) AS signature, unnest($5::bigint[]) AS ts, unnest($6::int[]) AS proof_type, unnest($7::bytea[]) AS raw) AS u "
+      "FROM (SELECT unnest($1::text[]) AS name, unnest($2::bigint[]) AS fid, unnest($3::bytea[]) AS owner, "
+      "unnest($4::bytea[]) AS signature, unnest($5::bigint[]) AS ts, unnest($6::int[]) AS proof_type, "
+      "unnest($7::bytea[]) AS raw) AS u "
       "LEFT JOIN waypoint.username_proof_standing s ON s.name = u.name AND s.\"timestamp\" = to_timestamp(u.ts) "
       "AND s.signature = u.signature CROSS JOIN LATERAL (SELECT coalesce(s.death_event >= coalesce(s.merge_event, "
       "-1), false) AS dead) d ORDER BY u.name, d.dead, u.ts DESC, u.signature DESC "
@@ -404,14 +420,22 @@ void WriteOnChain(const std::vector<core::OnChainRow>& rows) {
       "u.version, u.signer_key, u.signer_key_type, u.signer_event_type, u.signer_metadata, u.signer_metadata_type, "
       "to_timestamp(u.migrated_at), u.id_to, u.id_event_type, u.id_from, u.id_recovery, u.rent_payer, u.rent_units, "
       "to_timestamp(u.rent_expiry), u.tier_type, u.tier_for_days, u.tier_payer, u.channel_key, u.raw "
-      "FROM (SELECT unnest($1::bytea[]) AS tx, unnest($2::bigint[]) AS li, unnest($3::int[]) AS type, unnest($4::bigint[]) AS chain_id, unnest($5::bigint[]) AS block_number, unnest($6::bytea[]) AS block_hash, unnest($7::bigint[]) AS bts, unnest($8::bigint[]) AS tx_index, unnest($9::bigint[]) AS fid, unnest($10::int[]) AS version, unnest($11::bytea[]) AS signer_key, unnest($12::bigint[]) AS signer_key_type, unnest($13::int[]) AS signer_event_type, unnest($14::bytea[]) AS signer_metadata, unnest($15::bigint[]) AS signer_metadata_type, unnest($16::bigint[]) AS migrated_at, unnest($17::bytea[]) AS id_to, unnest($18::int[]) AS id_event_type, unnest($19::bytea[]) AS id_from, unnest($20::bytea[]) AS id_recovery, unnest($21::bytea[]) AS rent_payer, unnest($22::bigint[]) AS rent_units, unnest($23::bigint[]) AS rent_expiry, unnest($24::int[]) AS tier_type, unnest($25::bigint[]) AS tier_for_days, unnest($26::bytea[]) AS tier_payer, unnest($27::text[]) AS channel_key, unnest($28::bytea[]) AS raw) AS u "
+      "FROM (SELECT unnest($1::bytea[]) AS tx, unnest($2::bigint[]) AS li, unnest($3::int[]) AS type, "
+      "unnest($4::bigint[]) AS chain_id, unnest($5::bigint[]) AS block_number, unnest($6::bytea[]) AS block_hash, "
+      "unnest($7::bigint[]) AS bts, unnest($8::bigint[]) AS tx_index, unnest($9::bigint[]) AS fid, unnest($10::int[]) "
+      "AS version, unnest($11::bytea[]) AS signer_key, unnest($12::bigint[]) AS signer_key_type, unnest($13::int[]) AS "
+      "signer_event_type, unnest($14::bytea[]) AS signer_metadata, unnest($15::bigint[]) AS signer_metadata_type, "
+      "unnest($16::bigint[]) AS migrated_at, unnest($17::bytea[]) AS id_to, unnest($18::int[]) AS id_event_type, "
+      "unnest($19::bytea[]) AS id_from, unnest($20::bytea[]) AS id_recovery, unnest($21::bytea[]) AS rent_payer, "
+      "unnest($22::bigint[]) AS rent_units, unnest($23::bigint[]) AS rent_expiry, unnest($24::int[]) AS tier_type, "
+      "unnest($25::bigint[]) AS tier_for_days, unnest($26::bytea[]) AS tier_payer, unnest($27::text[]) AS channel_key, "
+      "unnest($28::bytea[]) AS raw) AS u "
       "ON CONFLICT (fid, transaction_hash, log_index) DO NOTHING",
-      {ParamType::kBytea, ParamType::kInt8,  ParamType::kInt4,  ParamType::kInt8,  ParamType::kInt8,
-       ParamType::kBytea, ParamType::kInt8,  ParamType::kInt8,  ParamType::kInt8,  ParamType::kInt4,
-       ParamType::kBytea, ParamType::kInt8,  ParamType::kInt4,  ParamType::kBytea, ParamType::kInt8,
-       ParamType::kInt8,  ParamType::kBytea, ParamType::kInt4,  ParamType::kBytea, ParamType::kBytea,
-       ParamType::kBytea, ParamType::kInt8,  ParamType::kInt8,  ParamType::kInt4,  ParamType::kInt8,
-       ParamType::kBytea, ParamType::kText,  ParamType::kBytea}};
+      {ParamType::kBytea, ParamType::kInt8,  ParamType::kInt4,  ParamType::kInt8, ParamType::kInt8,  ParamType::kBytea,
+       ParamType::kInt8,  ParamType::kInt8,  ParamType::kInt8,  ParamType::kInt4, ParamType::kBytea, ParamType::kInt8,
+       ParamType::kInt4,  ParamType::kBytea, ParamType::kInt8,  ParamType::kInt8, ParamType::kBytea, ParamType::kInt4,
+       ParamType::kBytea, ParamType::kBytea, ParamType::kBytea, ParamType::kInt8, ParamType::kInt8,  ParamType::kInt4,
+       ParamType::kInt8,  ParamType::kBytea, ParamType::kText,  ParamType::kBytea}};
   if (rows.empty()) return;
   std::vector<ArrayParam> p;
   for (ParamType t : stmt.types) p.emplace_back(t);
@@ -508,8 +532,10 @@ Markers CollectMarkers(const std::vector<core::StreamEntry>& entries, std::vecto
         const auto key = std::make_pair(job, e.fid);
         Markers::Start st{job, e.fid, StoresLiteral(fs.types), fs.fids_total};
         auto [it, inserted] = start_at.emplace(key, m.starts.size());
-        if (inserted) m.starts.push_back(st);
-        else m.starts[it->second] = st;
+        if (inserted)
+          m.starts.push_back(st);
+        else
+          m.starts[it->second] = st;
       } else {
         if (job == 0 || e.fid == 0) continue;  // not from a backfill job: nothing to reconcile
         if (!core::FidDoneOk(e.payload)) continue;
@@ -517,8 +543,10 @@ Markers CollectMarkers(const std::vector<core::StreamEntry>& entries, std::vecto
         auto st = start_at.find(key);
         Markers::Done d{job, e.fid, st != start_at.end(), st != start_at.end() ? m.starts[st->second].stores : ""};
         auto [it, inserted] = done_at.emplace(key, m.dones.size());
-        if (inserted) m.dones.push_back(d);
-        else m.dones[it->second] = d;
+        if (inserted)
+          m.dones.push_back(d);
+        else
+          m.dones[it->second] = d;
       }
     } catch (const core::Error& err) {
       outcomes[i].applied = false;
@@ -549,7 +577,8 @@ void Reconcile(const Markers& mk) {
         "WITH d AS (SELECT u.job, u.fid, "
         "CASE WHEN u.in_batch THEN currval('waypoint.apply_seq') ELSE s.start_seq END AS start, "
         "CASE WHEN u.in_batch THEN u.stores::text[] ELSE s.stores END AS stores "
-        "FROM (SELECT unnest($1::bigint[]) AS job, unnest($2::bigint[]) AS fid, unnest($3::boolean[]) AS in_batch, unnest($4::text[]) AS stores) AS u "
+        "FROM (SELECT unnest($1::bigint[]) AS job, unnest($2::bigint[]) AS fid, unnest($3::boolean[]) AS in_batch, "
+        "unnest($4::text[]) AS stores) AS u "
         "LEFT JOIN waypoint.backfill_fid_starts s ON s.job_id = u.job AND s.fid = u.fid), "
         "r AS (SELECT * FROM d WHERE start IS NOT NULL)";
     std::string all;
@@ -559,29 +588,33 @@ void Reconcile(const Markers& mk) {
       sql += std::string(", ") + cte + " AS (UPDATE waypoint." + st[0] +
              " t SET dropped_at = now(), dropped_reason = 'reconciled', updated_at = now() FROM r "
              "WHERE t.fid = r.fid AND t.confirmed_seq < r.start AND t.dropped_at IS NULL AND t.pruned_at IS NULL "
-             "AND t.revoked_at IS NULL AND (coalesce(cardinality(r.stores), 0) = 0 OR '" + st[1] +
-             "' = ANY (r.stores)) RETURNING r.job, r.fid)";
+             "AND t.revoked_at IS NULL AND (coalesce(cardinality(r.stores), 0) = 0 OR '" +
+             st[1] + "' = ANY (r.stores)) RETURNING r.job, r.fid)";
       all += (all.empty() ? "" : " UNION ALL ") + std::string("SELECT * FROM ") + cte;
     }
     // Proofs: only names whose current holder in the database is this fid.
-    sql += ", p AS (UPDATE waypoint.username_proofs t SET reconciled_at = now(), updated_at = now() FROM r "
-           "WHERE t.fid = r.fid AND t.confirmed_seq < r.start AND NOT t.deleted AND t.reconciled_at IS NULL "
-           "AND (coalesce(cardinality(r.stores), 0) = 0 OR r.stores && ARRAY['username_proof', 'fname']) "
-           "RETURNING r.job, r.fid)";
+    sql +=
+        ", p AS (UPDATE waypoint.username_proofs t SET reconciled_at = now(), updated_at = now() FROM r "
+        "WHERE t.fid = r.fid AND t.confirmed_seq < r.start AND NOT t.deleted AND t.reconciled_at IS NULL "
+        "AND (coalesce(cardinality(r.stores), 0) = 0 OR r.stores && ARRAY['username_proof', 'fname']) "
+        "RETURNING r.job, r.fid)";
     all += " UNION ALL SELECT * FROM p";
-    sql += ", n AS (SELECT job, fid, count(*) AS rows FROM (" + all + ") x GROUP BY job, fid) "
+    sql += ", n AS (SELECT job, fid, count(*) AS rows FROM (" + all +
+           ") x GROUP BY job, fid) "
            "INSERT INTO waypoint.backfill_fid_starts AS s (job_id, fid, start_seq, stores, reconciled_at, "
            "reconciled_rows) SELECT r.job, r.fid, r.start, r.stores, now(), coalesce(n.rows, 0) "
            "FROM r LEFT JOIN n ON n.job = r.job AND n.fid = r.fid "
            "ON CONFLICT (job_id, fid) DO UPDATE SET reconciled_at = excluded.reconciled_at, "
            "reconciled_rows = excluded.reconciled_rows";
-    return PreparedStatement{"reconcile", sql, {ParamType::kInt8, ParamType::kInt8, ParamType::kBool, ParamType::kText}};
+    return PreparedStatement{
+        "reconcile", sql, {ParamType::kInt8, ParamType::kInt8, ParamType::kBool, ParamType::kText}};
   }();
   static PreparedStatement starts{
       "backfill_fid_starts",
       "INSERT INTO waypoint.backfill_fid_starts AS s (job_id, fid, start_seq, stores, fids_total, started_at) "
       "SELECT u.job, u.fid, currval('waypoint.apply_seq'), u.stores::text[], nullif(u.total, 0), now() "
-      "FROM (SELECT unnest($1::bigint[]) AS job, unnest($2::bigint[]) AS fid, unnest($3::text[]) AS stores, unnest($4::bigint[]) AS total) AS u "
+      "FROM (SELECT unnest($1::bigint[]) AS job, unnest($2::bigint[]) AS fid, unnest($3::text[]) AS stores, "
+      "unnest($4::bigint[]) AS total) AS u "
       "ON CONFLICT (job_id, fid) DO UPDATE SET start_seq = greatest(s.start_seq, excluded.start_seq), "
       "stores = excluded.stores, fids_total = coalesce(excluded.fids_total, s.fids_total), "
       "started_at = excluded.started_at",
@@ -643,7 +676,8 @@ void KeepEarliest(Removals* removals, const SignerKey& k, int64_t t) {
 
 void AddRemovals(const std::vector<core::OnChainRow>& rows, Removals* out) {
   for (const auto& r : rows)
-    if (IsSignerEvent(r) && IsRemoval(r)) KeepEarliest(out, {r.fid, *r.signer_key}, static_cast<int64_t>(r.block_timestamp));
+    if (IsSignerEvent(r) && IsRemoval(r))
+      KeepEarliest(out, {r.fid, *r.signer_key}, static_cast<int64_t>(r.block_timestamp));
 }
 
 // Which of `wanted` the mirror already knows as keys, and their earliest removal if any.
@@ -706,8 +740,8 @@ std::vector<core::StreamEntry> JudgeSigners(const std::vector<core::StreamEntry>
       "INSERT INTO waypoint.held_messages (fid, hash, signer, kind, payload, shard, event_id, source, job_id) "
       "SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::text[], $5::bytea[], $6::int[], "
       "$7::bigint[], $8::text[], $9::text[]) ON CONFLICT (fid, hash) DO NOTHING",
-      {ParamType::kInt8, ParamType::kBytea, ParamType::kBytea, ParamType::kText, ParamType::kBytea,
-       ParamType::kInt4, ParamType::kInt8, ParamType::kText, ParamType::kText}};
+      {ParamType::kInt8, ParamType::kBytea, ParamType::kBytea, ParamType::kText, ParamType::kBytea, ParamType::kInt4,
+       ParamType::kInt8, ParamType::kText, ParamType::kText}};
   std::set<SignerKey> wanted;
   for (size_t i = 0; i < entries.size(); ++i)
     if (entries[i].check_signer && outcomes[i].applied)
@@ -762,7 +796,8 @@ std::vector<core::StreamEntry> SignedAfterRemovals(const std::vector<core::Strea
                                                    const std::vector<core::RowSet>& decoded) {
   static PreparedStatement stmt{
       "signed_after_removal",
-      "SELECT m.fid, m.raw FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS key, unnest($3::bigint[]) AS removed, unnest($4::bigint[]) AS revoked_event) AS k "
+      "SELECT m.fid, m.raw FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS key, unnest($3::bigint[]) "
+      "AS removed, unnest($4::bigint[]) AS revoked_event) AS k "
       "JOIN waypoint.messages AS m ON m.fid = k.fid AND m.signer = k.key AND m.\"timestamp\" > to_timestamp(k.removed) "
       "WHERE m.death_event IS DISTINCT FROM k.revoked_event",
       {ParamType::kInt8, ParamType::kBytea, ParamType::kInt8, ParamType::kInt8}};
@@ -781,7 +816,8 @@ std::vector<core::StreamEntry> SignedAfterRemovals(const std::vector<core::Strea
   }
   std::vector<ArrayParam> r = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea)};
   pg::ExecuteArrays(stmt, p, &r);
-  for (size_t i = 0; i < r[0].size(); ++i) out.push_back(RevocationOf(static_cast<uint64_t>(r[0].int_at(i)), std::string(r[1].str_at(i))));
+  for (size_t i = 0; i < r[0].size(); ++i)
+    out.push_back(RevocationOf(static_cast<uint64_t>(r[0].int_at(i)), std::string(r[1].str_at(i))));
   return out;
 }
 

@@ -27,8 +27,7 @@ namespace waypoint::ext {
 namespace {
 
 Datum ApplyPayloadsImpl(FunctionCallInfo fcinfo) {
-  if (!superuser())
-    throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "waypoint.apply_payloads is for superusers only");
+  if (!superuser()) throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "waypoint.apply_payloads is for superusers only");
   if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) throw SqlError(ERRCODE_NULL_VALUE_NOT_ALLOWED, "arguments must not be null");
 
   ArrayType* kinds_arr = nullptr;

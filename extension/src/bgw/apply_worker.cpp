@@ -85,12 +85,12 @@ struct DeadLetter {
 // dead-letter table).
 bool IsTransientSqlState(int sqlerrcode) {
   const int cls = ERRCODE_TO_CATEGORY(sqlerrcode);
-  return cls == ERRCODE_TO_CATEGORY(ERRCODE_T_R_SERIALIZATION_FAILURE) ||      // 40
-         cls == ERRCODE_TO_CATEGORY(ERRCODE_INSUFFICIENT_RESOURCES) ||         // 53
+  return cls == ERRCODE_TO_CATEGORY(ERRCODE_T_R_SERIALIZATION_FAILURE) ||         // 40
+         cls == ERRCODE_TO_CATEGORY(ERRCODE_INSUFFICIENT_RESOURCES) ||            // 53
          cls == ERRCODE_TO_CATEGORY(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE) ||  // 55
-         cls == ERRCODE_TO_CATEGORY(ERRCODE_OPERATOR_INTERVENTION) ||          // 57
-         cls == ERRCODE_TO_CATEGORY(ERRCODE_SYSTEM_ERROR) ||                   // 58
-         cls == ERRCODE_TO_CATEGORY(ERRCODE_CONNECTION_EXCEPTION) ||           // 08
+         cls == ERRCODE_TO_CATEGORY(ERRCODE_OPERATOR_INTERVENTION) ||             // 57
+         cls == ERRCODE_TO_CATEGORY(ERRCODE_SYSTEM_ERROR) ||                      // 58
+         cls == ERRCODE_TO_CATEGORY(ERRCODE_CONNECTION_EXCEPTION) ||              // 08
          sqlerrcode == ERRCODE_UNDEFINED_TABLE || sqlerrcode == ERRCODE_UNDEFINED_FUNCTION;
 }
 
@@ -108,9 +108,8 @@ class ApplyWorker {
   [[noreturn]] void Run() {
     WaitForExtension();
     MemoryContext loop_ctx = nullptr;
-    ext::PgCall([&] {
-      loop_ctx = AllocSetContextCreate(TopMemoryContext, "waypoint apply loop", ALLOCSET_DEFAULT_SIZES);
-    });
+    ext::PgCall(
+        [&] { loop_ctx = AllocSetContextCreate(TopMemoryContext, "waypoint apply loop", ALLOCSET_DEFAULT_SIZES); });
     int error_delay = 100;
     for (;;) {
       MemoryContextSwitchTo(loop_ctx);
@@ -170,8 +169,8 @@ class ApplyWorker {
     const TimestampTz now = GetCurrentTimestamp();
     if (!storage_building_ && !TimestampDifferenceExceeds(last_storage_step_, now, 5000)) return;
     last_storage_step_ = now;
-    static PreparedStatement step{"storage_step", "SELECT waypoint.storage_step($1, $2)",
-                                  {ParamType::kInt4, ParamType::kInt4}, {1, 2}};
+    static PreparedStatement step{
+        "storage_step", "SELECT waypoint.storage_step($1, $2)", {ParamType::kInt4, ParamType::kInt4}, {1, 2}};
     try {
       std::vector<ArrayParam> rows = {ArrayParam(ParamType::kText)};
       ext::pg::WithTransaction("waypoint: storage step", [&] {
@@ -181,7 +180,8 @@ class ApplyWorker {
       const bool done = rows[0].size() > 0 && !rows[0].null_at(0);
       storage_building_ = done && rows[0].str_at(0) != "live";
       if (done)
-        LogMessage(LOG, "waypoint apply worker " + std::to_string(index_) + ": storage: " + std::string(rows[0].str_at(0)));
+        LogMessage(LOG,
+                   "waypoint apply worker " + std::to_string(index_) + ": storage: " + std::string(rows[0].str_at(0)));
     } catch (const std::exception& e) {
       storage_building_ = false;
       LogMessage(WARNING, "waypoint apply worker " + std::to_string(index_) + ": storage step failed: " + e.what());
@@ -241,8 +241,7 @@ class ApplyWorker {
 
   void GroupLost(const std::string& key) {
     LogMessage(WARNING, "waypoint apply worker " + std::to_string(index_) + ": stream " + key +
-                            " or its group was deleted (NOGROUP); recreating group \"" +
-                            core::KeyLayout::kApplyGroup +
+                            " or its group was deleted (NOGROUP); recreating group \"" + core::KeyLayout::kApplyGroup +
                             "\" from id 0 (entries deleted before they were applied are gone: backfill the "
                             "affected fids)");
     set_up_ = false;
@@ -298,8 +297,8 @@ class ApplyWorker {
     } else if (block) {
       // Below the client's round-trip timeout, so an idle wait is never a Redis failure.
       const int ms = std::max(1, std::min(settings::block_ms, settings::redis_timeout_ms / 2));
-      Command x = {"XREADGROUP", "GROUP", core::KeyLayout::kApplyGroup, consumer_, "COUNT", count, "BLOCK",
-                   std::to_string(ms), "STREAMS"};
+      Command x = {"XREADGROUP", "GROUP", core::KeyLayout::kApplyGroup, consumer_, "COUNT",
+                   count,        "BLOCK", std::to_string(ms),           "STREAMS"};
       for (const Partition& p : partitions_) x.push_back(p.key);
       for (size_t i = 0; i < partitions_.size(); ++i) x.push_back(">");
       reads.push_back(std::move(x));
@@ -383,8 +382,8 @@ class ApplyWorker {
     if (prefetch) {
       std::vector<Command> next;
       for (const Partition& p : partitions_)
-        next.push_back({"XREADGROUP", "GROUP", core::KeyLayout::kApplyGroup, consumer_, "COUNT", count, "STREAMS",
-                        p.key, ">"});
+        next.push_back(
+            {"XREADGROUP", "GROUP", core::KeyLayout::kApplyGroup, consumer_, "COUNT", count, "STREAMS", p.key, ">"});
       r.Send(next);
       try {
         ApplyBatch(items);
@@ -603,8 +602,21 @@ class ApplyWorker {
       // Field names as in the sidecar's dead letters (docs/sidecar.md): reason is the
       // class (decode, rejected, apply, fid_done), error the full text.
       const std::string cls = it.reason.substr(0, it.reason.find(':'));
-      Command x = {"XADD", dead_stream_, "*", "source_stream", partitions_[it.partition].key, "original_id", it.id,
-                   "reason", cls, "error", it.reason, "worker", std::to_string(index_), "at_ms", now_ms};
+      Command x = {"XADD",
+                   dead_stream_,
+                   "*",
+                   "source_stream",
+                   partitions_[it.partition].key,
+                   "original_id",
+                   it.id,
+                   "reason",
+                   cls,
+                   "error",
+                   it.reason,
+                   "worker",
+                   std::to_string(index_),
+                   "at_ms",
+                   now_ms};
       for (const auto& [name, value] : it.fields) {
         x.push_back("f." + name);
         x.push_back(value);
@@ -627,7 +639,7 @@ class ApplyWorker {
   std::string consumer_;
   std::string dead_stream_;
   bool set_up_ = false;
-  bool idle_ = false;  // the last round found nothing: the next read may block
+  bool idle_ = false;                               // the last round found nothing: the next read may block
   std::optional<std::vector<Reply>> next_replies_;  // a read prefetched during the last batch
   TimestampTz last_claim_ = 0;
   TimestampTz last_storage_step_ = 0;

@@ -89,8 +89,7 @@ class Dispatcher {
   // The sidecar's group is created here too, from id 0, so jobs sent before the sidecar
   // first started are not skipped (a group created at "$" would skip them).
   void EnsureGroup(redis::Client& r) {
-    const redis::Reply rep =
-        r.Call({"XGROUP", "CREATE", stream_, core::KeyLayout::kBackfillGroup, "0", "MKSTREAM"});
+    const redis::Reply rep = r.Call({"XGROUP", "CREATE", stream_, core::KeyLayout::kBackfillGroup, "0", "MKSTREAM"});
     if (rep.IsError() && rep.str.rfind("BUSYGROUP", 0) != 0) throw redis::RedisError("XGROUP CREATE: " + rep.str);
     group_ready_ = true;
   }

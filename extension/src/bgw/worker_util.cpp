@@ -90,8 +90,7 @@ void RedisLink::Reconfigure() {
   if (client_) ever_up_ = false;
   url_text_ = key;
   // The GUC check hook already validated the URL.
-  client_ = std::make_unique<redis::Client>(redis::RedisUrl::Parse(url), settings::redis_timeout_ms,
-                                            PG_WAIT_EXTENSION);
+  client_ = std::make_unique<redis::Client>(redis::RedisUrl::Parse(url), settings::redis_timeout_ms, PG_WAIT_EXTENSION);
   backoff_.Reset();
   delay_ms_ = 0;
 }
@@ -117,8 +116,7 @@ redis::Client* RedisLink::Get() {
     NoteRedis(slot_, false);
     return nullptr;
   }
-  if (down_ || !ever_up_)
-    LogMessage(LOG, std::string("waypoint: connected to ") + client_->url().Redacted());
+  if (down_ || !ever_up_) LogMessage(LOG, std::string("waypoint: connected to ") + client_->url().Redacted());
   down_ = false;
   ever_up_ = true;
   backoff_.Reset();
@@ -128,8 +126,11 @@ redis::Client* RedisLink::Get() {
 }
 
 bool RedisLink::CheckDurability() {
-  const auto replies = client_->Pipeline({{"CONFIG", "GET", "maxmemory-policy"}, {"CONFIG", "GET", "appendonly"},
-                                          {"CONFIG", "GET", "save"}, {"INFO", "memory"}, {"INFO", "persistence"}});
+  const auto replies = client_->Pipeline({{"CONFIG", "GET", "maxmemory-policy"},
+                                          {"CONFIG", "GET", "appendonly"},
+                                          {"CONFIG", "GET", "save"},
+                                          {"INFO", "memory"},
+                                          {"INFO", "persistence"}});
   core::RedisDurability d;
   auto config_value = [](const redis::Reply& r, std::string* out) {
     if (!r.IsArray() || r.elements.size() < 2 || !r.elements[1].IsString()) return false;

@@ -49,7 +49,7 @@ class RedisLink {
   std::string url_text_;
   core::Backoff backoff_{100, 10000};
   int delay_ms_ = 0;
-  bool down_ = false;   // an outage was logged and not yet recovered
+  bool down_ = false;  // an outage was logged and not yet recovered
   bool ever_up_ = false;
   bool refused_ = false;  // the durability guard refused this server (logged once)
   bool warned_persistence_ = false;

@@ -279,10 +279,11 @@ Datum SidecarHealthImpl(FunctionCallInfo fcinfo) {
     redis::Client client = MakeClient();
     core::KeyLayout layout;
     layout.prefix = settings::key_prefix;
-    const Reply r = client.Call({"HMGET", layout.SidecarHealthKey(), "node_breaker", "redis", "consumer", "mode",
-                                 "updated_ms", "verify"});
+    const Reply r = client.Call(
+        {"HMGET", layout.SidecarHealthKey(), "node_breaker", "redis", "consumer", "mode", "updated_ms", "verify"});
     if (r.IsArray() && r.elements.size() == 6 && r.elements[4].IsString())
-      for (const Reply& e : r.elements) fields.push_back(e.IsString() ? std::optional<std::string>(e.str) : std::nullopt);
+      for (const Reply& e : r.elements)
+        fields.push_back(e.IsString() ? std::optional<std::string>(e.str) : std::nullopt);
   } catch (const redis::RedisError& e) {
     problem = e.what();
   }
@@ -308,7 +309,8 @@ Datum SidecarHealthImpl(FunctionCallInfo fcinfo) {
     v[5] = TextOrNull((*out)[5], &isnull);
     nulls[5] = isnull;
     if (rsinfo->setDesc->natts != 5 && rsinfo->setDesc->natts != 6)
-      ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("waypoint.sidecar_health: unexpected result columns")));
+      ereport(ERROR,
+              (errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("waypoint.sidecar_health: unexpected result columns")));
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
   });
   return Datum(0);

@@ -64,13 +64,16 @@ Datum BuildArray(const ArrayParam& p) {
     bool hasnull = false;
     Size data = 0;
     for (int i = 0; i < n; ++i) {
-      if (p.null_at(i)) hasnull = true;
-      else data += INTALIGN(VARHDRSZ + p.str_at(i).size());
+      if (p.null_at(i))
+        hasnull = true;
+      else
+        data += INTALIGN(VARHDRSZ + p.str_at(i).size());
     }
     const int32 dataoffset = hasnull ? ARR_OVERHEAD_WITHNULLS(1, n) : 0;
     const Size total = (hasnull ? dataoffset : ARR_OVERHEAD_NONULLS(1)) + data;
     if (!AllocSizeIsValid(total))
-      ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("array parameter of %zu bytes is too large", total)));
+      ereport(ERROR,
+              (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("array parameter of %zu bytes is too large", total)));
     ArrayType* a = static_cast<ArrayType*>(palloc0(total));
     SET_VARSIZE(a, total);
     a->ndim = 1;
@@ -112,8 +115,8 @@ bool IsScalar(const PreparedStatement& stmt, size_t i) {
 void ReadResult(std::vector<ArrayParam>& result) {
   SPITupleTable* tt = SPI_tuptable;
   if (tt == nullptr) return;
-  const int ncols = tt->tupdesc->natts < static_cast<int>(result.size()) ? tt->tupdesc->natts
-                                                                          : static_cast<int>(result.size());
+  const int ncols =
+      tt->tupdesc->natts < static_cast<int>(result.size()) ? tt->tupdesc->natts : static_cast<int>(result.size());
   for (uint64 r = 0; r < SPI_processed; ++r) {
     for (int c = 0; c < ncols; ++c) {
       bool isnull = false;

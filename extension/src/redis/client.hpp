@@ -88,7 +88,6 @@ class Client {
   redisContext* ctx_ = nullptr;
 };
 
-
 // Helpers for reading replies.
 long long ReplyInt(const Reply& r);  // integer reply or decimal string
 // Milliseconds part of a stream entry id "<ms>-<seq>"; 0 if malformed.

@@ -7,9 +7,9 @@ namespace waypoint::testnode {
 namespace {
 constexpr int64_t kEpoch = 1609459200;
 constexpr uint32_t kLinkPool = 5;
-const UserDataType kUserDataTypes[] = {USER_DATA_TYPE_PFP,      USER_DATA_TYPE_DISPLAY,  USER_DATA_TYPE_BIO,
-                                       USER_DATA_TYPE_URL,      USER_DATA_TYPE_LOCATION, USER_DATA_TYPE_TWITTER,
-                                       USER_DATA_TYPE_GITHUB,   USER_DATA_TYPE_BANNER};
+const UserDataType kUserDataTypes[] = {USER_DATA_TYPE_PFP,    USER_DATA_TYPE_DISPLAY,  USER_DATA_TYPE_BIO,
+                                       USER_DATA_TYPE_URL,    USER_DATA_TYPE_LOCATION, USER_DATA_TYPE_TWITTER,
+                                       USER_DATA_TYPE_GITHUB, USER_DATA_TYPE_BANNER};
 }  // namespace
 
 Generator::Generator(Node& node, GeneratorOptions opt)
@@ -153,9 +153,9 @@ void Generator::Op(uint64_t fid) {
     }
   } else if (w < 34) {
     d.set_type(MESSAGE_TYPE_CAST_REMOVE);
-    const std::string target = g.casts.empty()
-                                   ? Bytes(20)
-                                   : std::string(reinterpret_cast<const char*>(g.casts[Rand(g.casts.size())].data()), 20);
+    const std::string target =
+        g.casts.empty() ? Bytes(20)
+                        : std::string(reinterpret_cast<const char*>(g.casts[Rand(g.casts.size())].data()), 20);
     d.mutable_cast_remove_body()->set_target_hash(target);
   } else if (w < 54) {
     const bool remove = w >= 48;

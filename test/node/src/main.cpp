@@ -122,18 +122,30 @@ Args Parse(int argc, char** argv) {
     if (f == "--help" || f == "-h") {
       std::cout << kUsage;
       std::exit(0);
-    } else if (f == "--seed") a.gen.seed = num();
-    else if (f == "--fids") a.gen.fids = static_cast<uint32_t>(num());
-    else if (f == "--messages") a.gen.messages_per_fid = static_cast<uint32_t>(num());
-    else if (f == "--shards") a.shards = static_cast<uint32_t>(num());
-    else if (f == "--blocks") a.gen.blocks = static_cast<uint32_t>(num());
-    else if (f == "--extra-history") a.extra_history = static_cast<uint32_t>(num());
-    else if (f == "--threads") a.gen.sign_threads = static_cast<unsigned>(std::max<uint64_t>(1, num()));
-    else if (f == "--port") a.port = static_cast<int>(num());
-    else if (f == "--port-file") a.port_file = val();
-    else if (f == "--dump-state") a.dump_state = val();
-    else if (f == "--forge-rate") a.gen.forge_rate = prob();
-    else if (f == "--forge-log") a.forge_log = val();
+    } else if (f == "--seed")
+      a.gen.seed = num();
+    else if (f == "--fids")
+      a.gen.fids = static_cast<uint32_t>(num());
+    else if (f == "--messages")
+      a.gen.messages_per_fid = static_cast<uint32_t>(num());
+    else if (f == "--shards")
+      a.shards = static_cast<uint32_t>(num());
+    else if (f == "--blocks")
+      a.gen.blocks = static_cast<uint32_t>(num());
+    else if (f == "--extra-history")
+      a.extra_history = static_cast<uint32_t>(num());
+    else if (f == "--threads")
+      a.gen.sign_threads = static_cast<unsigned>(std::max<uint64_t>(1, num()));
+    else if (f == "--port")
+      a.port = static_cast<int>(num());
+    else if (f == "--port-file")
+      a.port_file = val();
+    else if (f == "--dump-state")
+      a.dump_state = val();
+    else if (f == "--forge-rate")
+      a.gen.forge_rate = prob();
+    else if (f == "--forge-log")
+      a.forge_log = val();
     else if (f == "--forge-kinds") {
       a.gen.forge_kinds.clear();
       std::stringstream ss(val());
@@ -143,34 +155,48 @@ Args Parse(int argc, char** argv) {
         if (fk == Forgery::kNone) Die("--forge-kinds: unknown kind '" + k + "'");
         a.gen.forge_kinds.push_back(fk);
       }
-    }
-    else if (f == "--block-ms") a.block_ms = static_cast<uint32_t>(std::max<uint64_t>(1, num()));
+    } else if (f == "--block-ms")
+      a.block_ms = static_cast<uint32_t>(std::max<uint64_t>(1, num()));
     else if (f == "--live-rate") {
       const std::string v = val();
       a.live_rate = std::strtod(v.c_str(), nullptr);
-    } else if (f == "--live-events") a.live_events = static_cast<int64_t>(num());
-    else if (f == "--freeze") a.freeze = true;
-    else if (f == "--emit-log") a.emit_log = val();
+    } else if (f == "--live-events")
+      a.live_events = static_cast<int64_t>(num());
+    else if (f == "--freeze")
+      a.freeze = true;
+    else if (f == "--emit-log")
+      a.emit_log = val();
     else if (f == "--scale-messages") {
       a.scale.messages = num();
       a.scale_mode = a.scale.messages > 0;
-    }
-    else if (f == "--scale-fids") a.scale.fids = static_cast<uint32_t>(num());
+    } else if (f == "--scale-fids")
+      a.scale.fids = static_cast<uint32_t>(num());
     else if (f == "--scale-alpha") {
       const std::string v = val();
       a.scale.alpha = std::strtod(v.c_str(), nullptr);
       if (!(a.scale.alpha > 0.1 && a.scale.alpha < 10)) Die("--scale-alpha must be in (0.1, 10)");
-    } else if (f == "--scale-release") a.scale.release_file = val();
-    else if (f == "--scale-status") a.scale.status_file = val();
-    else if (f == "--scale-plan") a.scale.plan_file = val();
-    else if (f == "--drop-every") a.faults.drop_every = num();
-    else if (f == "--duplicate-rate") a.faults.duplicate_rate = prob();
-    else if (f == "--garble-rate") a.faults.garble_rate = prob();
-    else if (f == "--withhold") a.faults.withhold = prob();
-    else if (f == "--stall-after") a.faults.stall_after = num();
-    else if (f == "--lag-skip") a.faults.lag_skip = true;
-    else if (f == "--lag-capacity") a.faults.lag_capacity = std::max<uint64_t>(1, num());
-    else Die("unknown option " + f);
+    } else if (f == "--scale-release")
+      a.scale.release_file = val();
+    else if (f == "--scale-status")
+      a.scale.status_file = val();
+    else if (f == "--scale-plan")
+      a.scale.plan_file = val();
+    else if (f == "--drop-every")
+      a.faults.drop_every = num();
+    else if (f == "--duplicate-rate")
+      a.faults.duplicate_rate = prob();
+    else if (f == "--garble-rate")
+      a.faults.garble_rate = prob();
+    else if (f == "--withhold")
+      a.faults.withhold = prob();
+    else if (f == "--stall-after")
+      a.faults.stall_after = num();
+    else if (f == "--lag-skip")
+      a.faults.lag_skip = true;
+    else if (f == "--lag-capacity")
+      a.faults.lag_capacity = std::max<uint64_t>(1, num());
+    else
+      Die("unknown option " + f);
   }
   if (a.shards == 0) Die("--shards must be at least 1");
   if (a.gen.fids == 0) Die("--fids must be at least 1");
@@ -196,8 +222,9 @@ std::vector<size_t> EventCounts(const Node& n) {
 
 // Appends "<hash hex>\t<unix ms>" for every MERGE_MESSAGE published since `before`.
 void LogEmitted(const NodeServer& srv, const std::vector<size_t>& before, FILE* out) {
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   srv.Read([&](const Node& n) {
     static const char* kHex = "0123456789abcdef";
     for (uint32_t s = 1; s <= n.num_shards(); ++s) {
@@ -296,7 +323,8 @@ int main(int argc, char** argv) {
   if (!args.freeze) {
     producer = std::thread([&] {
       FILE* emit_log = args.emit_log.empty() ? nullptr : std::fopen(args.emit_log.c_str(), "w");
-      if (!args.emit_log.empty() && emit_log == nullptr) std::cerr << "waypoint-test-node: cannot write " << args.emit_log << "\n";
+      if (!args.emit_log.empty() && emit_log == nullptr)
+        std::cerr << "waypoint-test-node: cannot write " << args.emit_log << "\n";
       double budget = 0;
       int64_t live_events = 0;
       bool submitting = live_submissions;

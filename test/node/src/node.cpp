@@ -169,8 +169,7 @@ Forgery ParseForgery(const std::string& s) {
 }
 
 size_t ShardLog::LowerBound(uint64_t id) const {
-  auto it = std::lower_bound(events.begin(), events.end(), id,
-                             [](const EventRec& e, uint64_t v) { return e.id < v; });
+  auto it = std::lower_bound(events.begin(), events.end(), id, [](const EventRec& e, uint64_t v) { return e.id < v; });
   return static_cast<size_t>(it - events.begin());
 }
 
@@ -622,8 +621,8 @@ void Node::SignPending(unsigned threads) {
     for (size_t i = begin; i < end; ++i) {
       MsgRec& m = msgs_[unsigned_[i]];
       // A key never registered for the fid (derived far beyond its real keys).
-      const SignerKey stranger = m.forged == Forgery::kSigner ? DeriveSignerKey(seed_, m.fid, 1000 + unsigned_[i])
-                                                              : SignerKey{};
+      const SignerKey stranger =
+          m.forged == Forgery::kSigner ? DeriveSignerKey(seed_, m.fid, 1000 + unsigned_[i]) : SignerKey{};
       const SignerKey& key = m.forged == Forgery::kSigner ? stranger : fids_.at(m.fid).keys.at(m.key);
       unsigned char sig[crypto_sign_BYTES];
       crypto_sign_detached(sig, nullptr, m.hash.data(), m.hash.size(), key.sk.data());
@@ -789,8 +788,8 @@ std::vector<std::string> Node::StateLines() const {
     }
   }
   for (const auto& o : onchain_) {
-    lines.push_back("onchain\t" + std::to_string(o.type) + "\t" + std::to_string(o.fid) + "\t" + Hex(o.tx_hash) +
-                    "\t" + std::to_string(o.log_index));
+    lines.push_back("onchain\t" + std::to_string(o.type) + "\t" + std::to_string(o.fid) + "\t" + Hex(o.tx_hash) + "\t" +
+                    std::to_string(o.log_index));
   }
   for (const auto& [name, idx] : fname_current_) {
     if (proofs_[idx].fid != 0) lines.push_back("fname\t" + name + "\t" + std::to_string(proofs_[idx].fid));

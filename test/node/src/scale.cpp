@@ -62,7 +62,7 @@ constexpr uint32_t kEventsPerShardBlock = 500;  // planned; a block never passes
 // Events kept per shard behind the furthest one sent: a reconnect resumes at the sidecar's
 // durable cursor, at most its queue and a batch behind.
 constexpr size_t kKeepBehind = 500000;
-const UserDataType kUdTypes[] = {USER_DATA_TYPE_PFP, USER_DATA_TYPE_DISPLAY, USER_DATA_TYPE_BIO,
+const UserDataType kUdTypes[] = {USER_DATA_TYPE_PFP, USER_DATA_TYPE_DISPLAY,  USER_DATA_TYPE_BIO,
                                  USER_DATA_TYPE_URL, USER_DATA_TYPE_USERNAME, USER_DATA_TYPE_LOCATION};
 constexpr size_t kUdTypeCount = std::size(kUdTypes);
 // Cast text and bios are cut from this (realistic byte mix for TOAST and WAL compression).
@@ -80,7 +80,7 @@ constexpr size_t kProseLen = sizeof(kProse) - 1;
 // Onchain events of a fid's registration, in emission order.
 constexpr uint32_t kOnchainCount = 3;
 const OnChainEventType kOnchainTypes[kOnchainCount] = {EVENT_TYPE_ID_REGISTER, EVENT_TYPE_STORAGE_RENT,
-                                                        EVENT_TYPE_SIGNER};
+                                                       EVENT_TYPE_SIGNER};
 
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
@@ -152,10 +152,10 @@ Store StoreOf(K k) {
 
 // Where a fid is in its message sequence (both the stream and a backfill walk with one).
 struct FidWalk {
-  uint32_t k = 0;              // next message index
-  bool registered = false;     // its on-chain registration was emitted (stream only)
-  bool remove_next = false;    // message k removes message k - 1
-  uint64_t prune_mask = 0;     // bit i: message k-1-i is an add pruned at age kPruneAge
+  uint32_t k = 0;            // next message index
+  bool registered = false;   // its on-chain registration was emitted (stream only)
+  bool remove_next = false;  // message k removes message k - 1
+  uint64_t prune_mask = 0;   // bit i: message k-1-i is an add pruned at age kPruneAge
   std::array<uint32_t, kUdTypeCount> last_ud;
   FidWalk() { last_ud.fill(kNone); }
 };
@@ -543,10 +543,10 @@ namespace {
 struct ScaleRec {
   uint64_t id = 0;
   uint32_t fid = 0;
-  uint32_t k = 0;            // MERGE: the message; PRUNE: the pruned message; ON_CHAIN: kOnchainTypes index
-  uint32_t aux = kNone;      // MERGE: the deleted message, if any
-  uint8_t type = 0;          // HubEventType
-  uint8_t kind = 0;          // ScaleKind of message k
+  uint32_t k = 0;        // MERGE: the message; PRUNE: the pruned message; ON_CHAIN: kOnchainTypes index
+  uint32_t aux = kNone;  // MERGE: the deleted message, if any
+  uint8_t type = 0;      // HubEventType
+  uint8_t kind = 0;      // ScaleKind of message k
 };
 
 struct ScaleBlock {
@@ -679,8 +679,8 @@ struct ScaleServer::Impl {
   void InitGenerator() {
     for (uint32_t fid = 1; fid <= ds.fids(); ++fid) heap.emplace(ds.RegTs(fid), fid);
     const uint64_t planned_events = ds.total() * 21 / 20 + uint64_t{ds.fids()} * kOnchainCount * 2;
-    block_secs = std::max<uint64_t>(1, uint64_t{kTimelineSecs} * kEventsPerShardBlock * ds.opt().shards /
-                                           std::max<uint64_t>(1, planned_events));
+    block_secs = std::max<uint64_t>(
+        1, uint64_t{kTimelineSecs} * kEventsPerShardBlock * ds.opt().shards / std::max<uint64_t>(1, planned_events));
   }
 
   // Generates the next block (every shard) from the heap; false when the dataset is exhausted.
@@ -1078,7 +1078,8 @@ class ScaleService final : public HubService::WithRawCallbackMethod_Subscribe<Hu
         if (!srv_->EventAt(shard, abs, &rec, &blk) || rec.id >= hi) break;
         picked.emplace_back(rec, blk);
       }
-      if (abs < log.end() && log.recs[abs - log.base].id < hi && picked.size() == page) next = log.recs[abs - log.base].id;
+      if (abs < log.end() && log.recs[abs - log.base].id < hi && picked.size() == page)
+        next = log.recs[abs - log.base].id;
     }
     for (const auto& [rec, blk] : picked) resp->add_events()->ParseFromString(srv_->EventBytes(shard, rec, blk));
     if (next) resp->set_next_page_token(Be64(*next));
@@ -1161,7 +1162,8 @@ class ScaleService final : public HubService::WithRawCallbackMethod_Subscribe<Hu
   ServerUnaryReactor* Page(CallbackServerContext* ctx, uint64_t fid64, Store s, uint32_t page_size,
                            const std::string& token, bool reverse, std::optional<uint64_t> start_ts,
                            std::optional<uint64_t> stop_ts, MessagesResponse* resp) {
-    if (!token.empty() && token.size() != 24) return Done(ctx, Status(StatusCode::INVALID_ARGUMENT, "invalid page token"));
+    if (!token.empty() && token.size() != 24)
+      return Done(ctx, Status(StatusCode::INVALID_ARGUMENT, "invalid page token"));
     if (reverse) return Done(ctx, Status(StatusCode::UNIMPLEMENTED, "scale mode: no reverse paging"));
     if (!Known(fid64)) return Done(ctx, Status::OK);
     const uint32_t fid = static_cast<uint32_t>(fid64);

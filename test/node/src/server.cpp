@@ -474,11 +474,13 @@ class HubServiceImpl final : public HubService::WithRawCallbackMethod_Subscribe<
     ud->set_unit_type(UNIT_TYPE_2024);
     ud->set_unit_size(units);
     ud->set_purchased_unit_size(units);
-    const std::pair<Store, StoreType> stores[] = {
-        {Store::kCast, STORE_TYPE_CASTS},           {Store::kLink, STORE_TYPE_LINKS},
-        {Store::kReaction, STORE_TYPE_REACTIONS},   {Store::kUserData, STORE_TYPE_USER_DATA},
-        {Store::kVerification, STORE_TYPE_VERIFICATIONS}, {Store::kUsernameProof, STORE_TYPE_USERNAME_PROOFS},
-        {Store::kLendStorage, STORE_TYPE_STORAGE_LENDS}};
+    const std::pair<Store, StoreType> stores[] = {{Store::kCast, STORE_TYPE_CASTS},
+                                                  {Store::kLink, STORE_TYPE_LINKS},
+                                                  {Store::kReaction, STORE_TYPE_REACTIONS},
+                                                  {Store::kUserData, STORE_TYPE_USER_DATA},
+                                                  {Store::kVerification, STORE_TYPE_VERIFICATIONS},
+                                                  {Store::kUsernameProof, STORE_TYPE_USERNAME_PROOFS},
+                                                  {Store::kLendStorage, STORE_TYPE_STORAGE_LENDS}};
     for (const auto& [s, t] : stores) {
       auto* lim = resp->add_limits();
       lim->set_store_type(t);
@@ -523,8 +525,7 @@ class HubServiceImpl final : public HubService::WithRawCallbackMethod_Subscribe<
 
 // ---- NodeServer -----------------------------------------------------------------------
 
-NodeServer::NodeServer(std::unique_ptr<Node> node, FaultOptions faults)
-    : node_(std::move(node)), faults_(faults) {}
+NodeServer::NodeServer(std::unique_ptr<Node> node, FaultOptions faults) : node_(std::move(node)), faults_(faults) {}
 
 NodeServer::~NodeServer() { Shutdown(); }
 

@@ -370,11 +370,11 @@ TEST(Generator, DeterministicAndMessagesVerify) {
   }
   EXPECT_GT(with_bytes, 0u);
   EXPECT_LT(with_bytes, a->NumMessages() / 2);
-  for (MessageType t : {MESSAGE_TYPE_CAST_ADD, MESSAGE_TYPE_CAST_REMOVE, MESSAGE_TYPE_REACTION_ADD,
-                        MESSAGE_TYPE_REACTION_REMOVE, MESSAGE_TYPE_LINK_ADD, MESSAGE_TYPE_LINK_REMOVE,
-                        MESSAGE_TYPE_LINK_COMPACT_STATE, MESSAGE_TYPE_VERIFICATION_ADD_ETH_ADDRESS,
-                        MESSAGE_TYPE_VERIFICATION_REMOVE, MESSAGE_TYPE_USER_DATA_ADD, MESSAGE_TYPE_USERNAME_PROOF,
-                        MESSAGE_TYPE_LEND_STORAGE}) {
+  for (MessageType t :
+       {MESSAGE_TYPE_CAST_ADD, MESSAGE_TYPE_CAST_REMOVE, MESSAGE_TYPE_REACTION_ADD, MESSAGE_TYPE_REACTION_REMOVE,
+        MESSAGE_TYPE_LINK_ADD, MESSAGE_TYPE_LINK_REMOVE, MESSAGE_TYPE_LINK_COMPACT_STATE,
+        MESSAGE_TYPE_VERIFICATION_ADD_ETH_ADDRESS, MESSAGE_TYPE_VERIFICATION_REMOVE, MESSAGE_TYPE_USER_DATA_ADD,
+        MESSAGE_TYPE_USERNAME_PROOF, MESSAGE_TYPE_LEND_STORAGE}) {
     EXPECT_EQ(types.count(t), 1u) << "type " << t;
   }
   // Every event kind the node emits shows up in a history of this size.
@@ -389,5 +389,6 @@ TEST(Generator, DeterministicAndMessagesVerify) {
 // Two independent implementations of Snapchain's fid -> shard rule must agree.
 TEST(Routing, DataShardMatchesCore) {
   for (uint32_t shards : {1u, 2u, 3u, 8u})
-    for (uint64_t fid = 1; fid < 3000; fid += 7) EXPECT_EQ(wt::DataShardOf(fid, shards), waypoint::core::ShardOf(fid, shards));
+    for (uint64_t fid = 1; fid < 3000; fid += 7)
+      EXPECT_EQ(wt::DataShardOf(fid, shards), waypoint::core::ShardOf(fid, shards));
 }

@@ -26,7 +26,8 @@ std::map<std::string, std::string> ReadStatus(const std::string& path) {
   std::string line;
   while (std::getline(in, line)) {
     const auto sp = line.find(' ');
-    if (sp != std::string::npos) kv[line.substr(0, sp)] += (kv.count(line.substr(0, sp)) ? ";" : "") + line.substr(sp + 1);
+    if (sp != std::string::npos)
+      kv[line.substr(0, sp)] += (kv.count(line.substr(0, sp)) ? ";" : "") + line.substr(sp + 1);
   }
   return kv;
 }
@@ -78,8 +79,8 @@ TEST(ScaleNode, StreamAndBulkReadsAgree) {
   wt::ScaleServer srv(opt);
   const int port = srv.Start(0);
   ASSERT_GT(port, 0);
-  auto stub = HubService::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                                      grpc::InsecureChannelCredentials()));
+  auto stub =
+      HubService::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
 
   // The release bounds the stream (to the end of the block that passes it).
   ASSERT_TRUE(WaitFor([&] { return ReadStatus(status)["release"] == "2000"; }));
@@ -136,7 +137,8 @@ TEST(ScaleNode, StreamAndBulkReadsAgree) {
   for (uint64_t fid = 1; fid <= opt.fids; ++fid) {
     EXPECT_EQ(onchain[fid], 6) << fid;  // three registration events, each on two shards
     std::set<std::string> got;
-    using Call = grpc::Status (HubService::Stub::*)(grpc::ClientContext*, const FidTimestampRequest&, MessagesResponse*);
+    using Call =
+        grpc::Status (HubService::Stub::*)(grpc::ClientContext*, const FidTimestampRequest&, MessagesResponse*);
     for (Call call : {&HubService::Stub::GetAllCastMessagesByFid, &HubService::Stub::GetAllReactionMessagesByFid,
                       &HubService::Stub::GetAllLinkMessagesByFid, &HubService::Stub::GetAllVerificationMessagesByFid,
                       &HubService::Stub::GetAllUserDataMessagesByFid}) {

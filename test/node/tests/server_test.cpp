@@ -192,8 +192,8 @@ TEST(Server, EventTypesFilter) {
 
 TEST(Server, SubscribeShardIndexErrors) {
   Running r = StartNode();
-  for (std::optional<uint32_t> shard : {std::optional<uint32_t>(), std::optional<uint32_t>(0u),
-                                         std::optional<uint32_t>(3u)}) {
+  for (std::optional<uint32_t> shard :
+       {std::optional<uint32_t>(), std::optional<uint32_t>(0u), std::optional<uint32_t>(3u)}) {
     grpc::ClientContext ctx;
     SubscribeRequest req;
     if (shard) req.set_shard_index(*shard);
@@ -377,8 +377,9 @@ TEST(Server, BulkReadsAndInfo) {
   grpc::ClientContext c5;
   CastId id;
   id.set_fid(cast.first);
-  id.set_hash(r.srv->Read(
-      [&](const wt::Node& n) { return std::string(reinterpret_cast<const char*>(n.Msg(cast.second).hash.data()), 20); }));
+  id.set_hash(r.srv->Read([&](const wt::Node& n) {
+    return std::string(reinterpret_cast<const char*>(n.Msg(cast.second).hash.data()), 20);
+  }));
   Message m;
   ASSERT_TRUE(r.stub->GetCast(&c5, id, &m).ok());
   EXPECT_EQ(m.hash(), id.hash());

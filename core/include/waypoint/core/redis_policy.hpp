@@ -47,7 +47,8 @@ inline std::string PersistenceWarning(const RedisDurability& d, const std::strin
   if (d.aof == 1 || d.rdb == 1) return "";
   if (d.aof == -1 && d.rdb == -1)
     return "Redis " + where + " does not say whether it persists (CONFIG refused); a restart may lose queued entries";
-  return "Redis " + where + " has no persistence (appendonly no, no save rules): a Redis restart loses every "
+  return "Redis " + where +
+         " has no persistence (appendonly no, no save rules): a Redis restart loses every "
          "queued entry and the sidecar cursors; enable appendonly yes";
 }
 
@@ -57,8 +58,7 @@ inline int QueueAlertLevel(int64_t backlog, int64_t age_ms, int64_t backlog_warn
                            int64_t age_warning_ms, int64_t age_critical_ms) {
   if ((backlog_critical > 0 && backlog >= backlog_critical) || (age_critical_ms > 0 && age_ms >= age_critical_ms))
     return 2;
-  if ((backlog_warning > 0 && backlog >= backlog_warning) || (age_warning_ms > 0 && age_ms >= age_warning_ms))
-    return 1;
+  if ((backlog_warning > 0 && backlog >= backlog_warning) || (age_warning_ms > 0 && age_ms >= age_warning_ms)) return 1;
   return 0;
 }
 inline const char* QueueAlertName(int level) { return level >= 2 ? "critical" : level == 1 ? "warning" : "ok"; }

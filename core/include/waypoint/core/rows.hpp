@@ -75,8 +75,8 @@ struct CastRow {
   std::optional<uint64_t> parent_fid;
   std::optional<std::string> parent_hash;
   std::optional<std::string> parent_url;
-  std::optional<std::string> embeds_json;        // JSON array
-  std::optional<std::string> mentions;           // Postgres array literal of bigint
+  std::optional<std::string> embeds_json;         // JSON array
+  std::optional<std::string> mentions;            // Postgres array literal of bigint
   std::optional<std::string> mentions_positions;  // Postgres array literal of int
   std::optional<int32_t> cast_type;
   std::string Key() const;
@@ -147,8 +147,8 @@ struct LendStorageRow {
 
 // A UserNameProof from MERGE_USERNAME_PROOF or a backfill page, keyed by name.
 struct ProofRow {
-  std::string name;  // UTF-8
-  uint64_t fid = 0;  // 0 = released
+  std::string name;        // UTF-8
+  uint64_t fid = 0;        // 0 = released
   uint64_t timestamp = 0;  // Unix seconds
   std::string owner;
   std::string signature;

@@ -82,8 +82,8 @@ VerifyResult VerifyMessage(const Message& m, const VerifyOptions& opts = {});
 struct Refusal {
   VerifyStatus status = VerifyStatus::kOk;
   std::string reason;
-  uint64_t fid = 0;   // the refused message's fid, when it decoded
-  std::string hash;   // the refused message's hash as carried (raw bytes; empty if none)
+  uint64_t fid = 0;  // the refused message's fid, when it decoded
+  std::string hash;  // the refused message's hash as carried (raw bytes; empty if none)
 };
 std::optional<Refusal> VerifyPayload(EntryKind kind, std::string_view payload, const VerifyOptions& opts);
 

@@ -99,9 +99,7 @@ void PgCall(F&& fn) {
   MemoryContext saved = CurrentMemoryContext;
   ErrorData* volatile edata = nullptr;
   PG_TRY();
-  {
-    fn();
-  }
+  { fn(); }
   PG_CATCH();
   {
     MemoryContextSwitchTo(saved);

@@ -47,7 +47,7 @@ class Generator {
     uint32_t last_ts = 0;
     uint32_t key = 0;
     uint32_t counter = 0;
-    std::vector<Hash20> casts;  // recent own cast hashes
+    std::vector<Hash20> casts;         // recent own cast hashes
     std::vector<std::string> reacted;  // serialized ReactionBody targets used
     MessageData last;
     bool has_last = false;

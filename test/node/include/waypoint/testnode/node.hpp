@@ -149,7 +149,7 @@ struct FidState {
   std::vector<bool> key_active;
   std::vector<uint32_t> onchain;  // indices into Node::onchain, in merge order
   std::array<std::unordered_map<std::string, uint32_t>, kStoreCount> held;  // conflict key -> message
-  std::vector<std::string> fnames;  // names whose current proof points at this fid
+  std::vector<std::string> fnames;                        // names whose current proof points at this fid
   std::array<std::vector<uint32_t>, kStoreCount> forged;  // forged messages served in its pages
 };
 
@@ -237,7 +237,7 @@ class Node {
   std::unordered_map<uint64_t, FidState> fids_;
   std::map<uint32_t, std::vector<uint64_t>> fids_by_shard_;
   std::unordered_map<std::string, uint32_t> fname_current_;  // name -> proof index
-  std::unordered_map<std::string, uint32_t> dedupe_;        // hash -> message (duplicates)
+  std::unordered_map<std::string, uint32_t> dedupe_;         // hash -> message (duplicates)
   std::vector<uint32_t> unsigned_;
   std::vector<uint32_t> forged_;
   uint64_t num_held_ = 0;

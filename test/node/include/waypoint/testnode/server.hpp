@@ -18,14 +18,14 @@
 namespace waypoint::testnode {
 
 struct FaultOptions {
-  uint64_t drop_every = 0;      // close each stream with UNAVAILABLE after N events (0 = never)
-  double duplicate_rate = 0;    // probability an event is sent twice in a row
-  double garble_rate = 0;       // probability an event is sent as bytes that do not decode
-  double withhold = 0;          // probability an event (never BLOCK_CONFIRMED) is skipped
-  uint64_t stall_after = 0;     // stop sending after N events, keep the stream open (0 = never)
-  bool lag_skip = false;        // a subscriber more than lag_capacity behind silently skips
+  uint64_t drop_every = 0;    // close each stream with UNAVAILABLE after N events (0 = never)
+  double duplicate_rate = 0;  // probability an event is sent twice in a row
+  double garble_rate = 0;     // probability an event is sent as bytes that do not decode
+  double withhold = 0;        // probability an event (never BLOCK_CONFIRMED) is skipped
+  uint64_t stall_after = 0;   // stop sending after N events, keep the stream open (0 = never)
+  bool lag_skip = false;      // a subscriber more than lag_capacity behind silently skips
   uint64_t lag_capacity = 10000;
-  uint64_t seed = 1;            // fault decisions are a deterministic function of (seed, event id)
+  uint64_t seed = 1;  // fault decisions are a deterministic function of (seed, event id)
 };
 
 // Whether fault `kind` hits event `id` at probability `rate` (deterministic).
