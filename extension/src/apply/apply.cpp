@@ -491,15 +491,13 @@ struct Markers {
   bool Empty() const { return starts.empty() && dones.empty(); }
 };
 
-// Positive decimal job id; 0 when absent or malformed.
+// The entry's job id by core's rule (core::ParseJobId); 0 when absent or malformed.
 int64_t JobId(const std::string& job) {
-  if (job.empty() || job.size() > 18) return 0;
-  int64_t v = 0;
-  for (char c : job) {
-    if (c < '0' || c > '9') return 0;
-    v = v * 10 + (c - '0');
+  try {
+    return core::ParseJobId(job);
+  } catch (const core::Error&) {
+    return 0;
   }
-  return v;
 }
 
 std::string StoresLiteral(const std::vector<std::string>& names) {
