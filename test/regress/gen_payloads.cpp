@@ -199,8 +199,6 @@ std::string OnChainMerge(const OnChainEvent& ev, uint32_t shard) {
 }  // namespace
 
 int main() {
-  // Not echoed: the expected outputs show the tests, not the payloads.
-  std::printf("\\set ECHO none\n");
   std::printf("-- payloads printed by test/regress/gen_payloads.cpp (test/regress/prepare.sh)\n");
   std::printf("\\set QUIET on\n");
 
@@ -442,6 +440,5 @@ int main() {
   Emit("ev_ck_hi_revoke", Revoke(ck_hi));
 
   std::printf("\\set QUIET off\n");
-  std::printf("\\set ECHO all\n");
   return 0;
 }

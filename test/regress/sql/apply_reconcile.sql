@@ -1,16 +1,6 @@
 -- Backfill reconciliation (docs/apply-semantics.md): at fid_done (status ok) every row of
 -- the fid that neither the pages nor a live entry offered since the fid's fid_start is
 -- marked gone; keyed by the store keys, so add -> remove -> add is never lost.
-SET client_min_messages = warning;
-CREATE FUNCTION pg_temp.fresh() RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  DROP EXTENSION IF EXISTS waypoint CASCADE;
-  CREATE EXTENSION waypoint;
-END $$;
-CREATE FUNCTION pg_temp.apply(kind text, VARIADIC p bytea[]) RETURNS SETOF text LANGUAGE sql AS $$
-  SELECT CASE WHEN applied THEN 'ok' ELSE 'rejected: ' || reason END
-  FROM waypoint.apply_payloads(array_fill(kind, ARRAY[cardinality(p)]), p) ORDER BY ord
-$$;
 CREATE FUNCTION pg_temp.j(t text) RETURNS bytea LANGUAGE sql AS $$ SELECT convert_to(t, 'UTF8') $$;
 CREATE TEMP TABLE names (name text, h text);
 INSERT INTO names VALUES ('k1', :'k1_h'), ('k2', :'k2_h'), ('k3', :'k3_h'), ('rx1', :'rx1_h'),

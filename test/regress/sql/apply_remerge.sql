@@ -1,15 +1,4 @@
--- Fresh extension per file: every test starts from an empty mirror.
-SET client_min_messages = warning;
-CREATE FUNCTION pg_temp.fresh() RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  DROP EXTENSION IF EXISTS waypoint CASCADE;
-  CREATE EXTENSION waypoint;
-END $$;
--- Applies payloads of one kind; one line per payload.
-CREATE FUNCTION pg_temp.apply(kind text, VARIADIC p bytea[]) RETURNS SETOF text LANGUAGE sql AS $$
-  SELECT CASE WHEN applied THEN 'ok' ELSE 'rejected: ' || reason END
-  FROM waypoint.apply_payloads(array_fill(kind, ARRAY[cardinality(p)]), p) ORDER BY ord
-$$;
+-- Every test starts from an empty mirror (pg_temp.fresh, test/regress/setup.sql).
 SELECT pg_temp.fresh();
 -- Re-merge after death (docs/apply-semantics.md): a message is alive unless its latest
 -- tombstone (prune, revoke, superseded) is at or after its latest merge event; per key the

@@ -1,12 +1,7 @@
 \set QUIET off
 -- Verification level full (docs/verification.md): a message is applied only once its
 -- signer is a key of its fid; until then it waits in held_messages, in any order.
-SET client_min_messages = warning;
-CREATE FUNCTION pg_temp.fresh() RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  DROP EXTENSION IF EXISTS waypoint CASCADE;
-  CREATE EXTENSION waypoint;
-END $$;
+-- Entries of several kinds in one call (beside setup.sql's one-kind pg_temp.apply).
 CREATE FUNCTION pg_temp.apply(kinds text[], VARIADIC p bytea[]) RETURNS SETOF text LANGUAGE sql AS $$
   SELECT CASE WHEN NOT applied THEN 'rejected: ' || reason ELSE coalesce(reason, 'ok') END
   FROM waypoint.apply_payloads(kinds, p) ORDER BY ord
