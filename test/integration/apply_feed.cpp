@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "hub_event.pb.h"
+#include "hashed_message.hpp"
 #include "message.pb.h"
 #include "waypoint/core/entry.hpp"
 #include "waypoint/core/hash.hpp"
@@ -63,23 +64,15 @@ std::string PartitionKey(const Options& o, uint64_t fid) {
   return layout.PartitionStream(waypoint::core::PartitionOf(fid, o.partitions));
 }
 
-// A cast add by fid at Farcaster time ts; returns the encoded Message and its hash.
+// A cast add by fid at Farcaster time ts, with its real hash.
 Message MakeCast(uint64_t fid, uint32_t ts, const std::string& text) {
-  Message m;
-  MessageData* d = m.mutable_data();
-  d->set_type(MESSAGE_TYPE_CAST_ADD);
-  d->set_fid(fid);
-  d->set_timestamp(ts);
-  d->set_network(FARCASTER_NETWORK_MAINNET);
-  d->mutable_cast_add_body()->set_text(text);
-  const std::string data = d->SerializeAsString();
-  const auto hash = waypoint::core::MessageHash(data);
-  m.set_hash(std::string(reinterpret_cast<const char*>(hash.data()), hash.size()));
-  m.set_hash_scheme(HASH_SCHEME_BLAKE3);
-  m.set_signature(std::string(64, '\x01'));
-  m.set_signature_scheme(SIGNATURE_SCHEME_ED25519);
-  m.set_signer(std::string(32, '\x02'));
-  return m;
+  MessageData d;
+  d.set_type(MESSAGE_TYPE_CAST_ADD);
+  d.set_fid(fid);
+  d.set_timestamp(ts);
+  d.set_network(FARCASTER_NETWORK_MAINNET);
+  d.mutable_cast_add_body()->set_text(text);
+  return waypoint::testsupport::HashedMessage(std::move(d), '\x01', '\x02');
 }
 
 // Entry i of the deterministic history: a cast of fid (i % fids) + 1; two thirds arrive

@@ -21,12 +21,12 @@
 #include <vector>
 
 #include "hub_event.pb.h"
+#include "hashed_message.hpp"
 #include "message.pb.h"
 #include "waypoint/core/hash.hpp"
 
 namespace {
 
-using waypoint::core::MessageHash;
 using waypoint::core::ToHex;
 
 enum class Store { kReaction, kLink, kUserData, kCast };
@@ -57,19 +57,6 @@ struct Event {
   std::vector<int> deleted;
   uint64_t id;
 };
-
-Message Finish(MessageData data) {
-  Message m;
-  const std::string bytes = data.SerializeAsString();
-  const auto h = MessageHash(bytes);
-  m.set_hash(std::string(reinterpret_cast<const char*>(h.data()), h.size()));
-  m.set_hash_scheme(HASH_SCHEME_BLAKE3);
-  m.set_signature(std::string(64, '\x51'));
-  m.set_signature_scheme(SIGNATURE_SCHEME_ED25519);
-  m.set_signer(std::string(32, '\x5a'));
-  *m.mutable_data() = std::move(data);
-  return m;
-}
 
 std::string CastTarget(int key) { return std::string(20, static_cast<char>('a' + key)); }
 
@@ -108,7 +95,7 @@ Message Encode(Store store, uint64_t fid, int key, uint32_t ts, bool removed, ui
       }
       break;
   }
-  return Finish(std::move(d));
+  return waypoint::testsupport::HashedMessage(std::move(d), '\x51', '\x5a');
 }
 
 // The node's store of one fid: per key the message it holds; an event per change.

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "hub_event.pb.h"
+#include "hashed_message.hpp"
 #include "waypoint/core/hash.hpp"
 
 namespace {
@@ -23,15 +24,7 @@ void Emit(const std::string& name, const std::string& bytes) {
 
 // A signed-looking Message around `data`; emits <name>_h and returns it.
 Message Finish(const std::string& name, MessageData data) {
-  Message m;
-  std::string bytes = data.SerializeAsString();
-  auto h = MessageHash(bytes);
-  m.set_hash(std::string(reinterpret_cast<const char*>(h.data()), h.size()));
-  m.set_hash_scheme(HASH_SCHEME_BLAKE3);
-  m.set_signature(std::string(64, '\x51'));
-  m.set_signature_scheme(SIGNATURE_SCHEME_ED25519);
-  m.set_signer(std::string(32, '\x5a'));
-  *m.mutable_data() = std::move(data);
+  Message m = waypoint::testsupport::HashedMessage(std::move(data), '\x51', '\x5a');
   std::printf("\\set %s_h '%s'\n", name.c_str(), ToHex(m.hash()).c_str());
   return m;
 }
