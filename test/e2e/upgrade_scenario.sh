@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Upgrade of a populated mirror: ALTER EXTENSION waypoint UPDATE from every earlier
-# version (0.1.0, 0.2.0, 0.3.0) to the current one keeps every row (sql/upgrade/,
+# version (0.1.0 to 0.4.0) to the current one keeps every row (sql/upgrade/,
 # docs/storage.md "Upgrading").
 #
 #   1. Mirror the test node's history (every message type, removes, prunes, revokes,
@@ -115,6 +115,7 @@ objects postgres >"$STACK_DIR/objects.current"
 upgrade_from 0.1.0 old
 upgrade_from 0.2.0 old020
 upgrade_from 0.3.0 old030
+upgrade_from 0.4.0 old040
 
 # 4. The upgraded mirror goes on: workers apply into it, a backfill from a node whose
 # history went on reconciles it to that node.

@@ -1,0 +1,1 @@
+-- waypoint 0.4.0 -> 0.5.0 (ALTER EXTENSION waypoint UPDATE).
