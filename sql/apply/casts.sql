@@ -6,10 +6,15 @@
 --   $14..$18 dead, merge_event, pruned_at, revoked_at, dropped_at: the candidate's standing
 --   in waypoint.messages after this batch wrote it.
 -- Store order (highest wins): remove first, then timestamp, then hash.
+-- Every row written is queued for waypoint.resolve_thread_roots(); the thread root set
+-- here is a first guess from the parent's row as it stands (docs/apply-semantics.md
+-- "Thread roots"), right for most casts, so the resolver seldom rewrites a row.
+WITH written AS (
 INSERT INTO waypoint.casts AS t (
   fid, message_hash, "timestamp", removed, deleted_at, pruned_at, revoked_at, dropped_at,
   updated_at, dropped_reason, confirmed_seq, event_id,
-  hash, text, parent_fid, parent_hash, parent_url, embeds, mentions, mentions_positions, cast_type)
+  hash, text, parent_fid, parent_hash, parent_url, embeds, mentions, mentions_positions, cast_type,
+  root_fid, root_hash, root_url, root_open)
 SELECT DISTINCT ON (u.fid, u.hash)
        u.fid, u.message_hash, waypoint.farcaster_time(u.ts), u.removed,
        CASE WHEN u.removed THEN waypoint.farcaster_time(u.ts) END,
@@ -18,7 +23,13 @@ SELECT DISTINCT ON (u.fid, u.hash)
        CASE WHEN u.dead THEN u.dropped_at END, now(),
        CASE WHEN u.dead AND u.dropped_at IS NOT NULL THEN 'deleted' END,
        currval('waypoint.apply_seq'), u.merge_event,
-       u.hash, u.text, u.parent_fid, u.parent_hash, u.parent_url, u.embeds::jsonb, u.mentions::bigint[], u.mentions_positions::int[], u.cast_type
+       u.hash, u.text, u.parent_fid, u.parent_hash, u.parent_url, u.embeds::jsonb, u.mentions::bigint[], u.mentions_positions::int[], u.cast_type,
+       -- no parent cast: the cast is its thread's top; a held parent: the parent's root;
+       -- otherwise the thread stops (open) at the parent
+       CASE WHEN u.parent_hash IS NULL THEN u.fid WHEN p.root_hash IS NOT NULL THEN p.root_fid ELSE u.parent_fid END,
+       CASE WHEN u.parent_hash IS NULL THEN u.hash WHEN p.root_hash IS NOT NULL THEN p.root_hash ELSE u.parent_hash END,
+       CASE WHEN u.parent_hash IS NULL THEN u.parent_url WHEN p.root_hash IS NOT NULL THEN p.root_url END,
+       CASE WHEN u.parent_hash IS NULL THEN false WHEN p.root_hash IS NOT NULL THEN p.root_open ELSE true END
   -- unnest in the select list streams the arrays (unnest(a, b, ...) in FROM would copy
   -- each one into a tuplestore first)
   FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS message_hash, unnest($3::bigint[]) AS ts,
@@ -28,6 +39,8 @@ SELECT DISTINCT ON (u.fid, u.hash)
           unnest($13::int[]) AS cast_type, unnest($14::boolean[]) AS dead, unnest($15::bigint[]) AS merge_event,
           unnest($16::timestamptz[]) AS pruned_at, unnest($17::timestamptz[]) AS revoked_at, unnest($18::timestamptz[]) AS dropped_at)
        AS u
+  LEFT JOIN waypoint.casts p ON p.fid = u.parent_fid AND p.hash = u.parent_hash
+        AND NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL
   -- One candidate per key: alive before dead, then the latest merge, then store order.
  ORDER BY u.fid, u.hash, u.dead, CASE WHEN NOT u.dead THEN u.merge_event END DESC NULLS LAST,
           u.removed DESC, u.ts DESC, u.message_hash DESC
@@ -50,6 +63,10 @@ ON CONFLICT (fid, hash) DO UPDATE SET
   mentions = excluded.mentions,
   mentions_positions = excluded.mentions_positions,
   cast_type = excluded.cast_type,
+  root_fid = excluded.root_fid,
+  root_hash = excluded.root_hash,
+  root_url = excluded.root_url,
+  root_open = excluded.root_open,
   -- updated_at changes only when something a reader sees did
   updated_at = CASE WHEN excluded.message_hash <> t.message_hash
                       OR excluded.pruned_at IS DISTINCT FROM t.pruned_at
@@ -75,3 +92,5 @@ WHERE excluded.message_hash = t.message_hash  -- the same message again: refresh
                END
           FROM waypoint.messages mo WHERE mo.fid = t.fid AND mo.hash = t.message_hash),
         ((excluded.removed, excluded."timestamp", excluded.message_hash) > (t.removed, t."timestamp", t.message_hash)))
+RETURNING t.fid, t.hash)
+INSERT INTO waypoint.cast_thread_queue (fid, hash) SELECT fid, hash FROM written

@@ -126,9 +126,25 @@ CREATE TABLE waypoint.casts (
   mentions bigint[],
   mentions_positions int[],
   cast_type int,
+  -- The cast's thread (docs/apply-semantics.md "Thread roots"), kept by
+  -- waypoint.resolve_thread_roots(); NULL until it first ran for the row.
+  root_fid bigint,
+  root_hash bytea,
+  root_url text,
+  root_open boolean NOT NULL DEFAULT false,
   PRIMARY KEY (fid, hash)
 ) PARTITION BY HASH (fid waypoint.fid_partition_ops);
 SELECT waypoint.create_fid_partitions('casts');
+
+-- Casts whose thread root may have to change: every casts row the apply writes is queued
+-- here in the same transaction, and waypoint.resolve_thread_roots() works the queue off.
+-- A plain heap without an index: rows are appended and taken in any order.
+CREATE TABLE waypoint.cast_thread_queue (
+  fid bigint NOT NULL,
+  hash bytea NOT NULL
+);
+COMMENT ON TABLE waypoint.cast_thread_queue IS
+  'Internal: casts rows written since their thread roots were last resolved (waypoint.resolve_thread_roots()).';
 
 CREATE TABLE waypoint.reactions (
   fid bigint NOT NULL,

@@ -8,7 +8,9 @@
 -- the mode becomes 'building' and each apply worker builds them for its own table
 -- partitions, one index at a time between its batches, so no other writer waits on the
 -- build; the last one makes the mode 'live' again. The apply never reads these indexes,
--- so exactness does not depend on the mode.
+-- so exactness does not depend on the mode. The thread-root resolver does read them
+-- (casts_parent_hash_idx, casts_root_open_idx): it waits for 'live', and the casts it has
+-- to resolve wait in waypoint.cast_thread_queue meanwhile.
 
 CREATE TABLE waypoint.secondary_indexes (
   name text PRIMARY KEY,
@@ -22,6 +24,8 @@ INSERT INTO waypoint.secondary_indexes (name, table_name, definition) VALUES
    '(fid, "timestamp" DESC) WHERE NOT removed AND pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL'),
   ('casts_parent_hash_idx', 'casts', '(parent_hash, "timestamp") WHERE parent_hash IS NOT NULL'),
   ('casts_parent_url_idx', 'casts', '(parent_url, "timestamp" DESC) WHERE parent_url IS NOT NULL'),
+  ('casts_thread_idx', 'casts', '(root_hash, root_fid, "timestamp") WHERE root_hash IS NOT NULL'),
+  ('casts_root_open_idx', 'casts', '(root_hash) WHERE root_open'),
   ('reactions_target_cast_idx', 'reactions', '(target_cast_hash, reaction_type) WHERE target_cast_hash IS NOT NULL'),
   ('reactions_target_url_idx', 'reactions', '(target_url, reaction_type) WHERE target_url IS NOT NULL'),
   ('links_target_idx', 'links', '(target_fid, link_type)'),

@@ -18,6 +18,10 @@ COMMENT ON COLUMN waypoint.casts.embeds IS 'Embeds as JSON: [{"url": ...}, {"cas
 COMMENT ON COLUMN waypoint.casts.mentions IS 'Mentioned fids.';
 COMMENT ON COLUMN waypoint.casts.mentions_positions IS 'Byte positions of the mentions in text.';
 COMMENT ON COLUMN waypoint.casts.cast_type IS 'CastType (0 cast, 1 long cast, 2 10k cast).';
+COMMENT ON COLUMN waypoint.casts.root_fid IS 'Thread root: fid of the top cast of this cast''s thread (the cast itself when it replies to no cast). When an ancestor is not held by the node (deleted, pruned, or never seen), the thread stops at it: root_fid/root_hash name that ancestor and root_open is true.';
+COMMENT ON COLUMN waypoint.casts.root_hash IS 'Thread root: hash of the top cast (see root_fid). Index: casts_thread_idx (the whole thread of a cast).';
+COMMENT ON COLUMN waypoint.casts.root_url IS 'Thread root: the parent URL (channel) of the top cast, when the top cast is held; NULL otherwise.';
+COMMENT ON COLUMN waypoint.casts.root_open IS 'True when the thread stops at an ancestor the node does not hold (root_fid/root_hash name it); it closes when that cast arrives.';
 COMMENT ON TABLE waypoint.reactions IS 'Reactions, one row per (fid, reaction_type, target): the latest like/recast or its removal.';
 COMMENT ON COLUMN waypoint.reactions.fid IS 'Author fid (the keys owner).';
 COMMENT ON COLUMN waypoint.reactions.message_hash IS 'Hash of the winning message for this key (highest by the store order).';

@@ -4,10 +4,10 @@
 
 CREATE VIEW waypoint.casts_live AS
   SELECT fid, hash, "timestamp", text, parent_fid, parent_hash, parent_url, embeds, mentions,
-         mentions_positions, cast_type
+         mentions_positions, cast_type, root_fid, root_hash, root_url
   FROM waypoint.casts
   WHERE NOT removed AND pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL;
-COMMENT ON VIEW waypoint.casts_live IS 'Casts the node holds now (not removed, pruned or revoked).';
+COMMENT ON VIEW waypoint.casts_live IS 'Casts the node holds now (not removed, pruned or revoked), with their thread root (root_fid, root_hash: the top cast; root_url: its channel URL).';
 
 CREATE VIEW waypoint.reactions_live AS
   SELECT fid, reaction_type, target_cast_fid, target_cast_hash, target_url, message_hash AS hash, "timestamp"

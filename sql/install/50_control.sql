@@ -342,15 +342,18 @@ CREATE VIEW waypoint.sync_status AS
          s.seen_at AS sidecar_seen_at,
          st.storage_mode,
          st.indexes_missing,
-         s.verify_level
+         s.verify_level,
+         tq.pending AS thread_roots_pending
     FROM applied AS a
     FULL JOIN waypoint.node_heads() AS h ON h.shard OPERATOR(pg_catalog.=) a.shard
     LEFT JOIN waypoint.sidecar_health() AS s ON true
     LEFT JOIN (SELECT bool_and(ws.redis_connected) AS up FROM waypoint.worker_stats() AS ws
                 WHERE ws.pid IS NOT NULL) AS w ON true
-    LEFT JOIN waypoint.storage_state() AS st ON true;
+    LEFT JOIN waypoint.storage_state() AS st ON true
+    LEFT JOIN (SELECT pg_catalog.count(*) AS pending
+                 FROM (SELECT 1 FROM waypoint.cast_thread_queue LIMIT 1000000) AS q) AS tq ON true;
 COMMENT ON VIEW waypoint.sync_status IS
-  'Per data shard: highest event id (and block height) applied from the live stream, the node head the sidecar last saw (height, event id, time), the lag in blocks, and the circuit breakers: node_breaker as the sidecar last reported it (closed, open, half_open; sidecar_seen_at says when), redis_breaker as the extension''s workers see Redis (open while any running worker is disconnected or refuses the server); storage_mode (live, bulk, building: docs/storage.md) and the secondary-index partitions still missing; verify_level, the sidecar''s verification of what it writes (docs/verification.md).';
+  'Per data shard: highest event id (and block height) applied from the live stream, the node head the sidecar last saw (height, event id, time), the lag in blocks, and the circuit breakers: node_breaker as the sidecar last reported it (closed, open, half_open; sidecar_seen_at says when), redis_breaker as the extension''s workers see Redis (open while any running worker is disconnected or refuses the server); storage_mode (live, bulk, building: docs/storage.md) and the secondary-index partitions still missing; verify_level, the sidecar''s verification of what it writes (docs/verification.md); thread_roots_pending, casts written whose thread roots are not resolved yet (counted up to a million; they wait while storage_mode is not live).';
 
 CREATE VIEW waypoint.refused_messages AS
   SELECT d.id, d.fid, d.fields OPERATOR(pg_catalog.->>) 'ck' AS check_failed,

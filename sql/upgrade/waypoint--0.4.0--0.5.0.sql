@@ -1,1 +1,233 @@
 -- waypoint 0.4.0 -> 0.5.0 (ALTER EXTENSION waypoint UPDATE).
+
+-- Thread roots (docs/apply-semantics.md "Thread roots"): four columns on waypoint.casts
+-- (added without a rewrite), the resolver's queue and function, two secondary indexes,
+-- and the thread lines of state_lines(). The rows of a populated mirror are queued, and
+-- the apply workers resolve them in the background after the update
+-- (waypoint.sync_status.thread_roots_pending counts what is left).
+ALTER TABLE waypoint.casts
+  ADD COLUMN root_fid bigint,
+  ADD COLUMN root_hash bytea,
+  ADD COLUMN root_url text,
+  ADD COLUMN root_open boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN waypoint.casts.root_fid IS 'Thread root: fid of the top cast of this cast''s thread (the cast itself when it replies to no cast). When an ancestor is not held by the node (deleted, pruned, or never seen), the thread stops at it: root_fid/root_hash name that ancestor and root_open is true.';
+COMMENT ON COLUMN waypoint.casts.root_hash IS 'Thread root: hash of the top cast (see root_fid). Index: casts_thread_idx (the whole thread of a cast).';
+COMMENT ON COLUMN waypoint.casts.root_url IS 'Thread root: the parent URL (channel) of the top cast, when the top cast is held; NULL otherwise.';
+COMMENT ON COLUMN waypoint.casts.root_open IS 'True when the thread stops at an ancestor the node does not hold (root_fid/root_hash name it); it closes when that cast arrives.';
+
+-- Casts whose thread root may have to change: every casts row the apply writes is queued
+-- here in the same transaction, and waypoint.resolve_thread_roots() works the queue off.
+-- A plain heap without an index: rows are appended and taken in any order.
+CREATE TABLE waypoint.cast_thread_queue (
+  fid bigint NOT NULL,
+  hash bytea NOT NULL
+);
+COMMENT ON TABLE waypoint.cast_thread_queue IS
+  'Internal: casts rows written since their thread roots were last resolved (waypoint.resolve_thread_roots()).';
+INSERT INTO waypoint.cast_thread_queue (fid, hash) SELECT fid, hash FROM waypoint.casts;
+
+INSERT INTO waypoint.secondary_indexes (name, table_name, definition) VALUES
+  ('casts_thread_idx', 'casts', '(root_hash, root_fid, "timestamp") WHERE root_hash IS NOT NULL'),
+  ('casts_root_open_idx', 'casts', '(root_hash) WHERE root_open')
+ON CONFLICT (name) DO NOTHING;
+-- Built now while every other index exists (the columns are all NULL / false, so they are
+-- empty); during a bulk sync the workers build them with the others when it ends.
+DO $do$
+DECLARE
+  r record;
+BEGIN
+  IF (SELECT mode FROM waypoint.storage_mode) = 'live' THEN
+    FOR r IN SELECT * FROM waypoint.secondary_indexes WHERE name IN ('casts_thread_idx', 'casts_root_open_idx') ORDER BY name LOOP
+      EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON waypoint.%I %s', r.name, r.table_name, r.definition);
+    END LOOP;
+  END IF;
+END
+$do$;
+
+CREATE OR REPLACE VIEW waypoint.casts_live AS
+  SELECT fid, hash, "timestamp", text, parent_fid, parent_hash, parent_url, embeds, mentions,
+         mentions_positions, cast_type, root_fid, root_hash, root_url
+  FROM waypoint.casts
+  WHERE NOT removed AND pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL;
+COMMENT ON VIEW waypoint.casts_live IS 'Casts the node holds now (not removed, pruned or revoked), with their thread root (root_fid, root_hash: the top cast; root_url: its channel URL).';
+
+-- Thread roots (docs/apply-semantics.md "Thread roots"). A cast's thread root is the top
+-- of its chain of parents as far as the node holds them:
+--   - a cast that replies to no cast is its own root (root_url: its parent URL, if any);
+--   - a cast whose parent is held (an add, not pruned, revoked or dropped) has its parent's root;
+--   - otherwise the thread stops at the parent (deleted, pruned, or not seen yet): root_fid
+--     and root_hash name it, root_url is NULL and root_open is true.
+-- It depends only on what the node holds, so every arrival order ends with the same roots.
+-- The apply queues every casts row it writes (waypoint.cast_thread_queue) and sets a first
+-- guess; this function takes up to max_entries queued casts and, for each:
+--   1. computes its root by the rule, walking up through parents that are queued too or
+--      not resolved yet and taking the stored root of the first parent that is neither;
+--   2. if it is held: the open rows that stopped at it take its root (the parent came);
+--   3. if not: the rows whose thread ran through it stop at it (walked down the replies).
+-- A root read from a row whose own change is still queued may be stale; the queued change
+-- corrects it when its turn comes (2 and 3 find every row that copied it). That needs one
+-- resolver at a time, each step reading what is committed: an advisory lock keeps out a
+-- second caller, who returns 0. It waits while secondary indexes are missing (storage mode
+-- not 'live'), since 2 and 3 read casts_root_open_idx and casts_parent_hash_idx.
+-- Returns the number of queue entries taken.
+CREATE FUNCTION waypoint.resolve_thread_roots(max_entries int DEFAULT 10000) RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  taken bigint;
+  fids bigint[];
+  hashes bytea[];
+BEGIN
+  IF (SELECT mode FROM waypoint.storage_mode) <> 'live'
+     OR NOT pg_try_advisory_xact_lock(hashtext('waypoint.resolve_thread_roots')) THEN
+    RETURN 0;
+  END IF;
+  WITH d AS (DELETE FROM waypoint.cast_thread_queue
+              WHERE ctid = ANY (ARRAY(SELECT ctid FROM waypoint.cast_thread_queue LIMIT max_entries))
+             RETURNING fid, hash),
+       u AS (SELECT DISTINCT fid, hash FROM d)
+  SELECT (SELECT count(*) FROM d), (SELECT array_agg(fid ORDER BY fid, hash) FROM u),
+         (SELECT array_agg(hash ORDER BY fid, hash) FROM u)
+    INTO taken, fids, hashes;
+  IF taken = 0 THEN
+    RETURN 0;
+  END IF;
+
+  -- 1. The queued casts' own roots.
+  WITH RECURSIVE e AS (SELECT * FROM unnest(fids, hashes) AS e(fid, hash)),
+  walk AS (
+    SELECT c.fid AS sfid, c.hash AS shash, c.fid, c.hash, c.parent_fid, c.parent_hash, c.parent_url, 0 AS depth
+      FROM e JOIN waypoint.casts c ON c.fid = e.fid AND c.hash = e.hash
+    UNION ALL
+    SELECT w.sfid, w.shash, p.fid, p.hash, p.parent_fid, p.parent_hash, p.parent_url, w.depth + 1
+      FROM walk w JOIN waypoint.casts p ON p.fid = w.parent_fid AND p.hash = w.parent_hash
+     WHERE NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL
+       AND (p.root_hash IS NULL OR EXISTS (SELECT 1 FROM e WHERE e.fid = p.fid AND e.hash = p.hash))
+       AND w.depth < cardinality(fids)
+  ),
+  top AS (SELECT DISTINCT ON (sfid, shash) * FROM walk ORDER BY sfid, shash, depth DESC),
+  r AS (
+    SELECT t.sfid, t.shash,
+           CASE WHEN t.parent_hash IS NULL THEN t.fid WHEN p.root_hash IS NOT NULL THEN p.root_fid ELSE t.parent_fid END AS root_fid,
+           CASE WHEN t.parent_hash IS NULL THEN t.hash WHEN p.root_hash IS NOT NULL THEN p.root_hash ELSE t.parent_hash END AS root_hash,
+           CASE WHEN t.parent_hash IS NULL THEN t.parent_url WHEN p.root_hash IS NOT NULL THEN p.root_url END AS root_url,
+           CASE WHEN t.parent_hash IS NULL THEN false WHEN p.root_hash IS NOT NULL THEN p.root_open ELSE true END AS root_open
+      FROM top t
+      LEFT JOIN waypoint.casts p ON p.fid = t.parent_fid AND p.hash = t.parent_hash
+            AND NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL
+  )
+  UPDATE waypoint.casts c
+     SET root_fid = r.root_fid, root_hash = r.root_hash, root_url = r.root_url, root_open = r.root_open
+    FROM r
+   WHERE c.fid = r.sfid AND c.hash = r.shash
+     AND (c.root_fid, c.root_hash, c.root_url, c.root_open) IS DISTINCT FROM (r.root_fid, r.root_hash, r.root_url, r.root_open);
+
+  -- 2. Held queued casts: the open rows that stopped at one continue to its root.
+  WITH x AS (
+    SELECT c.fid, c.hash, c.root_fid, c.root_hash, c.root_url, c.root_open
+      FROM unnest(fids, hashes) AS e(fid, hash) JOIN waypoint.casts c ON c.fid = e.fid AND c.hash = e.hash
+     WHERE NOT c.removed AND c.pruned_at IS NULL AND c.revoked_at IS NULL AND c.dropped_at IS NULL
+  )
+  UPDATE waypoint.casts c
+     SET root_fid = x.root_fid, root_hash = x.root_hash, root_url = x.root_url, root_open = x.root_open
+    FROM x
+   WHERE c.root_open AND c.root_hash = x.hash AND c.root_fid = x.fid AND NOT (c.fid = x.fid AND c.hash = x.hash)
+     AND (c.root_fid, c.root_hash, c.root_url, c.root_open) IS DISTINCT FROM (x.root_fid, x.root_hash, x.root_url, x.root_open);
+
+  -- 3. Queued casts that are not held: the replies below one (through held replies) stop at it.
+  WITH RECURSIVE x AS (
+    SELECT c.fid, c.hash
+      FROM unnest(fids, hashes) AS e(fid, hash) JOIN waypoint.casts c ON c.fid = e.fid AND c.hash = e.hash
+     WHERE c.removed OR c.pruned_at IS NOT NULL OR c.revoked_at IS NOT NULL OR c.dropped_at IS NOT NULL
+  ),
+  down AS (
+    SELECT x.fid AS xfid, x.hash AS xhash, ch.fid, ch.hash,
+           NOT ch.removed AND ch.pruned_at IS NULL AND ch.revoked_at IS NULL AND ch.dropped_at IS NULL AS held
+      FROM x JOIN waypoint.casts ch ON ch.parent_hash = x.hash AND ch.parent_fid = x.fid
+    UNION ALL
+    SELECT d.xfid, d.xhash, ch.fid, ch.hash,
+           NOT ch.removed AND ch.pruned_at IS NULL AND ch.revoked_at IS NULL AND ch.dropped_at IS NULL
+      FROM down d JOIN waypoint.casts ch ON ch.parent_hash = d.hash AND ch.parent_fid = d.fid
+     WHERE d.held
+  )
+  UPDATE waypoint.casts c
+     SET root_fid = d.xfid, root_hash = d.xhash, root_url = NULL, root_open = true
+    FROM down d
+   WHERE c.fid = d.fid AND c.hash = d.hash
+     AND (c.root_fid, c.root_hash, c.root_url, c.root_open) IS DISTINCT FROM (d.xfid, d.xhash, NULL::text, true);
+  RETURN taken;
+END
+$$;
+REVOKE ALL ON FUNCTION waypoint.resolve_thread_roots(int) FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.resolve_thread_roots(int) IS
+  'Internal (the apply workers call it between batches): resolves the thread roots of up to max_entries queued casts (waypoint.cast_thread_queue) and of the casts whose thread they change; returns the entries taken, 0 when another caller is resolving or secondary indexes are missing.';
+
+CREATE OR REPLACE FUNCTION waypoint.state_lines() RETURNS SETOF text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT line FROM (
+    SELECT 'msg' || E'\t' || 'cast' || E'\t' || encode(message_hash, 'hex') AS line
+      FROM waypoint.casts WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'thread' || E'\t' || encode(hash, 'hex') || E'\t' || coalesce(root_fid::text, '-') || E'\t'
+           || coalesce(encode(root_hash, 'hex'), '-') || E'\t' || coalesce(root_url, '')
+      FROM waypoint.casts WHERE NOT removed AND pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'reaction' || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.reactions WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'link' || E'\t' || encode(message_hash, 'hex') FROM waypoint.links_held
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'link_compact_state' || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.link_compact_states WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'verification' || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.verifications WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'user_data' || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.user_data WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'lend_storage' || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.lend_storage WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'onchain' || E'\t' || type || E'\t' || fid || E'\t' || encode(transaction_hash, 'hex') || E'\t' || log_index
+      FROM waypoint.onchain_events
+    UNION ALL
+    SELECT 'fname' || E'\t' || name || E'\t' || fid FROM waypoint.username_proofs
+      WHERE NOT deleted AND fid <> 0 AND reconciled_at IS NULL
+  ) s
+  ORDER BY line COLLATE "C";
+$$;
+
+CREATE OR REPLACE VIEW waypoint.sync_status AS
+  WITH applied AS (
+    SELECT sp.shard, max(sp.applied_event_id) AS applied_event_id, max(sp.applied_at) AS applied_at
+      FROM waypoint.shard_progress AS sp GROUP BY sp.shard
+  )
+  SELECT coalesce(a.shard, h.shard) AS shard,
+         a.applied_event_id,
+         a.applied_event_id OPERATOR(pg_catalog.>>) 14 AS applied_height,
+         a.applied_at,
+         h.node_height,
+         h.node_event_id,
+         h.node_head_at,
+         h.node_height OPERATOR(pg_catalog.-) (a.applied_event_id OPERATOR(pg_catalog.>>) 14) AS lag_blocks,
+         s.node_breaker,
+         CASE WHEN w.up IS NULL THEN NULL WHEN w.up THEN 'closed' ELSE 'open' END AS redis_breaker,
+         s.seen_at AS sidecar_seen_at,
+         st.storage_mode,
+         st.indexes_missing,
+         s.verify_level,
+         tq.pending AS thread_roots_pending
+    FROM applied AS a
+    FULL JOIN waypoint.node_heads() AS h ON h.shard OPERATOR(pg_catalog.=) a.shard
+    LEFT JOIN waypoint.sidecar_health() AS s ON true
+    LEFT JOIN (SELECT bool_and(ws.redis_connected) AS up FROM waypoint.worker_stats() AS ws
+                WHERE ws.pid IS NOT NULL) AS w ON true
+    LEFT JOIN waypoint.storage_state() AS st ON true
+    LEFT JOIN (SELECT pg_catalog.count(*) AS pending
+                 FROM (SELECT 1 FROM waypoint.cast_thread_queue LIMIT 1000000) AS q) AS tq ON true;
+COMMENT ON VIEW waypoint.sync_status IS
+  'Per data shard: highest event id (and block height) applied from the live stream, the node head the sidecar last saw (height, event id, time), the lag in blocks, and the circuit breakers: node_breaker as the sidecar last reported it (closed, open, half_open; sidecar_seen_at says when), redis_breaker as the extension''s workers see Redis (open while any running worker is disconnected or refuses the server); storage_mode (live, bulk, building: docs/storage.md) and the secondary-index partitions still missing; verify_level, the sidecar''s verification of what it writes (docs/verification.md); thread_roots_pending, casts written whose thread roots are not resolved yet (counted up to a million; they wait while storage_mode is not live).';

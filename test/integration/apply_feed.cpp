@@ -99,7 +99,12 @@ void FeedCast(const Options& o, uint64_t i, uint64_t fid, bool print) {
     e.payload = ev.SerializeAsString();
   }
   Xadd(PartitionKey(o, fid), EncodeEntry(e));
-  if (print) std::cout << "msg\tcast\t" << waypoint::core::ToHex(m.hash()) << "\n";
+  if (print) {
+    // A cast that replies to nothing is its own thread root.
+    const std::string h = waypoint::core::ToHex(m.hash());
+    std::cout << "msg\tcast\t" << h << "\n"
+              << "thread\t" << h << "\t" << fid << "\t" << h << "\t\n";
+  }
 }
 
 void FeedPoison(const Options& o) {

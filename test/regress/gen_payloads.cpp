@@ -432,6 +432,21 @@ int main() {
   Emit("ev_ck_hi", Merge(ck_hi));
   Emit("ev_ck_hi_revoke", Revoke(ck_hi));
 
+  // Threads: a channel cast (fid 1400) and a chain of replies by 1401, 1402 and 1403;
+  // the middle reply is removed, the next one pruned.
+  Message t_root = CastAdd("t_root", 1400, 14000, "thread top", nullptr, "https://example.com/channel/t");
+  Message t_a = CastAdd("t_a", 1401, 14001, "reply to the top", &t_root);
+  Message t_b = CastAdd("t_b", 1402, 14002, "reply to a", &t_a);
+  Message t_c = CastAdd("t_c", 1403, 14003, "reply to b", &t_b);
+  Message t_a_rm = CastRemove("t_a_rm", 1401, 14010, t_a.hash());
+  Emit("ev_t_root", Merge(t_root));
+  Emit("ev_t_a", Merge(t_a));
+  Emit("ev_t_b", Merge(t_b));
+  Emit("ev_t_c", Merge(t_c));
+  Emit("ev_t_a_rm", Merge(t_a_rm, {&t_a}));
+  Emit("ev_t_b_prune", Prune(t_b));
+  Emit("msg_t_a", t_a.SerializeAsString());
+
   std::printf("\\set QUIET off\n");
   return 0;
 }

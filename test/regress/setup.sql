@@ -7,8 +7,11 @@ BEGIN
   DROP EXTENSION IF EXISTS waypoint CASCADE;
   CREATE EXTENSION waypoint;
 END $$;
--- Applies payloads of one kind; one line per payload.
-CREATE FUNCTION pg_temp.apply(kind text, VARIADIC p bytea[]) RETURNS SETOF text LANGUAGE sql AS $$
-  SELECT CASE WHEN applied THEN 'ok' ELSE 'rejected: ' || reason END
-  FROM waypoint.apply_payloads(array_fill(kind, ARRAY[cardinality(p)]), p) ORDER BY ord
-$$;
+-- Applies payloads of one kind; one line per payload. Then resolves thread roots, as the
+-- apply workers do after each batch.
+CREATE FUNCTION pg_temp.apply(kind text, VARIADIC p bytea[]) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY SELECT CASE WHEN applied THEN 'ok' ELSE 'rejected: ' || reason END
+    FROM waypoint.apply_payloads(array_fill(kind, ARRAY[cardinality(p)]), p) ORDER BY ord;
+  PERFORM waypoint.resolve_thread_roots();
+END $$;

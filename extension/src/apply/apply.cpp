@@ -583,12 +583,17 @@ void Reconcile(const Markers& mk) {
     int n = 0;
     for (const auto& st : kStores) {
       const std::string cte = "c" + std::to_string(n++);
+      const bool is_casts = std::string_view(st[0]) == "casts";
       sql += std::string(", ") + cte + " AS (UPDATE waypoint." + st[0] +
              " t SET dropped_at = now(), dropped_reason = 'reconciled', updated_at = now() FROM r "
              "WHERE t.fid = r.fid AND t.confirmed_seq < r.start AND t.dropped_at IS NULL AND t.pruned_at IS NULL "
              "AND t.revoked_at IS NULL AND (coalesce(cardinality(r.stores), 0) = 0 OR '" +
-             st[1] + "' = ANY (r.stores)) RETURNING r.job, r.fid)";
-      all += (all.empty() ? "" : " UNION ALL ") + std::string("SELECT * FROM ") + cte;
+             st[1] + "' = ANY (r.stores)) RETURNING r.job, r.fid" + (is_casts ? ", t.hash" : "") + ")";
+      // A cast gone from the node may end the threads through it: queue it for the resolver.
+      if (is_casts)
+        sql +=
+            ", " + cte + "q AS (INSERT INTO waypoint.cast_thread_queue (fid, hash) SELECT fid, hash FROM " + cte + ")";
+      all += (all.empty() ? "" : " UNION ALL ") + std::string("SELECT job, fid FROM ") + cte;
     }
     // Proofs: only names whose current holder in the database is this fid.
     sql +=

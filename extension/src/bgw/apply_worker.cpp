@@ -136,6 +136,7 @@ class ApplyWorker {
         busy = Round(*r, idle_);
         idle_ = !busy;
         error_delay = 100;
+        ResolveThreads();
       } catch (const redis::RedisError& e) {
         AbortTransaction();
         link_.Failed(e.what());
@@ -185,6 +186,23 @@ class ApplyWorker {
     } catch (const std::exception& e) {
       storage_building_ = false;
       LogMessage(WARNING, "waypoint apply worker " + std::to_string(index_) + ": storage step failed: " + e.what());
+    }
+  }
+
+  // Thread roots (waypoint.resolve_thread_roots, docs/apply-semantics.md): after every
+  // round, in its own transaction, one step of the queue the batches filled. One worker
+  // at a time does it (the others return at once); it reads across all partitions, so
+  // it is not part of any batch.
+  void ResolveThreads() {
+    static PreparedStatement resolve{
+        "resolve_thread_roots", "SELECT waypoint.resolve_thread_roots($1)", {ParamType::kInt4}, {1}};
+    try {
+      ext::pg::WithTransaction("waypoint: resolving thread roots", [&] {
+        ext::pg::ExecuteArrays(resolve, {ArrayParam(ParamType::kInt4, settings::batch_size * 4)});
+      });
+    } catch (const std::exception& e) {
+      LogMessage(WARNING,
+                 "waypoint apply worker " + std::to_string(index_) + ": resolving thread roots failed: " + e.what());
     }
   }
 

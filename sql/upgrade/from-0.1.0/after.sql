@@ -47,6 +47,8 @@ BEGIN
 END
 $do$;
 DROP SCHEMA waypoint_upgrade_old CASCADE;
+-- 0.1.0 kept no thread roots: every cast is queued, the workers resolve them (0.5.0).
+INSERT INTO waypoint.cast_thread_queue (fid, hash) SELECT fid, hash FROM waypoint.casts;
 SELECT waypoint.create_secondary_indexes();
 UPDATE waypoint.storage_mode SET mode = 'live', bulk_job_id = NULL, changed_at = now();
 ANALYZE waypoint.messages;

@@ -131,6 +131,12 @@ void Generator::Op(uint64_t fid) {
       const auto& [pf, ph] = recent_casts_[Rand(recent_casts_.size())];
       b->mutable_parent_cast_id()->set_fid(pf);
       b->mutable_parent_cast_id()->set_hash(std::string(reinterpret_cast<const char*>(ph.data()), ph.size()));
+    } else if (p < 32) {
+      // a reply to a cast this node never held (its thread stays open at that cast)
+      b->mutable_parent_cast_id()->set_fid(RandomFid());
+      std::string h(20, '\0');
+      for (char& ch : h) ch = static_cast<char>(Rand(256));
+      b->mutable_parent_cast_id()->set_hash(h);
     } else if (p < 45) {
       b->set_parent_url("https://example.com/channel/" + std::to_string(Rand(5)));
     }

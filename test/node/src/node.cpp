@@ -767,6 +767,49 @@ std::string Node::EventBytes(uint32_t shard, const EventRec& e) const {
   return out;
 }
 
+// Thread roots of the casts held (docs/state-lines.md): follow each cast's parent while
+// the node holds the parent as a cast add; the first cast with no parent cast is the
+// root (with its parent URL), and a parent it does not hold ends the thread there.
+void Node::AppendThreadLines(std::vector<std::string>& lines) const {
+  struct Cast {
+    uint64_t parent_fid = 0;
+    std::string parent_hash;  // empty: replies to no cast
+    std::string parent_url;
+  };
+  std::map<std::pair<uint64_t, std::string>, Cast> held;  // (fid, hash) of every held cast add
+  for (const auto& [fid, f] : fids_) {
+    for (const auto& [k, v] : f.held[static_cast<size_t>(Store::kCast)]) {
+      Message m;
+      if (!m.ParseFromString(msgs_[v].bytes) || m.data().type() != MESSAGE_TYPE_CAST_ADD) continue;
+      const auto& b = m.data().cast_add_body();
+      Cast c;
+      if (b.has_parent_cast_id()) {
+        c.parent_fid = b.parent_cast_id().fid();
+        c.parent_hash = b.parent_cast_id().hash();
+      } else if (b.has_parent_url()) {
+        c.parent_url = b.parent_url();
+      }
+      held.emplace(std::make_pair(fid, HashStr(msgs_[v].hash)), std::move(c));
+    }
+  }
+  for (const auto& [id, c] : held) {
+    std::pair<uint64_t, std::string> at = id;
+    const Cast* cur = &c;
+    std::string url;
+    for (size_t depth = 0; depth <= held.size(); ++depth) {
+      if (cur->parent_hash.empty()) {
+        url = cur->parent_url;
+        break;
+      }
+      at = {cur->parent_fid, cur->parent_hash};
+      auto p = held.find(at);
+      if (p == held.end()) break;  // not held: the thread stops at the parent
+      cur = &p->second;
+    }
+    lines.push_back("thread\t" + Hex(id.second) + "\t" + std::to_string(at.first) + "\t" + Hex(at.second) + "\t" + url);
+  }
+}
+
 std::vector<std::string> Node::StateLines() const {
   std::vector<std::string> lines;
   lines.reserve(num_held_ + onchain_.size() + fname_current_.size());
@@ -787,6 +830,7 @@ std::vector<std::string> Node::StateLines() const {
       }
     }
   }
+  AppendThreadLines(lines);
   for (const auto& o : onchain_) {
     lines.push_back("onchain\t" + std::to_string(o.type) + "\t" + std::to_string(o.fid) + "\t" + Hex(o.tx_hash) + "\t" +
                     std::to_string(o.log_index));

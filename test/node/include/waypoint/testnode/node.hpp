@@ -215,6 +215,7 @@ class Node {
   std::vector<std::string> StateLines() const;
 
  private:
+  void AppendThreadLines(std::vector<std::string>& lines) const;
   FidState& MutFid(uint64_t fid);
   void Emit(uint32_t shard, uint8_t type, uint32_t a, uint32_t b = kNone, uint32_t c = 0, bool proof_msg = false);
   void EmitOnchain(uint64_t fid, uint32_t onchain_index);
