@@ -7,7 +7,10 @@
 // batch is one call of waypoint.apply_payloads (the workers' own apply). The program
 // prints a psql script: the batches, then a query that lists every key whose live
 // winner in the database differs from what the node holds ("mismatch ..."), then
-// "checked N". apply_property.sh runs it on a temporary instance.
+// "checked N". The casts form random threads (replies to earlier casts, to casts never
+// seen, channel tops); thread roots are resolved between random batches, as the workers
+// do, and every held cast's root is checked against the rule computed here.
+// apply_property.sh runs it on a temporary instance.
 //
 //   waypoint-apply-property [--seed S] [--rounds R]
 #include <algorithm>
@@ -41,6 +44,13 @@ const char* StoreName(Store s) {
 }
 
 constexpr int kKeys = 3;
+constexpr int kCastKeys = 8;  // casts: enough for threads of a few levels
+
+// A cast's parent in the simulated history: another key, none, or a cast never seen.
+constexpr int kNoParent = -1;
+constexpr int kPhantomParent = -2;
+std::string PhantomHash() { return std::string(20, 'z'); }
+std::string TopUrl(int key) { return "https://example.com/channel/" + std::to_string(key); }
 
 // One message of the simulated fid, before it is encoded.
 struct Msg {
@@ -61,9 +71,10 @@ struct Event {
 std::string CastTarget(int key) { return std::string(20, static_cast<char>('a' + key)); }
 
 // The message of `store` for `key`; a cast's key is its add, whose hash the removes
-// target (cast_hashes[key]).
+// target (cast_hashes[key]); its parent is parents[key] (a key before it, or none: then
+// every other top cast is in a channel, or a phantom).
 Message Encode(Store store, uint64_t fid, int key, uint32_t ts, bool removed, uint32_t salt,
-               const std::vector<std::string>& cast_hashes) {
+               const std::vector<std::string>& cast_hashes, const std::vector<int>& parents) {
   MessageData d;
   d.set_fid(fid);
   d.set_timestamp(ts);
@@ -91,7 +102,15 @@ Message Encode(Store store, uint64_t fid, int key, uint32_t ts, bool removed, ui
         d.mutable_cast_remove_body()->set_target_hash(cast_hashes[key]);
       } else {
         d.set_type(MESSAGE_TYPE_CAST_ADD);
-        d.mutable_cast_add_body()->set_text("cast " + std::to_string(key));
+        auto* b = d.mutable_cast_add_body();
+        b->set_text("cast " + std::to_string(key));
+        const int p = parents[key];
+        if (p >= 0 || p == kPhantomParent) {
+          b->mutable_parent_cast_id()->set_fid(fid);
+          b->mutable_parent_cast_id()->set_hash(p >= 0 ? cast_hashes[p] : PhantomHash());
+        } else if (key % 2 == 0) {
+          b->set_parent_url(TopUrl(key));
+        }
       }
       break;
   }
@@ -181,7 +200,8 @@ int main(int argc, char** argv) {
   std::printf("\\set ON_ERROR_STOP on\n\\pset tuples_only on\n\\pset format unaligned\n");
   std::printf("SET client_min_messages = warning;\n");
   std::printf("CREATE TEMP TABLE expected (store text, fid bigint, k text, hash bytea);\n");
-  std::string expected;
+  std::printf("CREATE TEMP TABLE expected_threads (fid bigint, k text, root_hash text, root_url text);\n");
+  std::string expected, expected_threads;
   uint64_t fid = 500000;
   uint64_t event_id = 1u << 20;
   const Store stores[] = {Store::kReaction, Store::kLink, Store::kUserData, Store::kCast};
@@ -195,30 +215,38 @@ int main(int argc, char** argv) {
         bool removed;
       };
       std::vector<Plan> plan;
+      const int keys = store == Store::kCast ? kCastKeys : kKeys;
+      std::vector<int> parents(keys, kNoParent);  // casts: a random forest of threads
       if (store == Store::kCast) {
-        for (int k = 0; k < kKeys; ++k) plan.push_back({k, 1000 + static_cast<uint32_t>(rng() % 5), false});
-        for (int i = 0; i < 5; ++i)
-          plan.push_back({static_cast<int>(rng() % kKeys), 1000 + static_cast<uint32_t>(rng() % 5), true});
+        for (int k = 1; k < keys; ++k) {
+          const int r = static_cast<int>(rng() % 10);
+          parents[k] = r < 4 ? k - 1 : r < 7 ? static_cast<int>(rng() % k) : r < 8 ? kPhantomParent : kNoParent;
+        }
+        for (int k = 0; k < keys; ++k) plan.push_back({k, 1000 + static_cast<uint32_t>(rng() % 5), false});
+        for (int i = 0; i < 3; ++i)
+          plan.push_back({static_cast<int>(rng() % keys), 1000 + static_cast<uint32_t>(rng() % 5), true});
       } else {
         for (int i = 0; i < 12; ++i)
           plan.push_back({static_cast<int>(rng() % kKeys), 1000 + static_cast<uint32_t>(rng() % 5),
                           store != Store::kUserData && rng() % 3 == 0});
       }
       std::vector<std::pair<int, int>> steps;  // (0 submit m | 1 prune k | 2 revoke k, arg)
+      // (casts: more merges, so that threads of several held casts form)
+      const int submit_in_10 = store == Store::kCast ? 8 : 7;
       for (int s = 0; s < 28; ++s) {
         const int r = static_cast<int>(rng() % 10);
-        if (r < 7)
+        if (r < submit_in_10)
           steps.push_back({0, static_cast<int>(rng() % plan.size())});
         else
-          steps.push_back({r < 9 ? 1 : 2, static_cast<int>(rng() % kKeys)});
+          steps.push_back({r < 9 ? 1 : 2, static_cast<int>(rng() % keys)});
       }
       for (int order = 0; order < 4; ++order, ++fid) {
         SimNode node{store, {}, {}, {}, event_id};
-        std::vector<std::string> cast_hashes(kKeys);
+        std::vector<std::string> cast_hashes(keys);
         for (size_t i = 0; i < plan.size(); ++i) {
           const Plan& p = plan[i];
           Msg m{p.key, p.ts, p.removed,
-                Encode(store, fid, p.key, p.ts, p.removed, static_cast<uint32_t>(i), cast_hashes)};
+                Encode(store, fid, p.key, p.ts, p.removed, static_cast<uint32_t>(i), cast_hashes, parents)};
           if (store == Store::kCast && !p.removed) cast_hashes[p.key] = m.proto.hash();
           node.msgs.push_back(std::move(m));
         }
@@ -232,6 +260,34 @@ int main(int argc, char** argv) {
         for (auto [key, m] : node.held)
           expected += "('" + std::string(StoreName(store)) + "', " + std::to_string(fid) + ", '" +
                       KeyText(store, key, cast_hashes) + "', '\\x" + ToHex(node.msgs[m].proto.hash()) + "'),\n";
+        if (store == Store::kCast) {
+          // Thread roots by the rule (docs/apply-semantics.md): up through the parents the
+          // node holds as adds; a parent it does not hold ends the thread there.
+          auto held_add = [&](int k) {
+            auto h = node.held.find(k);
+            return h != node.held.end() && !node.msgs[h->second].removed;
+          };
+          for (int k = 0; k < keys; ++k) {
+            if (!held_add(k)) continue;
+            int cur = k;
+            std::string root, url;
+            for (;;) {
+              const int p = parents[cur];
+              if (p == kNoParent) {
+                root = cast_hashes[cur];
+                if (cur % 2 == 0) url = TopUrl(cur);
+                break;
+              }
+              if (p == kPhantomParent || !held_add(p)) {
+                root = p == kPhantomParent ? PhantomHash() : cast_hashes[p];
+                break;
+              }
+              cur = p;
+            }
+            expected_threads += "(" + std::to_string(fid) + ", '" + ToHex(cast_hashes[k]) + "', '" + ToHex(root) +
+                                "', " + (url.empty() ? "NULL" : "'" + url + "'") + "),\n";
+          }
+        }
         std::vector<Event> deliveries = node.events;
         if (order > 0) {
           // Redelivery and the node's own duplicates, then any order.
@@ -252,6 +308,10 @@ int main(int argc, char** argv) {
               "SELECT 'rejected ' || coalesce(reason, '') FROM waypoint.apply_payloads(ARRAY[%s], ARRAY[%s]) "
               "WHERE NOT applied;\n",
               kinds.c_str(), payloads.c_str());
+          // The workers resolve thread roots between batches, not after each one.
+          if (rng() % 3 == 0)
+            std::printf("SELECT 'resolved ' || waypoint.resolve_thread_roots(%u);\n",
+                        static_cast<unsigned>(1 + rng() % 8));
         }
       }
     }
@@ -260,6 +320,22 @@ int main(int argc, char** argv) {
     expected.resize(expected.size() - 2);
     std::printf("INSERT INTO expected VALUES\n%s;\n", expected.c_str());
   }
+  if (!expected_threads.empty()) {
+    expected_threads.resize(expected_threads.size() - 2);
+    std::printf("INSERT INTO expected_threads VALUES\n%s;\n", expected_threads.c_str());
+  }
+  // Whatever is still queued, then every held cast's root against the rule's.
+  std::printf(
+      "DO $$ BEGIN WHILE waypoint.resolve_thread_roots() > 0 LOOP END LOOP; END $$;\n"
+      "WITH got AS (SELECT fid, encode(hash, 'hex') AS k, encode(root_hash, 'hex') AS root_hash, root_url\n"
+      "  FROM waypoint.casts WHERE fid >= 500000 AND NOT removed AND pruned_at IS NULL AND revoked_at IS NULL\n"
+      "   AND dropped_at IS NULL)\n"
+      "SELECT 'mismatch thread fid ' || coalesce(e.fid, g.fid) || ' cast ' || coalesce(e.k, g.k) || ': node ' ||\n"
+      "       coalesce(e.root_hash || ' ' || coalesce(e.root_url, '-'), 'nothing') || ', database ' ||\n"
+      "       coalesce(g.root_hash || ' ' || coalesce(g.root_url, '-'), 'nothing')\n"
+      "  FROM expected_threads e FULL JOIN got g ON e.fid = g.fid AND e.k = g.k\n"
+      " WHERE (e.root_hash, e.root_url) IS DISTINCT FROM (g.root_hash, g.root_url) ORDER BY 1;\n"
+      "SELECT 'checked ' || count(*) || ' thread roots' FROM expected_threads;\n");
   // The live winner of every key (a row shows no tombstone while its winner is alive).
   std::printf(
       "WITH got AS (\n"
