@@ -113,14 +113,21 @@ stop_sampler() {  # stop_sampler OUT: lets it take at least one sample first
   kill "$SAMPLER_PID"; wait "$SAMPLER_PID" || true; SAMPLER_PID=
 }
 
-# wait_applied TARGET: until the workers' entries_applied reached TARGET; prints
-# "<start of the first batch> <end of the last batch>" (database clock): the first batch's
-# transaction start is min(messages.first_seen_at), the last one's end max(last_batch_at).
+# wait_applied TARGET: until the workers' entries_applied reached TARGET and every thread
+# root is resolved (the mirror is complete only then); prints "<start of the first batch>
+# <end>" (database clock): the first batch's transaction start is min(messages.first_seen_at),
+# the end max(last_batch_at), or the moment the thread-root queue was seen empty if it
+# still held casts after the last batch (polled every 0.1 s).
 wait_applied() {
-  local target=$1
+  local target=$1 resolved_at=0
   until [ "$(applied)" -ge "$target" ]; do sleep 0.1; done
+  until [ "$(q "SELECT NOT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)")" = t ]; do
+    sleep 0.1
+    resolved_at=$(q "SELECT extract(epoch FROM clock_timestamp())")
+  done
   q "SELECT (SELECT extract(epoch FROM min(first_seen_at)) FROM waypoint.messages),
-            (SELECT extract(epoch FROM max(last_batch_at)) FROM waypoint.workers WHERE role = 'apply')" | tr '|' ' '
+            greatest((SELECT extract(epoch FROM max(last_batch_at)) FROM waypoint.workers WHERE role = 'apply'),
+                     $resolved_at)" | tr '|' ' '
 }
 
 # ---- runs -----------------------------------------------------------------------------

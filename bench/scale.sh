@@ -105,6 +105,17 @@ backfill_in() {  # backfill_in FIDS: the sidecar finished (wrote fid_done of) FI
 }
 applied_at_least() { [ "$(applied)" -ge "$1" ]; }
 job_done() { [ "$(q "SELECT state FROM waypoint.backfill_progress WHERE job_id = $1")" = done ]; }
+# threads_resolved: waits until no cast waits for its thread root (the workers resolve
+# them between batches; in bulk mode only once the indexes are back); prints 0 if none
+# was waiting, else the database clock when the queue was seen empty (polled every 0.2 s).
+threads_resolved() {
+  local at=0
+  until [ "$(q "SELECT NOT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)")" = t ]; do
+    sleep 0.2
+    at=$(q "SELECT extract(epoch FROM clock_timestamp())")
+  done
+  echo "$at"
+}
 
 run_mode() {  # run_mode stream|backfill: one fresh stack, all chunks, appends to $RESULTS
   local mode=$1
@@ -182,6 +193,10 @@ waypoint.apply_paused = on"
       entries=$(($(applied) - applied0))
     fi
     t1=$(q "SELECT extract(epoch FROM max(last_batch_at)) FROM waypoint.workers WHERE role = 'apply'")
+    # In live storage mode the chunk is done when its casts' thread roots are resolved too.
+    if [ "$(q "SELECT storage_mode FROM waypoint.storage_state()")" = live ]; then
+      t1=$(python3 -c "print(max($t1, $(threads_resolved)))")
+    fi
     set_paused on
     sleep 1  # the workers take the reload within a round; nothing new is in Redis meanwhile
     local wal dbs1 prefill drain redis_peak
@@ -205,8 +220,12 @@ waypoint.apply_paused = on"
     set_paused off
     wait_for 36000 "secondary indexes built" sh -c "[ \"\$(psql -X -At -h 127.0.0.1 -p $PG_PORT -U postgres -c 'SELECT storage_mode FROM waypoint.storage_state()')\" = live ]"
     b1=$(now)
+    local queued; queued=$(q "SELECT count(*) FROM waypoint.cast_thread_queue")
+    threads_resolved >/dev/null
+    local b2; b2=$(now)
     set_paused on
     log "$mode: bulk sync ended: secondary indexes built in $(python3 -c "print(round($b1 - $b0, 1))") s for $(q "SELECT count(*) FROM waypoint.messages") messages"
+    log "$mode: thread roots of the $queued casts queued during the bulk sync resolved in $(python3 -c "print(round($b2 - $b1, 1))") s"
   fi
   log "$mode: exact row count check: $(q "SELECT count(*) FROM waypoint.messages") rows in waypoint.messages, $([ "$mode" = stream ] && echo "$total" || echo "$held_total") expected"
   stop_stack

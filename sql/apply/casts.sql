@@ -3,47 +3,69 @@
 -- docs/apply-semantics.md). Parameters, one array element per candidate message:
 --   $1 fid, $2 message_hash, $3 ts (Farcaster seconds), $4 removed,
 --   $5..$13 hash, text, parent_fid, parent_hash, parent_url, embeds, mentions, mentions_positions, cast_type,
---   $14..$18 dead, merge_event, pruned_at, revoked_at, dropped_at: the candidate's standing
+--   $14..$17 bp (the parent cast is added in this batch too), and that parent's own
+--   parent_fid, parent_hash, parent_url,
+--   $18..$22 dead, merge_event, pruned_at, revoked_at, dropped_at: the candidate's standing
 --   in waypoint.messages after this batch wrote it.
 -- Store order (highest wins): remove first, then timestamp, then hash.
 -- Every row written is queued for waypoint.resolve_thread_roots(); the thread root set
--- here is a first guess from the parent's row as it stands (docs/apply-semantics.md
--- "Thread roots"), right for most casts, so the resolver seldom rewrites a row.
-WITH written AS (
-INSERT INTO waypoint.casts AS t (
-  fid, message_hash, "timestamp", removed, deleted_at, pruned_at, revoked_at, dropped_at,
-  updated_at, dropped_reason, confirmed_seq, event_id,
-  hash, text, parent_fid, parent_hash, parent_url, embeds, mentions, mentions_positions, cast_type,
-  root_fid, root_hash, root_url, root_open)
-SELECT DISTINCT ON (u.fid, u.hash)
-       u.fid, u.message_hash, waypoint.farcaster_time(u.ts), u.removed,
-       CASE WHEN u.removed THEN waypoint.farcaster_time(u.ts) END,
-       -- a row shows its winner's tombstones only while the winner is dead
-       CASE WHEN u.dead THEN u.pruned_at END, CASE WHEN u.dead THEN u.revoked_at END,
-       CASE WHEN u.dead THEN u.dropped_at END, now(),
-       CASE WHEN u.dead AND u.dropped_at IS NOT NULL THEN 'deleted' END,
-       currval('waypoint.apply_seq'), u.merge_event,
-       u.hash, u.text, u.parent_fid, u.parent_hash, u.parent_url, u.embeds::jsonb, u.mentions::bigint[], u.mentions_positions::int[], u.cast_type,
-       -- no parent cast: the cast is its thread's top; a held parent: the parent's root;
-       -- otherwise the thread stops (open) at the parent
-       CASE WHEN u.parent_hash IS NULL THEN u.fid WHEN p.root_hash IS NOT NULL THEN p.root_fid ELSE u.parent_fid END,
-       CASE WHEN u.parent_hash IS NULL THEN u.hash WHEN p.root_hash IS NOT NULL THEN p.root_hash ELSE u.parent_hash END,
-       CASE WHEN u.parent_hash IS NULL THEN u.parent_url WHEN p.root_hash IS NOT NULL THEN p.root_url END,
-       CASE WHEN u.parent_hash IS NULL THEN false WHEN p.root_hash IS NOT NULL THEN p.root_open ELSE true END
+-- here is a first guess from the parent's row as it stands, or from the parent's own
+-- parent when both are added in this batch (docs/apply-semantics.md "Thread roots"),
+-- right for most casts, so the resolver seldom rewrites a row.
+-- w: one candidate per key (alive before dead, then the latest merge, then store order).
+WITH w AS (
+SELECT DISTINCT ON (u.fid, u.hash) u.*
   -- unnest in the select list streams the arrays (unnest(a, b, ...) in FROM would copy
   -- each one into a tuplestore first)
   FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS message_hash, unnest($3::bigint[]) AS ts,
           unnest($4::boolean[]) AS removed, unnest($5::bytea[]) AS hash, unnest($6::text[]) AS text,
           unnest($7::bigint[]) AS parent_fid, unnest($8::bytea[]) AS parent_hash, unnest($9::text[]) AS parent_url,
           unnest($10::text[]) AS embeds, unnest($11::text[]) AS mentions, unnest($12::text[]) AS mentions_positions,
-          unnest($13::int[]) AS cast_type, unnest($14::boolean[]) AS dead, unnest($15::bigint[]) AS merge_event,
-          unnest($16::timestamptz[]) AS pruned_at, unnest($17::timestamptz[]) AS revoked_at, unnest($18::timestamptz[]) AS dropped_at)
+          unnest($13::int[]) AS cast_type, unnest($14::boolean[]) AS bp, unnest($15::bigint[]) AS bp_fid,
+          unnest($16::bytea[]) AS bp_hash, unnest($17::text[]) AS bp_url,
+          unnest($18::boolean[]) AS dead, unnest($19::bigint[]) AS merge_event,
+          unnest($20::timestamptz[]) AS pruned_at, unnest($21::timestamptz[]) AS revoked_at, unnest($22::timestamptz[]) AS dropped_at)
        AS u
-  LEFT JOIN waypoint.casts p ON p.fid = u.parent_fid AND p.hash = u.parent_hash
-        AND NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL
-  -- One candidate per key: alive before dead, then the latest merge, then store order.
  ORDER BY u.fid, u.hash, u.dead, CASE WHEN NOT u.dead THEN u.merge_event END DESC NULLS LAST,
           u.removed DESC, u.ts DESC, u.message_hash DESC
+),
+written AS (
+INSERT INTO waypoint.casts AS t (
+  fid, message_hash, "timestamp", removed, deleted_at, pruned_at, revoked_at, dropped_at,
+  updated_at, dropped_reason, confirmed_seq, event_id,
+  hash, text, parent_fid, parent_hash, parent_url, embeds, mentions, mentions_positions, cast_type,
+  root_fid, root_hash, root_url, root_open)
+SELECT w.fid, w.message_hash, waypoint.farcaster_time(w.ts), w.removed,
+       CASE WHEN w.removed THEN waypoint.farcaster_time(w.ts) END,
+       -- a row shows its winner's tombstones only while the winner is dead
+       CASE WHEN w.dead THEN w.pruned_at END, CASE WHEN w.dead THEN w.revoked_at END,
+       CASE WHEN w.dead THEN w.dropped_at END, now(),
+       CASE WHEN w.dead AND w.dropped_at IS NOT NULL THEN 'deleted' END,
+       currval('waypoint.apply_seq'), w.merge_event,
+       w.hash, w.text, w.parent_fid, w.parent_hash, w.parent_url, w.embeds::jsonb, w.mentions::bigint[], w.mentions_positions::int[], w.cast_type,
+       -- no parent cast: the cast is its thread's top; a held parent: the parent's root; a
+       -- parent added in this batch: that parent's own guess (from its parent gp); otherwise
+       -- the thread stops (open) at the parent
+       CASE WHEN w.parent_hash IS NULL THEN w.fid WHEN p.root_hash IS NOT NULL THEN p.root_fid
+            WHEN w.bp THEN CASE WHEN w.bp_hash IS NULL THEN w.parent_fid WHEN gp.root_hash IS NOT NULL THEN gp.root_fid ELSE w.bp_fid END
+            ELSE w.parent_fid END,
+       CASE WHEN w.parent_hash IS NULL THEN w.hash WHEN p.root_hash IS NOT NULL THEN p.root_hash
+            WHEN w.bp THEN CASE WHEN w.bp_hash IS NULL THEN w.parent_hash WHEN gp.root_hash IS NOT NULL THEN gp.root_hash ELSE w.bp_hash END
+            ELSE w.parent_hash END,
+       CASE WHEN w.parent_hash IS NULL THEN w.parent_url WHEN p.root_hash IS NOT NULL THEN p.root_url
+            WHEN w.bp THEN CASE WHEN w.bp_hash IS NULL THEN w.bp_url WHEN gp.root_hash IS NOT NULL THEN gp.root_url END
+            END,
+       CASE WHEN w.parent_hash IS NULL THEN false WHEN p.root_hash IS NOT NULL THEN p.root_open
+            WHEN w.bp THEN CASE WHEN w.bp_hash IS NULL THEN false WHEN gp.root_hash IS NOT NULL THEN gp.root_open ELSE true END
+            ELSE true END
+  -- (parents are looked up by key, one probe per candidate, whatever plan the statistics
+  -- of a young table suggest)
+  FROM w
+  LEFT JOIN LATERAL (SELECT * FROM waypoint.casts c WHERE c.fid = w.parent_fid AND c.hash = w.parent_hash LIMIT 1) p
+    ON NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL
+  LEFT JOIN LATERAL (SELECT * FROM waypoint.casts c WHERE c.fid = w.bp_fid AND c.hash = w.bp_hash LIMIT 1) gp
+    ON NOT gp.removed AND gp.pruned_at IS NULL AND gp.revoked_at IS NULL AND gp.dropped_at IS NULL
+ ORDER BY w.fid, w.hash
 ON CONFLICT (fid, hash) DO UPDATE SET
   message_hash = excluded.message_hash,
   "timestamp" = excluded."timestamp",

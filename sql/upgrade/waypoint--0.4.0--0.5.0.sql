@@ -1,56 +1,5 @@
 -- waypoint 0.4.0 -> 0.5.0 (ALTER EXTENSION waypoint UPDATE).
 
--- Thread roots (docs/apply-semantics.md "Thread roots"): four columns on waypoint.casts
--- (added without a rewrite), the resolver's queue and function, two secondary indexes,
--- and the thread lines of state_lines(). The rows of a populated mirror are queued, and
--- the apply workers resolve them in the background after the update
--- (waypoint.sync_status.thread_roots_pending counts what is left).
-ALTER TABLE waypoint.casts
-  ADD COLUMN root_fid bigint,
-  ADD COLUMN root_hash bytea,
-  ADD COLUMN root_url text,
-  ADD COLUMN root_open boolean NOT NULL DEFAULT false;
-COMMENT ON COLUMN waypoint.casts.root_fid IS 'Thread root: fid of the top cast of this cast''s thread (the cast itself when it replies to no cast). When an ancestor is not held by the node (deleted, pruned, or never seen), the thread stops at it: root_fid/root_hash name that ancestor and root_open is true.';
-COMMENT ON COLUMN waypoint.casts.root_hash IS 'Thread root: hash of the top cast (see root_fid). Index: casts_thread_idx (the whole thread of a cast).';
-COMMENT ON COLUMN waypoint.casts.root_url IS 'Thread root: the parent URL (channel) of the top cast, when the top cast is held; NULL otherwise.';
-COMMENT ON COLUMN waypoint.casts.root_open IS 'True when the thread stops at an ancestor the node does not hold (root_fid/root_hash name it); it closes when that cast arrives.';
-
--- Casts whose thread root may have to change: every casts row the apply writes is queued
--- here in the same transaction, and waypoint.resolve_thread_roots() works the queue off.
--- A plain heap without an index: rows are appended and taken in any order.
-CREATE TABLE waypoint.cast_thread_queue (
-  fid bigint NOT NULL,
-  hash bytea NOT NULL
-);
-COMMENT ON TABLE waypoint.cast_thread_queue IS
-  'Internal: casts rows written since their thread roots were last resolved (waypoint.resolve_thread_roots()).';
-INSERT INTO waypoint.cast_thread_queue (fid, hash) SELECT fid, hash FROM waypoint.casts;
-
-INSERT INTO waypoint.secondary_indexes (name, table_name, definition) VALUES
-  ('casts_thread_idx', 'casts', '(root_hash, root_fid, "timestamp") WHERE root_hash IS NOT NULL'),
-  ('casts_root_open_idx', 'casts', '(root_hash) WHERE root_open')
-ON CONFLICT (name) DO NOTHING;
--- Built now while every other index exists (the columns are all NULL / false, so they are
--- empty); during a bulk sync the workers build them with the others when it ends.
-DO $do$
-DECLARE
-  r record;
-BEGIN
-  IF (SELECT mode FROM waypoint.storage_mode) = 'live' THEN
-    FOR r IN SELECT * FROM waypoint.secondary_indexes WHERE name IN ('casts_thread_idx', 'casts_root_open_idx') ORDER BY name LOOP
-      EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON waypoint.%I %s', r.name, r.table_name, r.definition);
-    END LOOP;
-  END IF;
-END
-$do$;
-
-CREATE OR REPLACE VIEW waypoint.casts_live AS
-  SELECT fid, hash, "timestamp", text, parent_fid, parent_hash, parent_url, embeds, mentions,
-         mentions_positions, cast_type, root_fid, root_hash, root_url
-  FROM waypoint.casts
-  WHERE NOT removed AND pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL;
-COMMENT ON VIEW waypoint.casts_live IS 'Casts the node holds now (not removed, pruned or revoked), with their thread root (root_fid, root_hash: the top cast; root_url: its channel URL).';
-
 -- Thread roots (docs/apply-semantics.md "Thread roots"). A cast's thread root is the top
 -- of its chain of parents as far as the node holds them:
 --   - a cast that replies to no cast is its own root (root_url: its parent URL, if any);
@@ -69,15 +18,51 @@ COMMENT ON VIEW waypoint.casts_live IS 'Casts the node holds now (not removed, p
 -- resolver at a time, each step reading what is committed: an advisory lock keeps out a
 -- second caller, who returns 0. It waits while secondary indexes are missing (storage mode
 -- not 'live'), since 2 and 3 read casts_root_open_idx and casts_parent_hash_idx.
+-- Every read is a lookup by key from the queued casts (LATERAL ... LIMIT 1 by the primary
+-- key, or by those two indexes), and each step writes its changed rows in one statement
+-- by primary key, so the cost is per queued cast and does not grow with the table: scans
+-- and hash or merge joins are switched off for it, whatever the statistics suggest (a
+-- worker caches its plans while the table is still empty, where a scan looks cheaper).
 -- Returns the number of queue entries taken.
+-- Writes thread roots by primary key: one statement for the rows a step changed.
+CREATE FUNCTION waypoint.set_thread_roots(fids bigint[], hashes bytea[], root_fids bigint[], root_hashes bytea[],
+                                          root_urls text[], root_opens boolean[]) RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+SET jit = off
+AS $$
+  UPDATE waypoint.casts c
+     SET root_fid = u.root_fid, root_hash = u.root_hash, root_url = u.root_url, root_open = u.root_open
+    FROM unnest(fids, hashes, root_fids, root_hashes, root_urls, root_opens)
+         AS u(fid, hash, root_fid, root_hash, root_url, root_open)
+   WHERE c.fid = u.fid AND c.hash = u.hash
+$$;
+REVOKE ALL ON FUNCTION waypoint.set_thread_roots(bigint[], bytea[], bigint[], bytea[], text[], boolean[]) FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.set_thread_roots(bigint[], bytea[], bigint[], bytea[], text[], boolean[]) IS
+  'Internal (waypoint.resolve_thread_roots calls it): sets the thread roots of the given casts.';
+
 CREATE FUNCTION waypoint.resolve_thread_roots(max_entries int DEFAULT 10000) RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+-- No JIT: it compiled for 2 s per call for statements of 100 ms.
+SET jit = off
 AS $$
 DECLARE
   taken bigint;
   fids bigint[];
   hashes bytea[];
+  c_fid bigint[];
+  c_hash bytea[];
+  n_fid bigint[];
+  n_hash bytea[];
+  n_url text[];
+  n_open boolean[];
 BEGIN
   IF (SELECT mode FROM waypoint.storage_mode) <> 'live'
      OR NOT pg_try_advisory_xact_lock(hashtext('waypoint.resolve_thread_roots')) THEN
@@ -95,67 +80,82 @@ BEGIN
   END IF;
 
   -- 1. The queued casts' own roots.
-  WITH RECURSIVE e AS (SELECT * FROM unnest(fids, hashes) AS e(fid, hash)),
-  walk AS (
-    SELECT c.fid AS sfid, c.hash AS shash, c.fid, c.hash, c.parent_fid, c.parent_hash, c.parent_url, 0 AS depth
-      FROM e JOIN waypoint.casts c ON c.fid = e.fid AND c.hash = e.hash
-    UNION ALL
-    SELECT w.sfid, w.shash, p.fid, p.hash, p.parent_fid, p.parent_hash, p.parent_url, w.depth + 1
-      FROM walk w JOIN waypoint.casts p ON p.fid = w.parent_fid AND p.hash = w.parent_hash
-     WHERE NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL
-       AND (p.root_hash IS NULL OR EXISTS (SELECT 1 FROM e WHERE e.fid = p.fid AND e.hash = p.hash))
-       AND w.depth < cardinality(fids)
-  ),
-  top AS (SELECT DISTINCT ON (sfid, shash) * FROM walk ORDER BY sfid, shash, depth DESC),
-  r AS (
-    SELECT t.sfid, t.shash,
-           CASE WHEN t.parent_hash IS NULL THEN t.fid WHEN p.root_hash IS NOT NULL THEN p.root_fid ELSE t.parent_fid END AS root_fid,
-           CASE WHEN t.parent_hash IS NULL THEN t.hash WHEN p.root_hash IS NOT NULL THEN p.root_hash ELSE t.parent_hash END AS root_hash,
-           CASE WHEN t.parent_hash IS NULL THEN t.parent_url WHEN p.root_hash IS NOT NULL THEN p.root_url END AS root_url,
-           CASE WHEN t.parent_hash IS NULL THEN false WHEN p.root_hash IS NOT NULL THEN p.root_open ELSE true END AS root_open
-      FROM top t
-      LEFT JOIN waypoint.casts p ON p.fid = t.parent_fid AND p.hash = t.parent_hash
-            AND NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL
-  )
-  UPDATE waypoint.casts c
-     SET root_fid = r.root_fid, root_hash = r.root_hash, root_url = r.root_url, root_open = r.root_open
-    FROM r
-   WHERE c.fid = r.sfid AND c.hash = r.shash
-     AND (c.root_fid, c.root_hash, c.root_url, c.root_open) IS DISTINCT FROM (r.root_fid, r.root_hash, r.root_url, r.root_open);
+  WITH RECURSIVE e AS MATERIALIZED (SELECT * FROM unnest(fids, hashes) AS e(fid, hash)),
+    walk AS (
+      SELECT c.fid AS sfid, c.hash AS shash, c.root_fid AS old_fid, c.root_hash AS old_hash,
+             c.root_url AS old_url, c.root_open AS old_open,
+             c.fid, c.hash, c.parent_fid, c.parent_hash, c.parent_url, 0 AS depth
+        FROM e CROSS JOIN LATERAL (
+               SELECT * FROM waypoint.casts c WHERE c.fid = e.fid AND c.hash = e.hash LIMIT 1) c
+      UNION ALL
+      SELECT w.sfid, w.shash, w.old_fid, w.old_hash, w.old_url, w.old_open,
+             p.fid, p.hash, p.parent_fid, p.parent_hash, p.parent_url, w.depth + 1
+        FROM walk w CROSS JOIN LATERAL (
+               SELECT * FROM waypoint.casts p WHERE p.fid = w.parent_fid AND p.hash = w.parent_hash LIMIT 1) p
+       WHERE w.parent_hash IS NOT NULL
+         AND NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL
+         AND (p.root_hash IS NULL OR EXISTS (SELECT 1 FROM e WHERE e.fid = p.fid AND e.hash = p.hash))
+         AND w.depth < cardinality(fids)
+    ),
+    top AS (SELECT DISTINCT ON (sfid, shash) * FROM walk ORDER BY sfid, shash, depth DESC),
+    n AS (
+      SELECT t.sfid, t.shash, t.old_fid, t.old_hash, t.old_url, t.old_open,
+             CASE WHEN t.parent_hash IS NULL THEN t.fid WHEN p.root_hash IS NOT NULL THEN p.root_fid ELSE t.parent_fid END AS root_fid,
+             CASE WHEN t.parent_hash IS NULL THEN t.hash WHEN p.root_hash IS NOT NULL THEN p.root_hash ELSE t.parent_hash END AS root_hash,
+             CASE WHEN t.parent_hash IS NULL THEN t.parent_url WHEN p.root_hash IS NOT NULL THEN p.root_url END AS root_url,
+             CASE WHEN t.parent_hash IS NULL THEN false WHEN p.root_hash IS NOT NULL THEN p.root_open ELSE true END AS root_open
+        FROM top t
+        LEFT JOIN LATERAL (
+               SELECT * FROM waypoint.casts p WHERE p.fid = t.parent_fid AND p.hash = t.parent_hash LIMIT 1) p
+          ON NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL
+    )
+  SELECT array_agg(sfid), array_agg(shash), array_agg(root_fid), array_agg(root_hash), array_agg(root_url),
+         array_agg(root_open)
+    INTO c_fid, c_hash, n_fid, n_hash, n_url, n_open
+    FROM n
+   WHERE (old_fid, old_hash, old_url, old_open) IS DISTINCT FROM (root_fid, root_hash, root_url, root_open);
+  PERFORM waypoint.set_thread_roots(c_fid, c_hash, n_fid, n_hash, n_url, n_open);
 
   -- 2. Held queued casts: the open rows that stopped at one continue to its root.
-  WITH x AS (
-    SELECT c.fid, c.hash, c.root_fid, c.root_hash, c.root_url, c.root_open
-      FROM unnest(fids, hashes) AS e(fid, hash) JOIN waypoint.casts c ON c.fid = e.fid AND c.hash = e.hash
-     WHERE NOT c.removed AND c.pruned_at IS NULL AND c.revoked_at IS NULL AND c.dropped_at IS NULL
-  )
-  UPDATE waypoint.casts c
-     SET root_fid = x.root_fid, root_hash = x.root_hash, root_url = x.root_url, root_open = x.root_open
-    FROM x
-   WHERE c.root_open AND c.root_hash = x.hash AND c.root_fid = x.fid AND NOT (c.fid = x.fid AND c.hash = x.hash)
-     AND (c.root_fid, c.root_hash, c.root_url, c.root_open) IS DISTINCT FROM (x.root_fid, x.root_hash, x.root_url, x.root_open);
+  SELECT array_agg(m.fid), array_agg(m.hash), array_agg(x.root_fid), array_agg(x.root_hash), array_agg(x.root_url),
+         array_agg(x.root_open)
+    INTO c_fid, c_hash, n_fid, n_hash, n_url, n_open
+      FROM unnest(fids, hashes) AS e(fid, hash)
+      CROSS JOIN LATERAL (SELECT * FROM waypoint.casts c WHERE c.fid = e.fid AND c.hash = e.hash LIMIT 1) x
+      CROSS JOIN LATERAL (
+             SELECT c.fid, c.hash, c.root_fid, c.root_hash, c.root_url, c.root_open FROM waypoint.casts c
+              WHERE c.root_open AND c.root_hash = x.hash AND c.root_fid = x.fid) m
+     WHERE NOT x.removed AND x.pruned_at IS NULL AND x.revoked_at IS NULL AND x.dropped_at IS NULL
+       AND NOT (m.fid = x.fid AND m.hash = x.hash)
+       AND (m.root_fid, m.root_hash, m.root_url, m.root_open) IS DISTINCT FROM (x.root_fid, x.root_hash, x.root_url, x.root_open);
+  PERFORM waypoint.set_thread_roots(c_fid, c_hash, n_fid, n_hash, n_url, n_open);
 
   -- 3. Queued casts that are not held: the replies below one (through held replies) stop at it.
   WITH RECURSIVE x AS (
-    SELECT c.fid, c.hash
-      FROM unnest(fids, hashes) AS e(fid, hash) JOIN waypoint.casts c ON c.fid = e.fid AND c.hash = e.hash
-     WHERE c.removed OR c.pruned_at IS NOT NULL OR c.revoked_at IS NOT NULL OR c.dropped_at IS NOT NULL
-  ),
-  down AS (
-    SELECT x.fid AS xfid, x.hash AS xhash, ch.fid, ch.hash,
-           NOT ch.removed AND ch.pruned_at IS NULL AND ch.revoked_at IS NULL AND ch.dropped_at IS NULL AS held
-      FROM x JOIN waypoint.casts ch ON ch.parent_hash = x.hash AND ch.parent_fid = x.fid
-    UNION ALL
-    SELECT d.xfid, d.xhash, ch.fid, ch.hash,
-           NOT ch.removed AND ch.pruned_at IS NULL AND ch.revoked_at IS NULL AND ch.dropped_at IS NULL
-      FROM down d JOIN waypoint.casts ch ON ch.parent_hash = d.hash AND ch.parent_fid = d.fid
-     WHERE d.held
-  )
-  UPDATE waypoint.casts c
-     SET root_fid = d.xfid, root_hash = d.xhash, root_url = NULL, root_open = true
-    FROM down d
-   WHERE c.fid = d.fid AND c.hash = d.hash
-     AND (c.root_fid, c.root_hash, c.root_url, c.root_open) IS DISTINCT FROM (d.xfid, d.xhash, NULL::text, true);
+      SELECT c.fid, c.hash
+        FROM unnest(fids, hashes) AS e(fid, hash)
+        CROSS JOIN LATERAL (SELECT * FROM waypoint.casts c WHERE c.fid = e.fid AND c.hash = e.hash LIMIT 1) c
+       WHERE c.removed OR c.pruned_at IS NOT NULL OR c.revoked_at IS NOT NULL OR c.dropped_at IS NOT NULL
+    ),
+    down AS (
+      SELECT x.fid AS xfid, x.hash AS xhash, ch.fid, ch.hash, ch.held, ch.root_fid, ch.root_hash, ch.root_url, ch.root_open
+        FROM x CROSS JOIN LATERAL (
+               SELECT c.fid, c.hash, c.root_fid, c.root_hash, c.root_url, c.root_open,
+                      NOT c.removed AND c.pruned_at IS NULL AND c.revoked_at IS NULL AND c.dropped_at IS NULL AS held
+                 FROM waypoint.casts c WHERE c.parent_hash = x.hash AND c.parent_fid = x.fid) ch
+      UNION ALL
+      SELECT d.xfid, d.xhash, ch.fid, ch.hash, ch.held, ch.root_fid, ch.root_hash, ch.root_url, ch.root_open
+        FROM down d CROSS JOIN LATERAL (
+               SELECT c.fid, c.hash, c.root_fid, c.root_hash, c.root_url, c.root_open,
+                      NOT c.removed AND c.pruned_at IS NULL AND c.revoked_at IS NULL AND c.dropped_at IS NULL AS held
+                 FROM waypoint.casts c WHERE c.parent_hash = d.hash AND c.parent_fid = d.fid) ch
+       WHERE d.held
+    )
+  SELECT array_agg(fid), array_agg(hash), array_agg(xfid), array_agg(xhash), array_agg(NULL::text), array_agg(true)
+    INTO c_fid, c_hash, n_fid, n_hash, n_url, n_open
+    FROM down
+   WHERE (root_fid, root_hash, root_url, root_open) IS DISTINCT FROM (xfid, xhash, NULL::text, true);
+  PERFORM waypoint.set_thread_roots(c_fid, c_hash, n_fid, n_hash, n_url, n_open);
   RETURN taken;
 END
 $$;

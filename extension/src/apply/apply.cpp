@@ -213,8 +213,16 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
   // Typed columns as sql/apply/<table>.sql lists them.
   static PreparedStatement casts =
       StoreUpsert("casts", {ParamType::kBytea, ParamType::kText, ParamType::kInt8, ParamType::kBytea, ParamType::kText,
-                            ParamType::kText, ParamType::kText, ParamType::kText, ParamType::kInt4});
-  Upsert(casts, standing, rs.casts, [](std::vector<ArrayParam>& p, const core::CastRow& r) {
+                            ParamType::kText, ParamType::kText, ParamType::kText, ParamType::kInt4, ParamType::kBool,
+                            ParamType::kInt8, ParamType::kBytea, ParamType::kText});
+  // A reply whose parent is added in this same batch cannot see the parent's row in the
+  // upsert (one statement): it gets the parent's own parent from here, so its first
+  // thread-root guess is right (sql/apply/casts.sql).
+  std::unordered_map<std::string, const core::CastRow*> batch_adds;
+  for (const core::CastRow& r : rs.casts)
+    if (!r.c.removed && !StandingOf(standing, r.c).dead)
+      batch_adds.emplace(std::to_string(r.c.fid) + ":" + r.cast_hash, &r);
+  Upsert(casts, standing, rs.casts, [&batch_adds](std::vector<ArrayParam>& p, const core::CastRow& r) {
     p[4].AddStr(r.cast_hash);
     p[5].AddOptStr(r.text);
     p[6].AddOptInt(r.parent_fid);
@@ -224,6 +232,15 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
     p[10].AddOptStr(r.mentions);
     p[11].AddOptStr(r.mentions_positions);
     p[12].AddOptInt(r.cast_type);
+    const core::CastRow* parent = nullptr;
+    if (r.parent_fid && r.parent_hash) {
+      auto it = batch_adds.find(std::to_string(*r.parent_fid) + ":" + *r.parent_hash);
+      if (it != batch_adds.end()) parent = it->second;
+    }
+    p[13].AddBool(parent != nullptr);
+    p[14].AddOptInt(parent ? parent->parent_fid : std::nullopt);
+    p[15].AddOptStr(parent ? parent->parent_hash : std::nullopt);
+    p[16].AddOptStr(parent ? parent->parent_url : std::nullopt);
   });
 
   static PreparedStatement reactions = StoreUpsert(
