@@ -71,6 +71,14 @@ DECLARE
   n_hash bytea[];
   n_url text[];
   n_open boolean[];
+  h_fid bigint[];      -- the queued casts that are held, with their roots after step 1
+  h_hash bytea[];
+  h_root_fid bigint[];
+  h_root_hash bytea[];
+  h_root_url text[];
+  h_root_open boolean[];
+  d_fid bigint[];      -- the queued casts that are not
+  d_hash bytea[];
 BEGIN
   IF (SELECT mode FROM waypoint.storage_mode) <> 'live'
      OR NOT pg_try_advisory_xact_lock(hashtext('waypoint.resolve_thread_roots')) THEN
@@ -92,11 +100,12 @@ BEGIN
     walk AS (
       SELECT c.fid AS sfid, c.hash AS shash, c.root_fid AS old_fid, c.root_hash AS old_hash,
              c.root_url AS old_url, c.root_open AS old_open,
+             NOT c.removed AND c.pruned_at IS NULL AND c.revoked_at IS NULL AND c.dropped_at IS NULL AS held,
              c.fid, c.hash, c.parent_fid, c.parent_hash, c.parent_url, 0 AS depth
         FROM e CROSS JOIN LATERAL (
                SELECT * FROM waypoint.casts c WHERE c.fid = e.fid AND c.hash = e.hash LIMIT 1) c
       UNION ALL
-      SELECT w.sfid, w.shash, w.old_fid, w.old_hash, w.old_url, w.old_open,
+      SELECT w.sfid, w.shash, w.old_fid, w.old_hash, w.old_url, w.old_open, w.held,
              p.fid, p.hash, p.parent_fid, p.parent_hash, p.parent_url, w.depth + 1
         FROM walk w CROSS JOIN LATERAL (
                SELECT * FROM waypoint.casts p WHERE p.fid = w.parent_fid AND p.hash = w.parent_hash LIMIT 1) p
@@ -107,7 +116,7 @@ BEGIN
     ),
     top AS (SELECT DISTINCT ON (sfid, shash) * FROM walk ORDER BY sfid, shash, depth DESC),
     n AS (
-      SELECT t.sfid, t.shash, t.old_fid, t.old_hash, t.old_url, t.old_open,
+      SELECT t.sfid, t.shash, t.old_fid, t.old_hash, t.old_url, t.old_open, t.held,
              CASE WHEN t.parent_hash IS NULL THEN t.fid WHEN p.root_hash IS NOT NULL THEN p.root_fid ELSE t.parent_fid END AS root_fid,
              CASE WHEN t.parent_hash IS NULL THEN t.hash WHEN p.root_hash IS NOT NULL THEN p.root_hash ELSE t.parent_hash END AS root_hash,
              CASE WHEN t.parent_hash IS NULL THEN t.parent_url WHEN p.root_hash IS NOT NULL THEN p.root_url END AS root_url,
@@ -117,34 +126,35 @@ BEGIN
                SELECT * FROM waypoint.casts p WHERE p.fid = t.parent_fid AND p.hash = t.parent_hash LIMIT 1) p
           ON NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL
     )
-  SELECT array_agg(sfid), array_agg(shash), array_agg(root_fid), array_agg(root_hash), array_agg(root_url),
-         array_agg(root_open)
-    INTO c_fid, c_hash, n_fid, n_hash, n_url, n_open
-    FROM n
-   WHERE (old_fid, old_hash, old_url, old_open) IS DISTINCT FROM (root_fid, root_hash, root_url, root_open);
+  , m AS (SELECT *, (old_fid, old_hash, old_url, old_open) IS DISTINCT FROM (root_fid, root_hash, root_url, root_open)
+                      AS changed FROM n)
+  SELECT array_agg(sfid) FILTER (WHERE changed), array_agg(shash) FILTER (WHERE changed),
+         array_agg(root_fid) FILTER (WHERE changed), array_agg(root_hash) FILTER (WHERE changed),
+         array_agg(root_url) FILTER (WHERE changed), array_agg(root_open) FILTER (WHERE changed),
+         array_agg(sfid) FILTER (WHERE held), array_agg(shash) FILTER (WHERE held),
+         array_agg(root_fid) FILTER (WHERE held), array_agg(root_hash) FILTER (WHERE held),
+         array_agg(root_url) FILTER (WHERE held), array_agg(root_open) FILTER (WHERE held),
+         array_agg(sfid) FILTER (WHERE NOT held), array_agg(shash) FILTER (WHERE NOT held)
+    INTO c_fid, c_hash, n_fid, n_hash, n_url, n_open,
+         h_fid, h_hash, h_root_fid, h_root_hash, h_root_url, h_root_open, d_fid, d_hash
+    FROM m;
   PERFORM waypoint.set_thread_roots(c_fid, c_hash, n_fid, n_hash, n_url, n_open);
 
   -- 2. Held queued casts: the open rows that stopped at one continue to its root.
   SELECT array_agg(m.fid), array_agg(m.hash), array_agg(x.root_fid), array_agg(x.root_hash), array_agg(x.root_url),
          array_agg(x.root_open)
     INTO c_fid, c_hash, n_fid, n_hash, n_url, n_open
-      FROM unnest(fids, hashes) AS e(fid, hash)
-      CROSS JOIN LATERAL (SELECT * FROM waypoint.casts c WHERE c.fid = e.fid AND c.hash = e.hash LIMIT 1) x
+      FROM unnest(h_fid, h_hash, h_root_fid, h_root_hash, h_root_url, h_root_open)
+           AS x(fid, hash, root_fid, root_hash, root_url, root_open)
       CROSS JOIN LATERAL (
              SELECT c.fid, c.hash, c.root_fid, c.root_hash, c.root_url, c.root_open FROM waypoint.casts c
               WHERE c.root_open AND c.root_hash = x.hash AND c.root_fid = x.fid) m
-     WHERE NOT x.removed AND x.pruned_at IS NULL AND x.revoked_at IS NULL AND x.dropped_at IS NULL
-       AND NOT (m.fid = x.fid AND m.hash = x.hash)
+     WHERE NOT (m.fid = x.fid AND m.hash = x.hash)
        AND (m.root_fid, m.root_hash, m.root_url, m.root_open) IS DISTINCT FROM (x.root_fid, x.root_hash, x.root_url, x.root_open);
   PERFORM waypoint.set_thread_roots(c_fid, c_hash, n_fid, n_hash, n_url, n_open);
 
   -- 3. Queued casts that are not held: the replies below one (through held replies) stop at it.
-  WITH RECURSIVE x AS (
-      SELECT c.fid, c.hash
-        FROM unnest(fids, hashes) AS e(fid, hash)
-        CROSS JOIN LATERAL (SELECT * FROM waypoint.casts c WHERE c.fid = e.fid AND c.hash = e.hash LIMIT 1) c
-       WHERE c.removed OR c.pruned_at IS NOT NULL OR c.revoked_at IS NOT NULL OR c.dropped_at IS NOT NULL
-    ),
+  WITH RECURSIVE x AS (SELECT * FROM unnest(d_fid, d_hash) AS x(fid, hash)),
     down AS (
       SELECT x.fid AS xfid, x.hash AS xhash, ch.fid, ch.hash, ch.held, ch.root_fid, ch.root_hash, ch.root_url, ch.root_open
         FROM x CROSS JOIN LATERAL (

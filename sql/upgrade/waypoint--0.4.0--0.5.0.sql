@@ -1,5 +1,56 @@
 -- waypoint 0.4.0 -> 0.5.0 (ALTER EXTENSION waypoint UPDATE).
 
+-- Thread roots (docs/apply-semantics.md, section "Thread roots"): four columns on
+-- waypoint.casts (added without a rewrite), the resolver's queue and functions, two
+-- secondary indexes, and the thread lines of state_lines(). The rows of a populated
+-- mirror are queued, and the apply workers resolve them in the background after the
+-- update (waypoint.sync_status.thread_roots_pending counts what is left).
+ALTER TABLE waypoint.casts
+  ADD COLUMN root_fid bigint,
+  ADD COLUMN root_hash bytea,
+  ADD COLUMN root_url text,
+  ADD COLUMN root_open boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN waypoint.casts.root_fid IS 'Thread root: fid of the top cast of this cast''s thread (the cast itself when it replies to no cast). When an ancestor is not held by the node (deleted, pruned, or never seen), the thread stops at it: root_fid/root_hash name that ancestor and root_open is true.';
+COMMENT ON COLUMN waypoint.casts.root_hash IS 'Thread root: hash of the top cast (see root_fid). Index: casts_thread_idx (the whole thread of a cast).';
+COMMENT ON COLUMN waypoint.casts.root_url IS 'Thread root: the parent URL (channel) of the top cast, when the top cast is held; NULL otherwise.';
+COMMENT ON COLUMN waypoint.casts.root_open IS 'True when the thread stops at an ancestor the node does not hold (root_fid/root_hash name it); it closes when that cast arrives.';
+
+-- Casts whose thread root may have to change: every casts row the apply writes is queued
+-- here in the same transaction, and waypoint.resolve_thread_roots() works the queue off.
+-- A plain heap without an index: rows are appended and taken in any order.
+CREATE TABLE waypoint.cast_thread_queue (
+  fid bigint NOT NULL,
+  hash bytea NOT NULL
+);
+COMMENT ON TABLE waypoint.cast_thread_queue IS
+  'Internal: casts rows written since their thread roots were last resolved (waypoint.resolve_thread_roots()).';
+INSERT INTO waypoint.cast_thread_queue (fid, hash) SELECT fid, hash FROM waypoint.casts;
+
+INSERT INTO waypoint.secondary_indexes (name, table_name, definition) VALUES
+  ('casts_thread_idx', 'casts', '(root_hash, root_fid, "timestamp") WHERE root_hash IS NOT NULL'),
+  ('casts_root_open_idx', 'casts', '(root_hash) WHERE root_open')
+ON CONFLICT (name) DO NOTHING;
+-- Built now while every other index exists (the columns are all NULL / false, so they are
+-- empty); during a bulk sync the workers build them with the others when it ends.
+DO $do$
+DECLARE
+  r record;
+BEGIN
+  IF (SELECT mode FROM waypoint.storage_mode) = 'live' THEN
+    FOR r IN SELECT * FROM waypoint.secondary_indexes WHERE name IN ('casts_thread_idx', 'casts_root_open_idx') ORDER BY name LOOP
+      EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON waypoint.%I %s', r.name, r.table_name, r.definition);
+    END LOOP;
+  END IF;
+END
+$do$;
+
+CREATE OR REPLACE VIEW waypoint.casts_live AS
+  SELECT fid, hash, "timestamp", text, parent_fid, parent_hash, parent_url, embeds, mentions,
+         mentions_positions, cast_type, root_fid, root_hash, root_url
+  FROM waypoint.casts
+  WHERE NOT removed AND pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL;
+COMMENT ON VIEW waypoint.casts_live IS 'Casts the node holds now (not removed, pruned or revoked), with their thread root (root_fid, root_hash: the top cast; root_url: its channel URL).';
+
 -- Thread roots (docs/apply-semantics.md "Thread roots"). A cast's thread root is the top
 -- of its chain of parents as far as the node holds them:
 --   - a cast that replies to no cast is its own root (root_url: its parent URL, if any);
@@ -63,6 +114,14 @@ DECLARE
   n_hash bytea[];
   n_url text[];
   n_open boolean[];
+  h_fid bigint[];      -- the queued casts that are held, with their roots after step 1
+  h_hash bytea[];
+  h_root_fid bigint[];
+  h_root_hash bytea[];
+  h_root_url text[];
+  h_root_open boolean[];
+  d_fid bigint[];      -- the queued casts that are not
+  d_hash bytea[];
 BEGIN
   IF (SELECT mode FROM waypoint.storage_mode) <> 'live'
      OR NOT pg_try_advisory_xact_lock(hashtext('waypoint.resolve_thread_roots')) THEN
@@ -84,11 +143,12 @@ BEGIN
     walk AS (
       SELECT c.fid AS sfid, c.hash AS shash, c.root_fid AS old_fid, c.root_hash AS old_hash,
              c.root_url AS old_url, c.root_open AS old_open,
+             NOT c.removed AND c.pruned_at IS NULL AND c.revoked_at IS NULL AND c.dropped_at IS NULL AS held,
              c.fid, c.hash, c.parent_fid, c.parent_hash, c.parent_url, 0 AS depth
         FROM e CROSS JOIN LATERAL (
                SELECT * FROM waypoint.casts c WHERE c.fid = e.fid AND c.hash = e.hash LIMIT 1) c
       UNION ALL
-      SELECT w.sfid, w.shash, w.old_fid, w.old_hash, w.old_url, w.old_open,
+      SELECT w.sfid, w.shash, w.old_fid, w.old_hash, w.old_url, w.old_open, w.held,
              p.fid, p.hash, p.parent_fid, p.parent_hash, p.parent_url, w.depth + 1
         FROM walk w CROSS JOIN LATERAL (
                SELECT * FROM waypoint.casts p WHERE p.fid = w.parent_fid AND p.hash = w.parent_hash LIMIT 1) p
@@ -99,7 +159,7 @@ BEGIN
     ),
     top AS (SELECT DISTINCT ON (sfid, shash) * FROM walk ORDER BY sfid, shash, depth DESC),
     n AS (
-      SELECT t.sfid, t.shash, t.old_fid, t.old_hash, t.old_url, t.old_open,
+      SELECT t.sfid, t.shash, t.old_fid, t.old_hash, t.old_url, t.old_open, t.held,
              CASE WHEN t.parent_hash IS NULL THEN t.fid WHEN p.root_hash IS NOT NULL THEN p.root_fid ELSE t.parent_fid END AS root_fid,
              CASE WHEN t.parent_hash IS NULL THEN t.hash WHEN p.root_hash IS NOT NULL THEN p.root_hash ELSE t.parent_hash END AS root_hash,
              CASE WHEN t.parent_hash IS NULL THEN t.parent_url WHEN p.root_hash IS NOT NULL THEN p.root_url END AS root_url,
@@ -109,34 +169,35 @@ BEGIN
                SELECT * FROM waypoint.casts p WHERE p.fid = t.parent_fid AND p.hash = t.parent_hash LIMIT 1) p
           ON NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL
     )
-  SELECT array_agg(sfid), array_agg(shash), array_agg(root_fid), array_agg(root_hash), array_agg(root_url),
-         array_agg(root_open)
-    INTO c_fid, c_hash, n_fid, n_hash, n_url, n_open
-    FROM n
-   WHERE (old_fid, old_hash, old_url, old_open) IS DISTINCT FROM (root_fid, root_hash, root_url, root_open);
+  , m AS (SELECT *, (old_fid, old_hash, old_url, old_open) IS DISTINCT FROM (root_fid, root_hash, root_url, root_open)
+                      AS changed FROM n)
+  SELECT array_agg(sfid) FILTER (WHERE changed), array_agg(shash) FILTER (WHERE changed),
+         array_agg(root_fid) FILTER (WHERE changed), array_agg(root_hash) FILTER (WHERE changed),
+         array_agg(root_url) FILTER (WHERE changed), array_agg(root_open) FILTER (WHERE changed),
+         array_agg(sfid) FILTER (WHERE held), array_agg(shash) FILTER (WHERE held),
+         array_agg(root_fid) FILTER (WHERE held), array_agg(root_hash) FILTER (WHERE held),
+         array_agg(root_url) FILTER (WHERE held), array_agg(root_open) FILTER (WHERE held),
+         array_agg(sfid) FILTER (WHERE NOT held), array_agg(shash) FILTER (WHERE NOT held)
+    INTO c_fid, c_hash, n_fid, n_hash, n_url, n_open,
+         h_fid, h_hash, h_root_fid, h_root_hash, h_root_url, h_root_open, d_fid, d_hash
+    FROM m;
   PERFORM waypoint.set_thread_roots(c_fid, c_hash, n_fid, n_hash, n_url, n_open);
 
   -- 2. Held queued casts: the open rows that stopped at one continue to its root.
   SELECT array_agg(m.fid), array_agg(m.hash), array_agg(x.root_fid), array_agg(x.root_hash), array_agg(x.root_url),
          array_agg(x.root_open)
     INTO c_fid, c_hash, n_fid, n_hash, n_url, n_open
-      FROM unnest(fids, hashes) AS e(fid, hash)
-      CROSS JOIN LATERAL (SELECT * FROM waypoint.casts c WHERE c.fid = e.fid AND c.hash = e.hash LIMIT 1) x
+      FROM unnest(h_fid, h_hash, h_root_fid, h_root_hash, h_root_url, h_root_open)
+           AS x(fid, hash, root_fid, root_hash, root_url, root_open)
       CROSS JOIN LATERAL (
              SELECT c.fid, c.hash, c.root_fid, c.root_hash, c.root_url, c.root_open FROM waypoint.casts c
               WHERE c.root_open AND c.root_hash = x.hash AND c.root_fid = x.fid) m
-     WHERE NOT x.removed AND x.pruned_at IS NULL AND x.revoked_at IS NULL AND x.dropped_at IS NULL
-       AND NOT (m.fid = x.fid AND m.hash = x.hash)
+     WHERE NOT (m.fid = x.fid AND m.hash = x.hash)
        AND (m.root_fid, m.root_hash, m.root_url, m.root_open) IS DISTINCT FROM (x.root_fid, x.root_hash, x.root_url, x.root_open);
   PERFORM waypoint.set_thread_roots(c_fid, c_hash, n_fid, n_hash, n_url, n_open);
 
   -- 3. Queued casts that are not held: the replies below one (through held replies) stop at it.
-  WITH RECURSIVE x AS (
-      SELECT c.fid, c.hash
-        FROM unnest(fids, hashes) AS e(fid, hash)
-        CROSS JOIN LATERAL (SELECT * FROM waypoint.casts c WHERE c.fid = e.fid AND c.hash = e.hash LIMIT 1) c
-       WHERE c.removed OR c.pruned_at IS NOT NULL OR c.revoked_at IS NOT NULL OR c.dropped_at IS NOT NULL
-    ),
+  WITH RECURSIVE x AS (SELECT * FROM unnest(d_fid, d_hash) AS x(fid, hash)),
     down AS (
       SELECT x.fid AS xfid, x.hash AS xhash, ch.fid, ch.hash, ch.held, ch.root_fid, ch.root_hash, ch.root_url, ch.root_open
         FROM x CROSS JOIN LATERAL (
