@@ -46,6 +46,8 @@ BEGIN
   END LOOP;
 END
 $do$;
+-- App keys were kept in waypoint.messages only before 0.5.0.
+SELECT waypoint.fill_app_keys();
 DROP SCHEMA waypoint_upgrade_old CASCADE;
 SELECT waypoint.create_secondary_indexes();
 UPDATE waypoint.storage_mode SET mode = 'live', bulk_job_id = NULL, changed_at = now();
