@@ -113,8 +113,8 @@ GRANT SELECT ON waypoint.app_keys, waypoint.app_keys_live TO PUBLIC;
 -- Derives waypoint.app_keys from the KEY_ADD and KEY_REMOVE messages already in
 -- waypoint.messages (an upgrade from a version that kept them there only): each KEY_ADD
 -- goes through the apply as a candidate without a new event, so its standing (merge and
--- death events) decides as it did when it arrived; the remove of a removed key is the
--- KEY_REMOVE merged by the event that deleted its KEY_ADD.
+-- death events) decides as it did when it arrived, and the remove of a removed key is the
+-- KEY_REMOVE merged by the event that deleted its KEY_ADD (sql/apply/app_keys.sql).
 CREATE FUNCTION waypoint.fill_app_keys() RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -132,9 +132,6 @@ BEGIN
     SELECT n + count(*) FILTER (WHERE applied) INTO n
       FROM waypoint.apply_payloads(array_fill('message'::text, ARRAY[cardinality(chunk.raws)]), chunk.raws);
   END LOOP;
-  UPDATE waypoint.app_keys AS a SET remove_hash = r.hash, removed_at = r."timestamp"
-    FROM waypoint.messages AS r
-   WHERE a.removed AND a.remove_hash IS NULL AND r.fid = a.fid AND r.type = 17 AND r.merge_event = a.remove_event;
   RETURN n;
 END
 $$;
