@@ -8,9 +8,12 @@
 --   $15..$19 dead, merge_event, pruned_at, revoked_at, dropped_at: the candidate's standing
 --   in waypoint.messages after this batch wrote it.
 -- The node keeps one KEY_ADD per key, the latest merged (an upsert deletes the previous
--- one), and a KEY_REMOVE deletes it without being stored. So: alive beats dead; two alive
--- ones, the later merge; two dead ones, the later death (the later removal); otherwise
--- timestamp, then hash. A dead winner is a removed key (removed = true).
+-- one), and a KEY_REMOVE deletes it without being stored; the node holds one KEY_ADD of a
+-- key at a time. So the KEY_ADD merged last wins, alive or dead: by its merge event, or,
+-- for a copy seen only in a later event's deleted_messages, its death event (it was held
+-- until then, so it was merged after every KEY_ADD that died or merged before); at the
+-- same event the merge counts as later; without event ids, timestamp then hash. A dead
+-- winner is a removed key (removed = true).
 INSERT INTO waypoint.app_keys AS t (
   fid, key, message_hash, "timestamp", key_type, scopes, ttl, nonce, deadline, request_fid,
   removed, removed_at, remove_hash, remove_event, dropped_at, dropped_reason,
@@ -38,8 +41,8 @@ SELECT DISTINCT ON (u.fid, u.key)
   LEFT JOIN LATERAL (SELECT m.hash, m."timestamp" FROM waypoint.messages m
                       WHERE u.dead AND u.remove_hash IS NULL AND m.fid = u.fid AND m.type = 17
                         AND m.merge_event = u.death_event LIMIT 1) r ON true
-  -- One candidate per key: alive before dead, then the latest merge (alive) or death (dead).
- ORDER BY u.fid, u.key, u.dead, CASE WHEN u.dead THEN u.death_event ELSE u.merge_event END DESC NULLS LAST,
+  -- One candidate per key: the latest merged.
+ ORDER BY u.fid, u.key, coalesce(u.merge_event, u.death_event, -1) DESC, u.merge_event IS NOT NULL DESC,
           u.ts DESC, u.message_hash DESC
 ON CONFLICT (fid, key) DO UPDATE SET
   message_hash = excluded.message_hash,
@@ -66,20 +69,11 @@ ON CONFLICT (fid, key) DO UPDATE SET
                       OR excluded.removed <> t.removed
                       OR (excluded.remove_hash IS NOT NULL AND excluded.remove_hash IS DISTINCT FROM t.remove_hash)
                     THEN excluded.updated_at ELSE t.updated_at END
--- Whether the candidate replaces the current winner t:
+-- Whether the candidate replaces the current winner t (its standing read fresh):
 WHERE excluded.message_hash = t.message_hash  -- the same KEY_ADD again: refresh it
    OR coalesce((
-        SELECT CASE
-                 -- alive beats dead (the winner's standing read fresh)
-                 WHEN excluded.removed <> coalesce(mo.death_event >= coalesce(mo.merge_event, -1), false)
-                   THEN NOT excluded.removed
-                 -- both alive: the later merge
-                 WHEN NOT excluded.removed AND excluded.event_id IS NOT NULL AND mo.merge_event IS NOT NULL
-                   THEN excluded.event_id > mo.merge_event
-                 -- both dead: the later removal
-                 WHEN excluded.removed AND excluded.remove_event IS NOT NULL AND mo.death_event IS NOT NULL
-                   THEN excluded.remove_event > mo.death_event
-                 ELSE (excluded."timestamp", excluded.message_hash) > (t."timestamp", t.message_hash)
-               END
+        SELECT (coalesce(excluded.event_id, excluded.remove_event, -1), excluded.event_id IS NOT NULL,
+                excluded."timestamp", excluded.message_hash)
+             > (coalesce(mo.merge_event, mo.death_event, -1), mo.merge_event IS NOT NULL, t."timestamp", t.message_hash)
           FROM waypoint.messages mo WHERE mo.fid = t.fid AND mo.hash = t.message_hash),
         (excluded."timestamp", excluded.message_hash) > (t."timestamp", t.message_hash))
