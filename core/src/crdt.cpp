@@ -62,6 +62,26 @@ std::vector<ProofRow> ReduceProofs(std::vector<ProofRow> rows) {
   return out;
 }
 
+std::vector<AppKeyRow> ReduceAppKeys(std::vector<AppKeyRow> rows) {
+  std::vector<AppKeyRow> out;
+  out.reserve(rows.size());
+  std::unordered_map<std::string, size_t> index;
+  for (AppKeyRow& r : rows) {
+    auto [it, inserted] = index.emplace(r.Key() + r.c.message_hash, out.size());
+    if (inserted) {
+      out.push_back(std::move(r));
+      continue;
+    }
+    // The same KEY_ADD merged and deleted in one batch: keep the remove that deleted it.
+    AppKeyRow& cur = out[it->second];
+    if (!cur.remove_hash && r.remove_hash) {
+      cur.remove_hash = std::move(r.remove_hash);
+      cur.remove_ts = r.remove_ts;
+    }
+  }
+  return out;
+}
+
 std::vector<OnChainRow> ReduceOnChain(std::vector<OnChainRow> rows) {
   std::vector<OnChainRow> out;
   out.reserve(rows.size());
@@ -83,6 +103,7 @@ void ReduceRowSet(RowSet& r) {
   r.user_data = DedupeCandidates(std::move(r.user_data));
   r.username_proof_messages = DedupeCandidates(std::move(r.username_proof_messages));
   r.lend_storage = DedupeCandidates(std::move(r.lend_storage));
+  r.app_keys = ReduceAppKeys(std::move(r.app_keys));
   r.proofs = ReduceProofs(std::move(r.proofs));
   r.onchain = ReduceOnChain(std::move(r.onchain));
 }

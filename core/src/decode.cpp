@@ -75,6 +75,32 @@ std::string EmbedsJson(const CastAddBody& b) {
   Invalid("message type " + std::to_string(d.type()) + " of fid " + std::to_string(d.fid()) + " lacks its " + want);
 }
 
+// requestFid of an ABI-encoded SignedKeyRequestMetadata(uint256 requestFid, address
+// requestSigner, bytes signature, uint256 deadline): abi.encode of the struct starts with
+// the offset of the tuple (32), then the tuple's head. Anything else, or a requestFid that
+// does not fit 63 bits, gives nothing: the column stays NULL.
+std::optional<uint64_t> RequestFidOf(const std::string& m) {
+  auto word_is = [&](size_t at, uint64_t* v) {
+    if (m.size() < at + 32) return false;
+    for (size_t i = 0; i < 24; ++i)
+      if (m[at + i] != 0) return false;
+    uint64_t x = 0;
+    for (size_t i = 24; i < 32; ++i) x = (x << 8) | static_cast<unsigned char>(m[at + i]);
+    *v = x;
+    return true;
+  };
+  uint64_t offset = 0, fid = 0;
+  if (!word_is(0, &offset) || offset != 32 || m.size() < 32 + 4 * 32) return std::nullopt;
+  if (!word_is(32, &fid) || fid > (uint64_t{1} << 63) - 1) return std::nullopt;
+  return fid;
+}
+
+void CheckKey(const std::string& key, const MessageData& d) {
+  if (key.size() != 32)
+    Invalid("key message of fid " + std::to_string(d.fid()) + " has a key of " + std::to_string(key.size()) +
+            " bytes, want 32");
+}
+
 Candidate MakeCandidate(const Message& m, const MessageData& d) {
   Candidate c;
   c.message_hash = m.hash();
@@ -219,7 +245,28 @@ void AddTypedRow(const Message& m, const MessageData& d, RowSet& out) {
       out.lend_storage.push_back(std::move(r));
       return;
     }
-    default: return;  // frame actions, keys, channels: raw table only
+    case MESSAGE_TYPE_KEY_ADD: {
+      if (d.body_case() != MessageData::kKeyAddBody) WrongBody(d, "key_add_body");
+      const auto& b = d.key_add_body();
+      CheckKey(b.key(), d);
+      AppKeyRow r;
+      r.c = c;
+      r.key = b.key();
+      r.key_type = b.key_type();
+      r.scopes = ArrayLiteral(b.scopes());
+      r.ttl = b.ttl();
+      r.nonce = b.nonce();
+      r.deadline = b.deadline();
+      r.request_fid = RequestFidOf(b.metadata());
+      out.app_keys.push_back(std::move(r));
+      return;
+    }
+    case MESSAGE_TYPE_KEY_REMOVE:
+      // Not stored by the node: it names the KEY_ADD it deleted (AddHubEvent).
+      if (d.body_case() != MessageData::kKeyRemoveBody) WrongBody(d, "key_remove_body");
+      CheckKey(d.key_remove_body().key(), d);
+      return;
+    default: return;  // frame actions, channels: raw table only
   }
 }
 
@@ -342,6 +389,25 @@ void AddOnChainEvent(const OnChainEvent& ev, std::string_view raw, RowSet& out) 
   out.onchain.push_back(std::move(r));
 }
 
+namespace {
+// A KEY_REMOVE's merge lists the KEY_ADD it deleted: that row records the remove.
+void NameKeyRemove(const Message& merged, RowSet& out, size_t from) {
+  MessageData parsed;
+  const MessageData* d = &merged.data();
+  if (!merged.has_data()) {
+    Parse(parsed, merged.data_bytes(), "MessageData");
+    d = &parsed;
+  }
+  if (d->type() != MESSAGE_TYPE_KEY_REMOVE) return;
+  for (size_t i = from; i < out.app_keys.size(); ++i) {
+    AppKeyRow& r = out.app_keys[i];
+    if (r.c.fid != d->fid() || r.key != d->key_remove_body().key()) continue;
+    r.remove_hash = merged.hash();
+    r.remove_ts = d->timestamp();
+  }
+}
+}  // namespace
+
 void AddHubEvent(const HubEvent& ev, RowSet& out, uint64_t entry_event_id) {
   const int64_t event_unix = ev.timestamp() != 0 ? FarcasterToUnix(ev.timestamp()) : 0;
   // Snapchain ids are (block << 14 | seq): far below 2^63.
@@ -355,7 +421,9 @@ void AddHubEvent(const HubEvent& ev, RowSet& out, uint64_t entry_event_id) {
       need(ev.has_merge_message_body() && ev.merge_message_body().has_message(), "merge_message_body.message");
       const auto& b = ev.merge_message_body();
       AddMessage(b.message(), MessageRole::kMerged, event_unix, {}, out, id);
+      const size_t keys_from = out.app_keys.size();
       for (const auto& dm : b.deleted_messages()) AddMessage(dm, MessageRole::kDropped, event_unix, {}, out, id);
+      if (out.app_keys.size() > keys_from) NameKeyRemove(b.message(), out, keys_from);
       return;
     }
     case HUB_EVENT_TYPE_PRUNE_MESSAGE:

@@ -32,6 +32,7 @@ const char* StoreName(Store s) {
     case Store::kUserData: return "user_data";
     case Store::kUsernameProof: return "username_proof";
     case Store::kLendStorage: return "lend_storage";
+    case Store::kAppKey: return "app_key";
     case Store::kNone: break;
   }
   return "";
@@ -51,6 +52,7 @@ Store StoreOfMessageType(int t) {
     case 12: return Store::kUsernameProof;
     case 14: return Store::kLinkCompactState;
     case 15: return Store::kLendStorage;
+    case 16: return Store::kAppKey;
     default: return Store::kNone;
   }
 }
@@ -119,6 +121,13 @@ std::string LendStorageRow::Key() const {
   return k;
 }
 
+std::string AppKeyRow::Key() const {
+  std::string k;
+  PutU64(k, c.fid);
+  k += key;
+  return k;
+}
+
 std::string OnChainRow::Key() const {
   std::string k;
   PutStr(k, tx_hash);
@@ -136,6 +145,7 @@ void RowSet::Append(RowSet&& o) {
   Move(user_data, o.user_data);
   Move(username_proof_messages, o.username_proof_messages);
   Move(lend_storage, o.lend_storage);
+  Move(app_keys, o.app_keys);
   Move(proofs, o.proofs);
   Move(onchain, o.onchain);
 }
@@ -143,7 +153,7 @@ void RowSet::Append(RowSet&& o) {
 bool RowSet::Empty() const {
   return messages.empty() && casts.empty() && reactions.empty() && links.empty() && link_compact_states.empty() &&
          verifications.empty() && user_data.empty() && username_proof_messages.empty() && lend_storage.empty() &&
-         proofs.empty() && onchain.empty();
+         app_keys.empty() && proofs.empty() && onchain.empty();
 }
 
 }  // namespace waypoint::core

@@ -308,6 +308,33 @@ CREATE TABLE waypoint.lend_storage (
 ) PARTITION BY HASH (fid waypoint.fid_partition_ops);
 SELECT waypoint.create_fid_partitions('lend_storage');
 
+-- App keys (KEY_ADD / KEY_REMOVE, docs/apply-semantics.md "App keys"): one row per
+-- (fid, key), the KEY_ADD the node keeps for it, or, once a KEY_REMOVE deleted it, that
+-- KEY_ADD marked removed (the node stores no KEY_REMOVE). Written by sql/apply/app_keys.sql.
+CREATE TABLE waypoint.app_keys (
+  fid bigint NOT NULL,
+  key bytea NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  key_type int NOT NULL,
+  scopes int[] NOT NULL,
+  ttl bigint NOT NULL,
+  nonce bigint NOT NULL,
+  deadline bigint NOT NULL,
+  request_fid bigint,
+  removed boolean NOT NULL,
+  removed_at timestamptz,
+  remove_hash bytea,
+  remove_event bigint,
+  dropped_at timestamptz,
+  dropped_reason text,
+  confirmed_seq bigint NOT NULL DEFAULT 0,
+  event_id bigint,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (fid, key)
+) PARTITION BY HASH (fid waypoint.fid_partition_ops);
+SELECT waypoint.create_fid_partitions('app_keys');
+
 CREATE TABLE waypoint.username_proofs (
   name text PRIMARY KEY,
   fid bigint NOT NULL,

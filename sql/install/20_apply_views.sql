@@ -104,15 +104,6 @@ CREATE VIEW waypoint.signer_events AS
   FROM waypoint.onchain_events WHERE type = 1;
 COMMENT ON VIEW waypoint.signer_events IS 'Key registry events (event_type 1 add, 2 remove, 3 admin reset).';
 
-CREATE VIEW waypoint.signers AS
-  SELECT fid, signer_key AS key, max(signer_key_type) AS key_type,
-         min(block_timestamp) FILTER (WHERE signer_event_type = 1) AS added_at,
-         min(block_timestamp) FILTER (WHERE signer_event_type IN (2, 3)) AS removed_at,
-         bool_or(signer_event_type = 1) AND NOT bool_or(signer_event_type IN (2, 3)) AS active
-  FROM waypoint.onchain_events WHERE type = 1
-  GROUP BY fid, signer_key;
-COMMENT ON VIEW waypoint.signers IS 'Keys of the on-chain key registry per fid: when added and removed (remove or admin reset), and whether active now. Verification level full applies a message once its signer was added here (docs/verification.md).';
-
 CREATE VIEW waypoint.signer_migrated_events AS
   SELECT fid, migrated_at, chain_id, block_number, block_hash, block_timestamp, transaction_hash, log_index, tx_index
   FROM waypoint.onchain_events WHERE type = 2;
@@ -136,3 +127,25 @@ CREATE VIEW waypoint.tier_purchases AS
          block_timestamp, transaction_hash, log_index, tx_index
   FROM waypoint.onchain_events WHERE type = 5;
 COMMENT ON VIEW waypoint.tier_purchases IS 'Tier purchases (tier_type 1 Pro).';
+
+-- App keys (KEY_ADD / KEY_REMOVE) and the signers of both sources.
+CREATE VIEW waypoint.app_keys_live AS
+  SELECT fid, key, key_type, scopes, ttl, nonce, request_fid, deadline, message_hash AS hash, "timestamp"
+  FROM waypoint.app_keys
+  WHERE NOT removed;
+COMMENT ON VIEW waypoint.app_keys_live IS 'App keys the node holds now (KEY_ADD not removed), one per (fid, key); expiry by TTL is not tracked.';
+
+-- Columns after active were added in 0.5.0 (CREATE OR REPLACE VIEW keeps views built on it).
+CREATE VIEW waypoint.signers AS
+  SELECT fid, signer_key AS key, max(signer_key_type) AS key_type,
+         min(block_timestamp) FILTER (WHERE signer_event_type = 1) AS added_at,
+         min(block_timestamp) FILTER (WHERE signer_event_type IN (2, 3)) AS removed_at,
+         bool_or(signer_event_type = 1) AND NOT bool_or(signer_event_type IN (2, 3)) AS active,
+         'onchain'::text AS source, NULL::int[] AS scopes, NULL::bigint AS ttl
+  FROM waypoint.onchain_events WHERE type = 1
+  GROUP BY fid, signer_key
+  UNION ALL
+  SELECT fid, key, key_type::bigint, "timestamp", CASE WHEN removed THEN coalesce(removed_at, dropped_at) END,
+         NOT removed, 'app', scopes, ttl
+  FROM waypoint.app_keys;
+COMMENT ON VIEW waypoint.signers IS 'Every key a fid may sign with now or could before, one row per (fid, key, source): source onchain (key registry events: added, removed by remove or admin reset) or app (KEY_ADD messages, with their scopes and ttl; removed by KEY_REMOVE). active: may sign now (app keys: expiry by TTL not tracked). Verification level full applies a message once its signer is a key of its fid here (docs/verification.md).';

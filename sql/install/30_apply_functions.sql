@@ -211,6 +211,8 @@ AS $$
     SELECT 'msg' || E'\t' || 'lend_storage' || E'\t' || encode(message_hash, 'hex')
       FROM waypoint.lend_storage WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
     UNION ALL
+    SELECT 'msg' || E'\t' || 'app_key' || E'\t' || encode(message_hash, 'hex') FROM waypoint.app_keys WHERE NOT removed
+    UNION ALL
     SELECT 'onchain' || E'\t' || type || E'\t' || fid || E'\t' || encode(transaction_hash, 'hex') || E'\t' || log_index
       FROM waypoint.onchain_events
     UNION ALL
@@ -234,3 +236,35 @@ GRANT SELECT ON waypoint.messages, waypoint.casts, waypoint.reactions, waypoint.
   waypoint.lend_storage_live, waypoint.fnames, waypoint.signer_events,
   waypoint.signer_migrated_events, waypoint.id_register_events, waypoint.storage_rent_events,
   waypoint.tier_purchases, waypoint.signers TO PUBLIC;
+
+-- App keys (KEY_ADD / KEY_REMOVE).
+GRANT SELECT ON waypoint.app_keys, waypoint.app_keys_live TO PUBLIC;
+
+-- Derives waypoint.app_keys from the KEY_ADD and KEY_REMOVE messages already in
+-- waypoint.messages (an upgrade from a version that kept them there only): each KEY_ADD
+-- goes through the apply as a candidate without a new event, so its standing (merge and
+-- death events) decides as it did when it arrived, and the remove of a removed key is the
+-- KEY_REMOVE merged by the event that deleted its KEY_ADD (sql/apply/app_keys.sql).
+CREATE FUNCTION waypoint.fill_app_keys() RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  chunk record;
+  n bigint := 0;
+BEGIN
+  FOR chunk IN
+    SELECT array_agg(m.raw) AS raws
+      FROM (SELECT raw, (row_number() OVER (ORDER BY fid, hash) - 1) / 5000 AS c
+              FROM waypoint.messages WHERE type = 16) AS m
+     GROUP BY m.c ORDER BY m.c
+  LOOP
+    SELECT n + count(*) FILTER (WHERE applied) INTO n
+      FROM waypoint.apply_payloads(array_fill('message'::text, ARRAY[cardinality(chunk.raws)]), chunk.raws);
+  END LOOP;
+  RETURN n;
+END
+$$;
+REVOKE ALL ON FUNCTION waypoint.fill_app_keys() FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.fill_app_keys() IS
+  'Internal (the upgrade scripts call it): fills waypoint.app_keys from the KEY_ADD and KEY_REMOVE messages in waypoint.messages; returns the KEY_ADDs applied.';

@@ -63,8 +63,9 @@ job_done() {  # job_done JOB_ID: true when the job has a fid_done for every fid 
 
 FIDS=${FIDS:-40}
 start_redis
-NODE_EXTRA=(--freeze)
-[ "$SCENARIO" = node-outage ] && NODE_EXTRA=(--block-ms 300)
+# The mirror is filled by backfill only, which cannot read KEY_ADD messages: no app keys.
+NODE_EXTRA=(--freeze --no-app-keys)
+[ "$SCENARIO" = node-outage ] && NODE_EXTRA=(--block-ms 300 --no-app-keys)
 start_node "$NODE_BIN" --seed 11 --fids "$FIDS" --shards 2 "${NODE_EXTRA[@]}" --dump-state "$STACK_DIR/node.state"
 wait_for 120 "node state dump" test -s "$STACK_DIR/node.state"
 SIDECAR_ARGS=(--mode backfill --node "127.0.0.1:$NODE_PORT" --redis-url "$REDIS_URL"

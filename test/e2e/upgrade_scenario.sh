@@ -7,13 +7,17 @@
 #      compactions, fnames, on-chain events) live through the whole pipeline.
 #   2. For each earlier version, build a mirror of it: CREATE EXTENSION waypoint VERSION
 #      '<v>' in another database (the frozen script, sql/versions/) and COPY every row of
-#      every table into it. Its own state_lines() must equal the node's.
-#   3. ALTER EXTENSION waypoint UPDATE there: state lines before = after, every table's
-#      rows equal the mirror that was built by the current version, and every view and
-#      function is defined as a fresh install defines it, with the same comment and
-#      grants (tables too).
-#   4. The upgraded mirror keeps working: the workers switch to it, and a backfill from a
-#      node whose history went on must bring it to that node's state exactly.
+#      every table into it. Its own state_lines() must equal the node's (without app keys
+#      before 0.5.0: they were messages only).
+#   3. ALTER EXTENSION waypoint UPDATE there: the node's state lines (app keys included),
+#      every table's rows equal the mirror that was built by the current version (app
+#      keys, derived by the upgrade from the messages, without the upgrade's own times),
+#      and every view and function is defined as a fresh install defines it, with the
+#      same comment and grants (tables too).
+#   4. The upgraded mirror keeps working: the workers switch to it, and the stream
+#      (resumed from its cursor: app keys are learned from the stream only) with a
+#      backfill from a node whose history went on must bring it to that node's state
+#      exactly.
 # usage: upgrade_scenario.sh BUILD_DIR
 set -euo pipefail
 BUILD_DIR=$(cd "$1" && pwd)
@@ -50,12 +54,17 @@ echo "mirror (current version) equals the node: $(wc -l <"$STACK_DIR/expected") 
 # Row for row: every table of an upgraded mirror equals the one the current version built.
 # (storage_mode is the one row that records when it changed; cast_thread_queue is work in
 # flight, checked empty after the upgrade's resolve instead.)
+# Rows an upgrade derives rather than copies (app_keys, filled from the messages by the
+# 0.4.0 -> 0.5.0 step) carry the upgrade's own apply sequence and time: compared without
+# confirmed_seq and updated_at.
 digest() {  # digest DB: one line per table, its row count and a digest of its rows
-  local t
+  local t row
   for t in $(q "$1" "SELECT relname FROM pg_class WHERE relnamespace = 'waypoint'::regnamespace
                       AND relkind IN ('r', 'p') AND NOT relispartition
                       AND relname NOT IN ('storage_mode', 'cast_thread_queue') ORDER BY 1"); do
-    echo "$t $(q "$1" "SELECT count(*) || ' ' || coalesce(md5(string_agg(x::text, E'\n' ORDER BY x::text)), '-')
+    row="x::text"
+    [ "$t" = app_keys ] && row="(to_jsonb(x) - 'confirmed_seq' - 'updated_at')::text"
+    echo "$t $(q "$1" "SELECT count(*) || ' ' || coalesce(md5(string_agg($row, E'\n' ORDER BY $row)), '-')
                          FROM waypoint.$t x")"
   done
 }
@@ -79,31 +88,37 @@ upgrade_from() {  # upgrade_from VERSION DB
   q "$db" "SELECT setval('waypoint.apply_seq', $(q postgres "SELECT last_value FROM waypoint.apply_seq"))" >/dev/null
   # (Thread lines are new in 0.5.0: an earlier version has none.)
   q "$db" "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/before.$db"
-  grep -v '^thread' "$STACK_DIR/expected" | cmp -s - "$STACK_DIR/before.$db" || fail "the $from mirror's state lines differ from the node's"
+  # Versions before 0.5.0 keep app keys (KEY_ADD) as messages only: no app_key lines.
+  grep -v -e '^thread' -e $'^msg\tapp_key\t' "$STACK_DIR/expected" | cmp -s - "$STACK_DIR/before.$db" ||
+    fail "the $from mirror's state lines differ from the node's"
   echo "$from mirror built: $(q "$db" "SELECT count(*) FROM waypoint.messages") messages, state lines equal to the node's"
 
   psql_stack -d "$db" -c "ALTER EXTENSION waypoint UPDATE" 2>"$STACK_DIR/update.log" || { cat "$STACK_DIR/update.log"; fail "ALTER EXTENSION from $from failed"; }
   version=$(q "$db" "SELECT extversion FROM pg_extension WHERE extname = 'waypoint'")
   [ "$version" = "$current" ] || fail "$from upgraded to $version, not $current"
-  q "$db" "SELECT * FROM waypoint.state_lines()" | grep -v '^thread' | LC_ALL=C sort >"$STACK_DIR/after.$db"
+  q "$db" "SELECT * FROM waypoint.state_lines()" | grep -v -e '^thread' -e $'^msg\tapp_key\t' | LC_ALL=C sort >"$STACK_DIR/after.$db"
   cmp -s "$STACK_DIR/before.$db" "$STACK_DIR/after.$db" || { diff "$STACK_DIR/before.$db" "$STACK_DIR/after.$db" | head; fail "state lines changed from $from"; }
   # The upgrade queued the casts for their thread roots; resolve them as the workers do
-  # (this database has none), then the thread lines too must equal the node's.
+  # (this database has none). Then every line, with the thread roots and the app keys the
+  # upgrade derived, must be the node's.
   local queued
   queued=$(q "$db" "SELECT count(*) FROM waypoint.cast_thread_queue")
   [ "$queued" -gt 0 ] || fail "the upgrade from $from queued no casts for their thread roots"
   while [ "$(q "$db" "SELECT waypoint.resolve_thread_roots(1000)")" != 0 ]; do :; done
   [ "$(q "$db" "SELECT count(*) FROM waypoint.cast_thread_queue")" = 0 ] || fail "thread roots left queued after $from"
-  q "$db" "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort | cmp -s "$STACK_DIR/expected" - || fail "thread lines after the upgrade from $from differ from the node's"
-  echo "upgraded $from: $queued casts queued and resolved, thread lines equal to the node's"
+  q "$db" "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/after.$db"
+  cmp -s "$STACK_DIR/expected" "$STACK_DIR/after.$db" || { diff "$STACK_DIR/expected" "$STACK_DIR/after.$db" | head; fail "state lines after the upgrade from $from differ from the node's"; }
+  echo "upgraded $from: $queued casts queued and resolved; thread and app-key lines equal to the node's"
   [ -z "$(q "$db" "SELECT nspname FROM pg_namespace WHERE nspname = 'waypoint_upgrade_old'")" ] || fail "scratch schema left"
   digest "$db" >"$STACK_DIR/digest.$db"
+  # The derived rows exist: the history has app keys, removed ones among them.
+  [ "$(q "$db" "SELECT count(*) > 0 AND bool_or(removed) FROM waypoint.app_keys")" = t ] || fail "no app keys from $from"
   diff "$STACK_DIR/digest.current" "$STACK_DIR/digest.$db" || fail "tables upgraded from $from differ from the current version's"
   # Every object of the current version exists after the upgrade, with the same definition.
   objects "$db" >"$STACK_DIR/objects.$db"
   diff "$STACK_DIR/objects.current" "$STACK_DIR/objects.$db" || fail "objects upgraded from $from differ from a fresh install"
   [ "$(q "$db" "SELECT storage_mode || ' ' || indexes_missing FROM waypoint.storage_state()")" = "live 0" ] || fail "indexes missing"
-  echo "upgraded $from to $version: state lines unchanged, $(wc -l <"$STACK_DIR/digest.current") tables row for row equal"
+  echo "upgraded $from to $version: state lines equal to the node's, $(wc -l <"$STACK_DIR/digest.current") tables row for row equal"
 }
 objects() {  # objects DB: every view's and function's definition, comment and grants, and
              # every table's comment and grants, one per line (sorted)
@@ -141,7 +156,7 @@ wait_for 120 "node state dump" test -s "$STACK_DIR/node.state"
 LC_ALL=C sort "$STACK_DIR/node.state" >"$STACK_DIR/expected2"
 cmp -s "$STACK_DIR/expected" "$STACK_DIR/expected2" && fail "the second node's history did not move on"
 SIDECAR_ARGS=(--node "127.0.0.1:$NODE_PORT" --redis-url "$REDIS_URL" --metrics-listen "127.0.0.1:$(free_port)")
-start_sidecar "$SIDECAR_BIN" --mode backfill "${SIDECAR_ARGS[@]}"
+start_sidecar "$SIDECAR_BIN" --mode both "${SIDECAR_ARGS[@]}"
 q old "SELECT waypoint.enqueue_backfill_all()" >/dev/null
 converge old "$STACK_DIR/expected2"
 echo "PASS upgrade: the upgraded mirror converged to the second node ($(wc -l <"$STACK_DIR/expected2") state lines)"

@@ -4,9 +4,12 @@
 # installed extension preloaded), the generated script applied through
 # waypoint.apply_payloads, then no key may differ from the simulated node.
 #   apply_property.sh BUILD_DIR [--seed S] [--rounds R]
+# PROPERTY_PROGRAM names the generator (default waypoint-apply-property; the app-key store
+# has its own, waypoint-app-keys-property); PG_CONFIG the PostgreSQL installation.
 set -euo pipefail
 BUILD_DIR=$(cd "$1" && pwd); shift
-bindir="$(pg_config --bindir)"
+bindir="$("${PG_CONFIG:-pg_config}" --bindir)"
+program="${PROPERTY_PROGRAM:-waypoint-apply-property}"
 work="$(mktemp -d /tmp/waypoint-property.XXXXXX)"
 chmod 755 "$work"
 run=()
@@ -16,14 +19,14 @@ cleanup() {
   if [ "${KEEP:-0}" != 1 ]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
-"$BUILD_DIR/test/integration/waypoint-apply-property" "$@" > "$work/property.sql"
+"$BUILD_DIR/test/integration/$program" "$@" > "$work/property.sql"
 chmod 644 "$work/property.sql"
 "${run[@]}" "$bindir/initdb" -D "$work/data" -U postgres --auth=trust >/dev/null
 printf "shared_preload_libraries = 'waypoint'\nlisten_addresses = ''\nunix_socket_directories = '%s'\nwaypoint.redis_url = 'redis://127.0.0.1:1'\n" \
   "$work" >> "$work/data/postgresql.conf"
 "${run[@]}" "$bindir/pg_ctl" -D "$work/data" -l "$work/log" -w start >/dev/null
-"${run[@]}" psql -X -q -h "$work" -U postgres -d postgres -c "CREATE EXTENSION waypoint" >/dev/null
-"${run[@]}" psql -X -q -h "$work" -U postgres -d postgres -f "$work/property.sql" > "$work/out.txt"
+"${run[@]}" "$bindir/psql" -X -q -h "$work" -U postgres -d postgres -c "CREATE EXTENSION waypoint" >/dev/null
+"${run[@]}" "$bindir/psql" -X -q -h "$work" -U postgres -d postgres -f "$work/property.sql" > "$work/out.txt"
 if grep -q "^mismatch\|^rejected" "$work/out.txt"; then
   grep "^mismatch\|^rejected" "$work/out.txt" | head -20
   echo "FAIL: the database differs from the simulated node ($(grep -c '^mismatch' "$work/out.txt") keys)" >&2

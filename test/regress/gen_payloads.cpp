@@ -131,6 +131,51 @@ Message ProofMessage(const std::string& name, uint64_t fid, uint32_t ts, const s
   return Finish(name, std::move(d));
 }
 
+// An ABI-encoded SignedKeyRequestMetadata(requestFid, requestSigner, signature, deadline).
+std::string KeyMetadata(uint64_t request_fid) {
+  auto word = [](uint64_t v) {
+    std::string w(32, '\0');
+    for (int i = 0; i < 8; ++i) w[31 - i] = static_cast<char>(v >> (8 * i));
+    return w;
+  };
+  std::string m = word(32) + word(request_fid) + std::string(12, '\0') + std::string(20, '\x7a') + word(128) +
+                  word(1800000000) + word(65) + std::string(65, '\x7b') + std::string(31, '\0');
+  return m;
+}
+
+Message KeyAdd(const std::string& name, uint64_t fid, uint32_t ts, char key, uint32_t nonce,
+               std::initializer_list<int> scopes, const std::string& metadata) {
+  MessageData d = Data(MESSAGE_TYPE_KEY_ADD, fid, ts);
+  auto* b = d.mutable_key_add_body();
+  b->set_key(std::string(32, key));
+  b->set_key_type(1);
+  b->set_custody_signature(std::string(65, '\x1c'));
+  b->set_deadline(1800000000);
+  b->set_nonce(nonce);
+  b->set_metadata(metadata);
+  b->set_metadata_type(1);
+  for (int s : scopes) b->add_scopes(s);
+  b->set_ttl(86400);
+  return Finish(name, std::move(d));
+}
+
+Message KeyRemove(const std::string& name, uint64_t fid, uint32_t ts, char key, uint32_t nonce) {
+  MessageData d = Data(MESSAGE_TYPE_KEY_REMOVE, fid, ts);
+  auto* b = d.mutable_key_remove_body();
+  b->set_key(std::string(32, key));
+  b->set_signature(std::string(65, '\x1d'));
+  b->set_signature_type(1);
+  b->set_deadline(1800000000);
+  b->set_nonce(nonce);
+  return Finish(name, std::move(d));
+}
+
+// A message whose envelope is signed by `key` (the signer is not covered by the hash).
+Message SignedBy(Message m, char key) {
+  m.set_signer(std::string(32, key));
+  return m;
+}
+
 uint64_t next_id = 1u << 14;
 HubEvent Event(HubEventType type) {
   HubEvent e;
@@ -446,6 +491,62 @@ int main() {
   Emit("ev_t_a_rm", Merge(t_a_rm, {&t_a}));
   Emit("ev_t_b_prune", Prune(t_b));
   Emit("msg_t_a", t_a.SerializeAsString());
+
+  // App keys: fid 1400 (apply_app_keys). Key 0xa1: added (scopes cast add, reaction
+  // add), upserted (more scopes), removed, added again; key 0xb2: metadata that does not
+  // decode. In the node's merge order (event ids grow).
+  Message ka1 = KeyAdd("ka1", 1400, 14000, '\xa1', 1, {1, 3}, KeyMetadata(9));
+  Message ka2 = KeyAdd("ka2", 1400, 14010, '\xa1', 2, {1, 2, 3, 4}, KeyMetadata(9));
+  Message kr1 = KeyRemove("kr1", 1400, 14020, '\xa1', 3);
+  Message ka3 = KeyAdd("ka3", 1400, 14030, '\xa1', 4, {1}, KeyMetadata(9));
+  Message kb1 = KeyAdd("kb1", 1400, 14005, '\xb2', 5, {5}, "not abi");
+  {
+    // The same merge event, with the KEY_ADD's envelope signed by a key fid 1400 never
+    // added (the node does not check it).
+    HubEvent e = Event(HUB_EVENT_TYPE_MERGE_MESSAGE);
+    *e.mutable_merge_message_body()->mutable_message() = ka1;
+    Emit("ev_ka1", e.SerializeAsString());
+    *e.mutable_merge_message_body()->mutable_message() = SignedBy(ka1, '\xe5');
+    Emit("ev_ka1_stranger", e.SerializeAsString());
+  }
+  Emit("ev_kb1", Merge(kb1));
+  Emit("ev_ka2", Merge(ka2, {&ka1}));
+  Emit("ev_kr1", Merge(kr1, {&ka2}));
+  Emit("ev_ka3", Merge(ka3));
+  Emit("msg_ka1", ka1.SerializeAsString());
+  Emit("msg_ka2", ka2.SerializeAsString());
+  Emit("msg_kr1", kr1.SerializeAsString());
+  {
+    // What the node refuses: a KEY_ADD with a stale nonce and a KEY_REMOVE of a key it
+    // does not hold come as MERGE_FAILURE; a KEY_ADD whose key is not 32 bytes, or
+    // without its body, never merges.
+    Message stale = KeyAdd("ka_stale", 1400, 14040, '\xa1', 2, {1, 2, 3, 4, 5, 6}, KeyMetadata(9));
+    HubEvent f = Event(HUB_EVENT_TYPE_MERGE_FAILURE);
+    *f.mutable_merge_failure()->mutable_message() = stale;
+    f.mutable_merge_failure()->set_code("bad_request.validation_failure");
+    Emit("ev_ka_stale", f.SerializeAsString());
+    Message rm_b = KeyRemove("kr_b", 1400, 14041, '\xc3', 6);
+    HubEvent g = Event(HUB_EVENT_TYPE_MERGE_FAILURE);
+    *g.mutable_merge_failure()->mutable_message() = rm_b;
+    Emit("ev_kr_unknown", g.SerializeAsString());
+    MessageData d = Data(MESSAGE_TYPE_KEY_ADD, 1400, 14042);
+    d.mutable_key_add_body()->set_key(std::string(31, '\xd4'));
+    Emit("ev_ka_short", Merge(Finish("ka_short", std::move(d))));
+    MessageData e = Data(MESSAGE_TYPE_KEY_REMOVE, 1400, 14043);
+    e.mutable_cast_remove_body()->set_target_hash(std::string(20, '\x01'));
+    Emit("ev_kr_wrongbody", Merge(Finish("kr_wrongbody", std::move(e))));
+  }
+  // Level full with app keys: fid 1400's messages signed by key 0xa1. A cast while the
+  // key was added (scope 1), a like (scope 3 of ka1/ka2, not ka3), a follow (scope 5:
+  // never granted), a cast timestamped after the remove (granted again by ka3).
+  Message ak_cast = SignedBy(CastAdd("ak_cast", 1400, 14001, "by an app key"), '\xa1');
+  Message ak_like = SignedBy(Reaction("ak_like", true, 1400, 14002, REACTION_TYPE_LIKE, c1), '\xa1');
+  Message ak_follow = SignedBy(Link("ak_follow", true, 1400, 14003, 1401), '\xa1');
+  Message ak_late = SignedBy(CastAdd("ak_late", 1400, 14025, "after the remove"), '\xa1');
+  Emit("ev_ak_cast", Merge(ak_cast));
+  Emit("ev_ak_like", Merge(ak_like));
+  Emit("ev_ak_follow", Merge(ak_follow));
+  Emit("ev_ak_late", Merge(ak_late));
 
   std::printf("\\set QUIET off\n");
   return 0;

@@ -54,3 +54,20 @@ TEST(Crdt, ReduceMessagesKeepsLatestEventIds) {
   EXPECT_EQ(out[0].merge_event, 12);
   EXPECT_EQ(out[0].death_event, 9);
 }
+
+TEST(Crdt, ReduceAppKeysKeepsTheRemoveThatDeletedAKeyAdd) {
+  AppKeyRow merged;
+  merged.c.fid = 10;
+  merged.c.message_hash = "add";
+  merged.key = std::string(32, 'k');
+  AppKeyRow deleted = merged;  // the same KEY_ADD from its KEY_REMOVE's event
+  deleted.remove_hash = "rm";
+  deleted.remove_ts = 9;
+  AppKeyRow other = merged;
+  other.key = std::string(32, 'o');
+  auto out = ReduceAppKeys({merged, other, deleted, merged});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].remove_hash, std::optional<std::string>("rm"));
+  EXPECT_EQ(out[0].remove_ts, std::optional<uint32_t>(9));
+  EXPECT_FALSE(out[1].remove_hash.has_value());
+}

@@ -207,9 +207,85 @@ TEST(Decode, OtherTypesGoToTheRawTableOnly) {
   RowSet r = DecodeMsg(f);
   EXPECT_EQ(r.messages.size(), 1u);
   EXPECT_TRUE(r.casts.empty() && r.reactions.empty() && r.links.empty());
-  Message k = Msg(MESSAGE_TYPE_KEY_ADD, 10, 1);
-  k.mutable_data()->mutable_key_add_body()->set_key("k");
-  EXPECT_EQ(DecodeMsg(k).messages.size(), 1u);
+  Message ch = Msg(MESSAGE_TYPE_CHANNEL_PIN, 10, 1);
+  ch.mutable_data()->mutable_channel_pin_body()->set_channel_id(std::string(32, 'c'));
+  RowSet c = DecodeMsg(ch);
+  EXPECT_EQ(c.messages.size(), 1u);
+  EXPECT_TRUE(c.app_keys.empty());
+}
+
+namespace {
+std::string Word(uint64_t v) {
+  std::string w(32, '\0');
+  for (int i = 0; i < 8; ++i) w[31 - i] = static_cast<char>(v >> (8 * i));
+  return w;
+}
+Message KeyAddMsg(const std::string& key, const std::string& metadata) {
+  Message k = Msg(MESSAGE_TYPE_KEY_ADD, 10, 5);
+  auto* b = k.mutable_data()->mutable_key_add_body();
+  b->set_key(key);
+  b->set_key_type(1);
+  b->set_nonce(7);
+  b->set_deadline(1800000000);
+  b->set_ttl(3600);
+  b->add_scopes(1);
+  b->add_scopes(3);
+  b->set_metadata(metadata);
+  return k;
+}
+}  // namespace
+
+TEST(Decode, KeyAddIsAnAppKeyRow) {
+  const std::string meta = Word(32) + Word(321) + Word(0) + Word(128) + Word(1800000000) + Word(0);
+  RowSet r = DecodeMsg(KeyAddMsg(std::string(32, 'k'), meta));
+  ASSERT_EQ(r.app_keys.size(), 1u);
+  const AppKeyRow& a = r.app_keys[0];
+  EXPECT_EQ(a.key, std::string(32, 'k'));
+  EXPECT_EQ(a.key_type, 1u);
+  EXPECT_EQ(a.scopes, "{1,3}");
+  EXPECT_EQ(a.ttl, 3600u);
+  EXPECT_EQ(a.nonce, 7u);
+  EXPECT_EQ(a.deadline, 1800000000u);
+  EXPECT_EQ(a.request_fid, std::optional<uint64_t>(321));
+  EXPECT_FALSE(a.remove_hash.has_value());
+  EXPECT_EQ(StoreOfMessageType(MESSAGE_TYPE_KEY_ADD), Store::kAppKey);
+  // Metadata that is not the ABI encoding, or a request fid beyond 63 bits: no request_fid.
+  EXPECT_FALSE(DecodeMsg(KeyAddMsg(std::string(32, 'k'), "short")).app_keys[0].request_fid.has_value());
+  std::string big = meta;
+  big[32 + 23] = 1;
+  EXPECT_FALSE(DecodeMsg(KeyAddMsg(std::string(32, 'k'), big)).app_keys[0].request_fid.has_value());
+  // The node refuses keys that are not 32 bytes, and key messages without their body.
+  EXPECT_EQ(MsgError(KeyAddMsg("k", meta)), ErrorClass::kInvalid);
+  Message nobody = Msg(MESSAGE_TYPE_KEY_REMOVE, 10, 6);
+  nobody.mutable_data()->mutable_cast_remove_body()->set_target_hash("x");
+  EXPECT_EQ(MsgError(nobody), ErrorClass::kInvalid);
+}
+
+TEST(Decode, KeyRemoveNamesTheKeyAddItDeleted) {
+  Message add = KeyAddMsg(std::string(32, 'k'), "");
+  Message other = KeyAddMsg(std::string(32, 'o'), "");
+  Message rm = Msg(MESSAGE_TYPE_KEY_REMOVE, 10, 9);
+  rm.mutable_data()->mutable_key_remove_body()->set_key(std::string(32, 'k'));
+  HubEvent e;
+  e.set_type(HUB_EVENT_TYPE_MERGE_MESSAGE);
+  *e.mutable_merge_message_body()->mutable_message() = Seal(rm);
+  *e.mutable_merge_message_body()->add_deleted_messages() = Seal(add);
+  *e.mutable_merge_message_body()->add_deleted_messages() = Seal(other);
+  RowSet r = DecodeHubEventBytes(EventBytes(e));
+  ASSERT_EQ(r.messages.size(), 3u);  // the remove is kept as a message, not as a row
+  ASSERT_EQ(r.app_keys.size(), 2u);
+  EXPECT_EQ(r.app_keys[0].remove_hash, std::optional<std::string>(rm.hash()));
+  EXPECT_EQ(r.app_keys[0].remove_ts, std::optional<uint32_t>(9));
+  EXPECT_FALSE(r.app_keys[1].remove_hash.has_value());  // another key: not this remove's
+  // An upsert (a KEY_ADD merge deleting the previous one) names no remove.
+  HubEvent u;
+  u.set_type(HUB_EVENT_TYPE_MERGE_MESSAGE);
+  Message add2 = KeyAddMsg(std::string(32, 'k'), "x");
+  *u.mutable_merge_message_body()->mutable_message() = Seal(add2);
+  *u.mutable_merge_message_body()->add_deleted_messages() = add;
+  RowSet ur = DecodeHubEventBytes(EventBytes(u));
+  ASSERT_EQ(ur.app_keys.size(), 2u);
+  EXPECT_FALSE(ur.app_keys[1].remove_hash.has_value());
 }
 
 TEST(Decode, DataBytesOnlyMessage) {

@@ -41,6 +41,7 @@ using pg::PreparedStatement;
 struct Standing {
   bool dead = false;
   std::optional<int64_t> merge_event, pruned_at, revoked_at, dropped_at;  // times: PostgreSQL timestamps
+  std::optional<int64_t> death_event;
 };
 // Keyed by fid and hash, as waypoint.messages.
 using StandingMap = std::map<std::pair<uint64_t, std::string>, Standing>;
@@ -62,8 +63,8 @@ void AddStanding(StandingMap& map, const std::vector<ArrayParam>& cols) {
   for (size_t i = 0; i < cols[0].size(); ++i) {
     Standing st;
     st.merge_event = opt(cols[2], i);
-    const std::optional<int64_t> death = opt(cols[3], i);
-    st.dead = death.has_value() && *death >= st.merge_event.value_or(-1);
+    st.death_event = opt(cols[3], i);
+    st.dead = st.death_event.has_value() && *st.death_event >= st.merge_event.value_or(-1);
     st.pruned_at = opt(cols[4], i);
     st.revoked_at = opt(cols[5], i);
     st.dropped_at = opt(cols[6], i);
@@ -353,6 +354,22 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
     p[4].AddInt(static_cast<int64_t>(r.to_fid));
     p[5].AddInt(static_cast<int64_t>(r.num_units));
     p[6].AddInt(r.unit_type);
+  });
+
+  static PreparedStatement app_keys = StoreUpsert(
+      "app_keys", {ParamType::kBytea, ParamType::kInt4, ParamType::kText, ParamType::kInt8, ParamType::kInt8,
+                   ParamType::kInt8, ParamType::kInt8, ParamType::kBytea, ParamType::kInt8, ParamType::kInt8});
+  Upsert(app_keys, standing, rs.app_keys, [&standing](std::vector<ArrayParam>& p, const core::AppKeyRow& r) {
+    p[4].AddStr(r.key);
+    p[5].AddInt(static_cast<int64_t>(r.key_type));
+    p[6].AddStr(r.scopes);
+    p[7].AddInt(r.ttl);
+    p[8].AddInt(r.nonce);
+    p[9].AddInt(r.deadline);
+    p[10].AddOptInt(r.request_fid);
+    p[11].AddOptStr(r.remove_hash);
+    p[12].AddOptInt(r.remove_ts);
+    p[13].AddOptInt(StandingOf(standing, r.c).death_event);
   });
 }
 
@@ -727,12 +744,73 @@ void KnownSigners(const std::set<SignerKey>& wanted, std::set<SignerKey>* known,
 }
 
 // Messages an entry would make live (not the ones it prunes, revokes or reports deleted).
-bool Alive(const core::MessageRow& m) { return !m.pruned && !m.revoked && !m.dropped; }
+// KEY_ADD and KEY_REMOVE are not judged: the node does not check their envelope signer
+// against the fid's keys (docs/channels-and-keys.md, 3.3).
+bool Judged(const core::MessageRow& m) {
+  return !m.pruned && !m.revoked && !m.dropped && m.type != MESSAGE_TYPE_KEY_ADD && m.type != MESSAGE_TYPE_KEY_REMOVE;
+}
 
 // Signed after the key's removal (message time after the removal's block time).
 bool SignedAfterRemoval(const core::MessageRow& m, const Removals& removals) {
   auto it = removals.find({m.fid, m.signer});
   return it != removals.end() && core::FarcasterToUnix(m.timestamp) > it->second;
+}
+
+// App keys (KEY_ADD): a key may sign the message types of its scopes, and once removed only
+// messages timestamped up to its KEY_REMOVE. Judged against the key's row in
+// waypoint.app_keys, which the batch's key messages were applied to first (ApplyEntries);
+// the TTL is not tracked (docs/verification.md).
+struct AppKeyGrant {
+  std::set<int32_t> scopes;
+  std::optional<uint32_t> until;  // Farcaster seconds of its KEY_REMOVE
+};
+using AppKeyGrants = std::multimap<SignerKey, AppKeyGrant>;
+
+std::set<int32_t> ParseScopes(std::string_view literal) {  // "{1,2,3}"
+  std::set<int32_t> out;
+  int32_t v = 0;
+  bool digits = false;
+  for (char c : literal) {
+    if (c >= '0' && c <= '9') {
+      v = v * 10 + (c - '0');
+      digits = true;
+    } else {
+      if (digits) out.insert(v);
+      v = 0;
+      digits = false;
+    }
+  }
+  return out;
+}
+
+bool AppKeyAdmits(const AppKeyGrants& grants, const core::MessageRow& m) {
+  auto [from, to] = grants.equal_range({m.fid, m.signer});
+  for (auto it = from; it != to; ++it)
+    if (it->second.scopes.count(m.type) && (!it->second.until || m.timestamp <= *it->second.until)) return true;
+  return false;
+}
+
+void KnownAppKeys(const std::set<SignerKey>& wanted, AppKeyGrants* grants) {
+  static PreparedStatement stmt{
+      "known_app_keys",
+      "SELECT a.fid, a.key, a.scopes::text, CASE WHEN a.removed THEN (extract(epoch FROM a.removed_at) - "
+      "1609459200)::bigint END FROM unnest($1::bigint[], $2::bytea[]) AS k(fid, key) "
+      "JOIN waypoint.app_keys AS a ON a.fid = k.fid AND a.key = k.key",
+      {ParamType::kInt8, ParamType::kBytea}};
+  if (wanted.empty()) return;
+  std::vector<ArrayParam> p = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea)};
+  for (const auto& [fid, key] : wanted) {
+    p[0].AddInt(static_cast<int64_t>(fid));
+    p[1].AddStr(key);
+  }
+  std::vector<ArrayParam> rows = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea),
+                                  ArrayParam(ParamType::kText), ArrayParam(ParamType::kInt8)};
+  pg::ExecuteArrays(stmt, p, &rows);
+  for (size_t i = 0; i < rows[0].size(); ++i) {
+    AppKeyGrant g{ParseScopes(rows[2].str_at(i)), std::nullopt};
+    if (!rows[3].null_at(i)) g.until = static_cast<uint32_t>(rows[3].int_at(i));
+    grants->emplace(SignerKey{static_cast<uint64_t>(rows[0].int_at(i)), std::string(rows[1].str_at(i))}, std::move(g));
+  }
 }
 
 // A REVOKE_MESSAGE event for a message, later than every real event.
@@ -766,11 +844,12 @@ std::vector<core::StreamEntry> JudgeSigners(const std::vector<core::StreamEntry>
   for (size_t i = 0; i < entries.size(); ++i)
     if (entries[i].check_signer && outcomes[i].applied)
       for (const auto& m : decoded[i].messages)
-        if (Alive(m)) wanted.insert({m.fid, m.signer});
+        if (Judged(m)) wanted.insert({m.fid, m.signer});
   std::vector<core::StreamEntry> revoke;
   if (wanted.empty()) return revoke;
   std::set<SignerKey> known;
   Removals removals;
+  AppKeyGrants grants;
   for (const auto& d : decoded) {
     for (const auto& k : SignerAdds(d.onchain)) known.insert(k);
     AddRemovals(d.onchain, &removals);
@@ -779,6 +858,12 @@ std::vector<core::StreamEntry> JudgeSigners(const std::vector<core::StreamEntry>
   for (const auto& k : wanted)
     if (!known.count(k) || removals.count(k) == 0) ask.insert(k);
   KnownSigners(ask, &known, &removals);
+  std::set<SignerKey> ask_app;
+  for (const auto& k : wanted)
+    if (!known.count(k)) ask_app.insert(k);
+  KnownAppKeys(ask_app, &grants);
+  // An app key's grant beats an on-chain removal of the same key (the node looks at both).
+  auto admitted = [&](const core::MessageRow& m) { return AppKeyAdmits(grants, m); };
 
   std::vector<ArrayParam> p;
   for (ParamType t : hold.types) p.emplace_back(t);
@@ -786,10 +871,10 @@ std::vector<core::StreamEntry> JudgeSigners(const std::vector<core::StreamEntry>
     if (!entries[i].check_signer || !outcomes[i].applied) continue;
     const core::MessageRow* unknown = nullptr;
     for (const auto& m : decoded[i].messages)
-      if (Alive(m) && !known.count({m.fid, m.signer})) unknown = &m;
+      if (Judged(m) && !known.count({m.fid, m.signer}) && !admitted(m)) unknown = &m;
     if (unknown == nullptr) {
       for (const auto& m : decoded[i].messages)
-        if (Alive(m) && SignedAfterRemoval(m, removals)) revoke.push_back(RevocationOf(m.fid, m.raw));
+        if (Judged(m) && SignedAfterRemoval(m, removals) && !admitted(m)) revoke.push_back(RevocationOf(m.fid, m.raw));
       continue;
     }
     const core::StreamEntry& e = entries[i];
@@ -819,7 +904,7 @@ std::vector<core::StreamEntry> SignedAfterRemovals(const std::vector<core::Strea
       "SELECT m.fid, m.raw FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS key, unnest($3::bigint[]) "
       "AS removed, unnest($4::bigint[]) AS revoked_event) AS k "
       "JOIN waypoint.messages AS m ON m.fid = k.fid AND m.signer = k.key AND m.\"timestamp\" > to_timestamp(k.removed) "
-      "WHERE m.death_event IS DISTINCT FROM k.revoked_event",
+      "WHERE m.death_event IS DISTINCT FROM k.revoked_event AND m.type NOT IN (16, 17)",
       {ParamType::kInt8, ParamType::kBytea, ParamType::kInt8, ParamType::kInt8}};
   Removals removals;
   for (size_t i = 0; i < entries.size(); ++i)
@@ -841,16 +926,19 @@ std::vector<core::StreamEntry> SignedAfterRemovals(const std::vector<core::Strea
   return out;
 }
 
-// The held entries whose key was added by this batch, taken out of waypoint.held_messages.
-// They are judged again when applied (a removal may already be known).
-std::vector<core::StreamEntry> ReleaseHeld(const std::vector<core::OnChainRow>& onchain) {
+// The held entries whose key was added by this batch (on-chain, or a KEY_ADD), taken out of
+// waypoint.held_messages. They are judged again when applied (a removal may already be
+// known, the KEY_ADD's scopes may not cover them: then they are held again).
+std::vector<core::StreamEntry> ReleaseHeld(const std::vector<core::OnChainRow>& onchain,
+                                           const std::vector<core::AppKeyRow>& app_keys) {
   static PreparedStatement release{
       "release_held",
       "DELETE FROM waypoint.held_messages AS h USING unnest($1::bigint[], $2::bytea[]) AS k(fid, key) "
       "WHERE h.fid = k.fid AND h.signer = k.key "
       "RETURNING h.kind, h.payload, h.shard, h.event_id, h.source, h.job_id, h.fid",
       {ParamType::kInt8, ParamType::kBytea}};
-  const std::set<SignerKey> adds = SignerAdds(onchain);
+  std::set<SignerKey> adds = SignerAdds(onchain);
+  for (const auto& r : app_keys) adds.insert({r.c.fid, r.key});
   if (adds.empty()) return {};
   std::vector<ArrayParam> p = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea)};
   for (const auto& [fid, key] : adds) {
@@ -875,6 +963,12 @@ std::vector<core::StreamEntry> ReleaseHeld(const std::vector<core::OnChainRow>& 
     e.check_signer = true;
   }
   return out;
+}
+
+bool HasKeyMessages(const core::RowSet& rows) {
+  for (const auto& m : rows.messages)
+    if (m.type == MESSAGE_TYPE_KEY_ADD || m.type == MESSAGE_TYPE_KEY_REMOVE) return true;
+  return false;
 }
 
 // One apply sequence value per batch: every row this batch offers is confirmed at it.
@@ -902,6 +996,20 @@ std::vector<EntryOutcome> ApplyEntries(const std::vector<core::StreamEntry>& ent
   // Level full: revocations of messages signed after their key's removal, applied last.
   std::vector<core::StreamEntry> after;
   if (check_signers) {
+    // KEY_ADD / KEY_REMOVE entries first, on their own: the other messages are then judged
+    // against the app keys as the store holds them after this batch's key messages.
+    std::vector<size_t> keys_first;
+    for (size_t i = 0; i < entries.size(); ++i)
+      if (outcomes[i].applied && HasKeyMessages(decoded[i])) keys_first.push_back(i);
+    if (!keys_first.empty() && keys_first.size() < entries.size()) {
+      std::vector<core::StreamEntry> sub;
+      for (size_t i : keys_first) sub.push_back(entries[i]);
+      std::vector<EntryOutcome> sub_out = ApplyEntries(sub);
+      for (size_t k = 0; k < keys_first.size(); ++k) {
+        outcomes[keys_first[k]] = std::move(sub_out[k]);
+        decoded[keys_first[k]] = core::RowSet{};
+      }
+    }
     after = JudgeSigners(entries, decoded, outcomes);
     for (auto& r : SignedAfterRemovals(entries, decoded)) after.push_back(std::move(r));
   }
@@ -917,7 +1025,7 @@ std::vector<EntryOutcome> ApplyEntries(const std::vector<core::StreamEntry>& ent
     WriteStores(rows, standing);
     WriteProofs(rows.proofs);
     WriteOnChain(rows.onchain);
-    released = ReleaseHeld(rows.onchain);
+    released = ReleaseHeld(rows.onchain, rows.app_keys);
   }
   Reconcile(markers);
   // Held messages whose key this batch added, then the revocations: applied now, after the

@@ -62,7 +62,14 @@ void Generator::Submit(uint64_t fid, MessageData d) {
   d.set_fid(fid);
   d.set_network(FARCASTER_NETWORK_MAINNET);
   if (d.timestamp() == 0) d.set_timestamp(Timestamp(g));
-  const uint32_t idx = node_.SubmitMessage(d, g.key, Chance(10));
+  uint32_t key = g.key;
+  if (opt_.app_keys) {
+    // Some messages are signed by a held app key whose scopes hold their type.
+    const FidState* f = node_.Fid(fid);
+    for (const auto& [k, mask] : f->app_scopes)
+      if ((mask >> d.type() & 1u) && Chance(50)) key = k;
+  }
+  const uint32_t idx = node_.SubmitMessage(d, key, Chance(10));
   if (idx != kNone && d.type() == MESSAGE_TYPE_CAST_ADD) {
     const Hash20& h = node_.Msg(idx).hash;
     g.casts.push_back(h);
@@ -94,7 +101,7 @@ void Generator::Op(uint64_t fid) {
   const uint64_t r = Rand(1000);
   const uint64_t unix_now = kGenesisTs + planned_ + kEpoch;
   if (r < 5) {
-    if (node_.Fid(fid)->keys.size() < 4) {
+    if (node_.Fid(fid)->onchain_keys < 4) {
       const uint32_t old = g.key;
       g.key = node_.AddSigner(fid);
       node_.RemoveSigner(fid, old);  // revokes everything `old` signed
@@ -118,6 +125,9 @@ void Generator::Op(uint64_t fid) {
       node_.SubmitMessage(g.last, g.key, false);  // resubmitted: a duplicate or conflict
       return;
     }
+  } else if (r < 57 && opt_.app_keys) {
+    KeyOp(fid);
+    return;
   }
 
   MessageData d;
@@ -240,6 +250,47 @@ void Generator::Op(uint64_t fid) {
     p->set_type(USERNAME_TYPE_ENS_L1);
   }
   Submit(fid, std::move(d));
+}
+
+// App keys: two key slots per fid. Adds, upserts that widen the scopes (a narrower
+// upsert would make the mirror's level full judge an older message by the newer scopes,
+// docs/verification.md), removes and re-adds, at the block's time; now and then a refused
+// one (a stale nonce, a remove of a key not held).
+void Generator::KeyOp(uint64_t fid) {
+  const FidState* f = node_.Fid(fid);
+  const uint32_t ts = static_cast<uint32_t>(kGenesisTs + planned_);
+  const uint32_t slot = static_cast<uint32_t>(Rand(2));
+  const uint32_t key = node_.AppKeyIndex(fid, slot);
+  f = node_.Fid(fid);
+  const uint32_t nonce = f->user_nonce + 1;
+  const auto held = f->app_scopes.find(key);
+  const uint64_t x = Rand(100);
+  if (x < 8) {
+    node_.KeyAdd(fid, slot, {1}, f->user_nonce, ts);  // stale nonce: refused
+    return;
+  }
+  if (held == f->app_scopes.end()) {
+    if (x < 15) {
+      node_.KeyRemove(fid, slot, nonce, ts);  // not held: refused
+      return;
+    }
+    std::vector<int> scopes = {MESSAGE_TYPE_CAST_ADD, MESSAGE_TYPE_REACTION_ADD};
+    if (Chance(50)) scopes.push_back(MESSAGE_TYPE_LINK_ADD);
+    node_.KeyAdd(fid, slot, scopes, nonce, ts);
+    return;
+  }
+  if (x < 55) {
+    std::vector<int> scopes;
+    for (int t = 1; t < 32; ++t)
+      if (held->second >> t & 1u) scopes.push_back(t);
+    const int extra[] = {MESSAGE_TYPE_CAST_REMOVE, MESSAGE_TYPE_REACTION_REMOVE, MESSAGE_TYPE_LINK_ADD,
+                         MESSAGE_TYPE_USER_DATA_ADD};
+    const int e = extra[Rand(std::size(extra))];
+    if (!(held->second >> e & 1u)) scopes.push_back(e);
+    node_.KeyAdd(fid, slot, scopes, nonce, ts);  // an upsert
+  } else {
+    node_.KeyRemove(fid, slot, nonce, ts);
+  }
 }
 
 uint64_t Generator::BuildHistory() {

@@ -54,6 +54,8 @@ Server:
   --live-rate R        submissions per second in live blocks (default 0: empty blocks)
   --live-events N      stop submitting after N live events (default: never)
   --freeze             produce no blocks after the initial history
+  --no-app-keys        no KEY_ADD / KEY_REMOVE and no messages signed by app keys (a
+                       backfill cannot read KEY_ADD messages back)
   --emit-log FILE      for latency benchmarks: one line "<message hash hex>\t<unix ms>" per
                        MERGE_MESSAGE of a live block, stamped when the block is published
 
@@ -144,6 +146,8 @@ Args Parse(int argc, char** argv) {
       a.dump_state = val();
     else if (f == "--forge-rate")
       a.gen.forge_rate = prob();
+    else if (f == "--no-app-keys")
+      a.gen.app_keys = false;
     else if (f == "--forge-log")
       a.forge_log = val();
     else if (f == "--forge-kinds") {

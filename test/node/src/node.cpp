@@ -76,8 +76,17 @@ constexpr Failure kFailures[] = {
     {"bad_request.prunable", "message would be pruned"},
     {"bad_request.validation_failure", "invalid signer"},
     {"bad_request.validation_failure", "unknown fid"},
+    {"bad_request.validation_failure", "nonce is not greater than the stored nonce"},
+    {"bad_request.validation_failure", "key is not registered"},
 };
-enum FailureIndex : uint32_t { kDuplicate, kConflict, kPrunable, kBadSigner, kUnknownFid };
+enum FailureIndex : uint32_t { kDuplicate, kConflict, kPrunable, kBadSigner, kUnknownFid, kStaleNonce, kKeyNotHeld };
+
+uint32_t ScopeMask(const google::protobuf::RepeatedField<int32_t>& scopes) {
+  uint32_t m = 0;
+  for (int32_t t : scopes)
+    if (t > 0 && t < 32) m |= 1u << t;
+  return m;
+}
 
 }  // namespace
 
@@ -91,6 +100,7 @@ const char* StoreName(Store s) {
     case Store::kUserData: return "user_data";
     case Store::kUsernameProof: return "username_proof";
     case Store::kLendStorage: return "lend_storage";
+    case Store::kAppKey: return "app_key";
     default: return "?";
   }
 }
@@ -109,6 +119,7 @@ Store StoreOfType(MessageType t) {
     case MESSAGE_TYPE_USER_DATA_ADD: return Store::kUserData;
     case MESSAGE_TYPE_USERNAME_PROOF: return Store::kUsernameProof;
     case MESSAGE_TYPE_LEND_STORAGE: return Store::kLendStorage;
+    case MESSAGE_TYPE_KEY_ADD: return Store::kAppKey;
     default: return Store::kCount;
   }
 }
@@ -324,7 +335,9 @@ uint32_t Node::SubmitForged(MessageData data, Forgery kind) {
   rec.fid = data.fid();
   rec.type = static_cast<uint8_t>(data.type());
   // The fid's newest key signs (an active one unless it was just removed).
-  rec.key = static_cast<uint8_t>(f.keys.size() - 1);
+  uint32_t newest = static_cast<uint32_t>(f.keys.size() - 1);
+  while (newest > 0 && f.key_app[newest]) --newest;
+  rec.key = static_cast<uint8_t>(newest);
   rec.with_data_bytes = true;
   rec.forged = kind;
   const uint32_t idx = static_cast<uint32_t>(msgs_.size());
@@ -354,7 +367,7 @@ uint32_t Node::SubmitMessage(const MessageData& data, uint32_t key, bool with_da
 
   FidState& f = MutFid(data.fid());
   if (!f.registered) return Fail(f.shard, idx, kUnknownFid);
-  if (key >= f.keys.size() || !f.key_active[key]) return Fail(f.shard, idx, kBadSigner);
+  if (!MaySign(f, key, data.type())) return Fail(f.shard, idx, kBadSigner);
 
   auto& held = f.held[static_cast<size_t>(s)];
   const std::string ckey = ConflictKey(data, m.hash);
@@ -514,6 +527,8 @@ uint32_t Node::AddSigner(uint64_t fid) {
   const uint32_t k = static_cast<uint32_t>(f.keys.size());
   f.keys.push_back(DeriveSignerKey(seed_, fid, k));
   f.key_active.push_back(true);
+  f.key_app.push_back(false);
+  f.onchain_keys++;
   OnChainEvent ev;
   ev.set_type(EVENT_TYPE_SIGNER);
   auto* b = ev.mutable_signer_event_body();
@@ -557,6 +572,126 @@ void Node::RemoveSigner(uint64_t fid, uint32_t key) {
       }
     }
   }
+}
+
+// ---- app keys (KEY_ADD / KEY_REMOVE) ------------------------------------------------
+
+bool Node::MaySign(const FidState& f, uint32_t key, int type) const {
+  if (key >= f.keys.size()) return false;
+  if (f.key_active[key]) return true;
+  auto it = f.app_scopes.find(key);
+  return it != f.app_scopes.end() && type > 0 && type < 32 && (it->second >> type & 1u);
+}
+
+uint32_t Node::AppKeyIndex(uint64_t fid, uint32_t slot) {
+  FidState& f = MutFid(fid);
+  const SignerKey k = DeriveSignerKey(seed_, fid, 500 + slot);
+  for (uint32_t i = 0; i < f.keys.size(); ++i)
+    if (f.key_app[i] && f.keys[i].pk == k.pk) return i;
+  f.keys.push_back(k);
+  f.key_active.push_back(false);
+  f.key_app.push_back(true);
+  return static_cast<uint32_t>(f.keys.size() - 1);
+}
+
+namespace {
+// An ABI-encoded SignedKeyRequestMetadata(requestFid, requestSigner, signature, deadline).
+std::string KeyRequestMetadata(uint64_t request_fid, const std::string& signer) {
+  auto word = [](uint64_t v) { return std::string(24, '\0') + Be(v); };
+  return word(32) + word(request_fid) + std::string(12, '\0') + signer.substr(0, 20) + word(128) + word(1900000000) +
+         word(65) + Sha256("request sig" + Le(request_fid)) + Sha256("2" + Le(request_fid)) + std::string(1, '\x1b') +
+         std::string(31, '\0');
+}
+}  // namespace
+
+uint32_t Node::KeyAdd(uint64_t fid, uint32_t slot, const std::vector<int>& scopes, uint32_t nonce, uint32_t ts) {
+  const uint32_t key = AppKeyIndex(fid, slot);
+  FidState& f = MutFid(fid);
+  const std::string pk(reinterpret_cast<const char*>(f.keys[key].pk.data()), 32);
+  MessageData d;
+  d.set_type(MESSAGE_TYPE_KEY_ADD);
+  d.set_fid(fid);
+  d.set_timestamp(ts);
+  d.set_network(FARCASTER_NETWORK_MAINNET);
+  auto* b = d.mutable_key_add_body();
+  b->set_key(pk);
+  b->set_key_type(1);
+  b->set_custody_signature(Sha256("custody sig" + pk + Le(nonce)) + Sha256("2" + pk) + std::string(1, '\x1c'));
+  b->set_deadline(1900000000);
+  b->set_nonce(nonce);
+  b->set_metadata(KeyRequestMetadata(1 + fid % 7, Sha256("app" + Le(fid % 7))));
+  b->set_metadata_type(1);
+  for (int t : scopes) b->add_scopes(t);
+  b->set_ttl(7776000);
+  MsgRec rec;
+  rec.bytes = d.SerializeAsString();
+  rec.hash = MessageHashOf(rec.bytes);
+  rec.fid = fid;
+  rec.ts = ts;
+  rec.type = MESSAGE_TYPE_KEY_ADD;
+  rec.key = static_cast<uint8_t>(key);  // the envelope is signed by the key being added
+  const uint32_t idx = static_cast<uint32_t>(msgs_.size());
+  msgs_.push_back(std::move(rec));
+  unsigned_.push_back(idx);
+  if (!f.registered) return Fail(f.shard, idx, kUnknownFid);
+  if (nonce <= f.user_nonce) return Fail(f.shard, idx, kStaleNonce);
+  f.user_nonce = nonce;
+  auto& held = f.held[static_cast<size_t>(Store::kAppKey)];
+  std::vector<uint32_t> deleted;
+  auto existing = held.find(pk);
+  if (existing != held.end()) {
+    deleted.push_back(existing->second);  // an upsert: the previous KEY_ADD goes
+    Unhold(f, Store::kAppKey, pk);
+  }
+  held[pk] = idx;
+  num_held_++;
+  held_by_shard_[f.shard]++;
+  f.app_scopes[key] = ScopeMask(d.key_add_body().scopes());
+  const uint32_t start = static_cast<uint32_t>(deleted_pool_.size());
+  deleted_pool_.insert(deleted_pool_.end(), deleted.begin(), deleted.end());
+  Emit(f.shard, HUB_EVENT_TYPE_MERGE_MESSAGE, idx, start, static_cast<uint32_t>(deleted.size()));
+  return idx;
+}
+
+uint32_t Node::KeyRemove(uint64_t fid, uint32_t slot, uint32_t nonce, uint32_t ts) {
+  const uint32_t key = AppKeyIndex(fid, slot);
+  FidState& f = MutFid(fid);
+  const std::string pk(reinterpret_cast<const char*>(f.keys[key].pk.data()), 32);
+  MessageData d;
+  d.set_type(MESSAGE_TYPE_KEY_REMOVE);
+  d.set_fid(fid);
+  d.set_timestamp(ts);
+  d.set_network(FARCASTER_NETWORK_MAINNET);
+  auto* b = d.mutable_key_remove_body();
+  b->set_key(pk);
+  b->set_signature(Sha256("remove sig" + pk + Le(nonce)) + Sha256("2" + pk) + std::string(1, '\x1c'));
+  b->set_signature_type(1);
+  b->set_deadline(1900000000);
+  b->set_nonce(nonce);
+  MsgRec rec;
+  rec.bytes = d.SerializeAsString();
+  rec.hash = MessageHashOf(rec.bytes);
+  rec.fid = fid;
+  rec.ts = ts;
+  rec.type = MESSAGE_TYPE_KEY_REMOVE;
+  rec.key = static_cast<uint8_t>(key);
+  const uint32_t idx = static_cast<uint32_t>(msgs_.size());
+  msgs_.push_back(std::move(rec));
+  unsigned_.push_back(idx);
+  if (!f.registered) return Fail(f.shard, idx, kUnknownFid);
+  if (nonce <= f.user_nonce) return Fail(f.shard, idx, kStaleNonce);
+  auto& held = f.held[static_cast<size_t>(Store::kAppKey)];
+  auto existing = held.find(pk);
+  if (existing == held.end()) return Fail(f.shard, idx, kKeyNotHeld);
+  f.user_nonce = nonce;
+  // The node deletes the KEY_ADD and does not store the KEY_REMOVE; what the key signed
+  // stays.
+  const uint32_t start = static_cast<uint32_t>(deleted_pool_.size());
+  deleted_pool_.push_back(existing->second);
+  Unhold(f, Store::kAppKey, pk);
+  f.app_scopes.erase(key);
+  Emit(f.shard, HUB_EVENT_TYPE_MERGE_MESSAGE, idx, start, 1);
+  return idx;
 }
 
 void Node::RentStorage(uint64_t fid, uint32_t units) {
@@ -647,6 +782,7 @@ void Node::SignPending(unsigned threads) {
     while (f.keys.size() <= msgs_[i].key) {
       f.keys.push_back(DeriveSignerKey(seed_, msgs_[i].fid, static_cast<uint32_t>(f.keys.size())));
       f.key_active.push_back(false);
+      f.key_app.push_back(false);
     }
   }
   const size_t n = unsigned_.size();

@@ -274,6 +274,51 @@ TEST(StoreModel, FnameTransferOnEveryShard) {
   for (const auto& l : lines) EXPECT_EQ(l.find("fname\talice"), std::string::npos);
 }
 
+TEST(StoreModel, AppKeysUpsertRemoveReaddAndSignWithinScopes) {
+  Fixture fx;
+  fx.Events();
+  const uint32_t a1 = fx.node.KeyAdd(fx.fid, 0, {MESSAGE_TYPE_CAST_ADD}, 1, kTs + 1);
+  ASSERT_NE(a1, wt::kNone);
+  const uint32_t key = fx.node.AppKeyIndex(fx.fid, 0);
+  // Within its scopes the app key signs; outside them it does not.
+  const uint32_t cast = fx.Submit(CastAdd(kTs + 2, "by an app key"), key);
+  EXPECT_NE(cast, wt::kNone);
+  MessageData like;
+  like.set_type(MESSAGE_TYPE_REACTION_ADD);
+  like.set_timestamp(kTs + 2);
+  like.mutable_reaction_body()->set_type(REACTION_TYPE_LIKE);
+  like.mutable_reaction_body()->set_target_url("https://x.test");
+  EXPECT_EQ(fx.Submit(like, key), wt::kNone);
+  // A stale nonce is refused; an upsert replaces the KEY_ADD (deleted_messages).
+  EXPECT_EQ(fx.node.KeyAdd(fx.fid, 0, {1, 3}, 1, kTs + 3), wt::kNone);
+  const uint32_t a2 = fx.node.KeyAdd(fx.fid, 0, {1, 3}, 2, kTs + 3);
+  fx.node.SignPending(1);
+  EXPECT_TRUE(fx.Holds("app_key", a2));
+  EXPECT_FALSE(fx.Holds("app_key", a1));
+  EXPECT_NE(fx.Submit(like, key), wt::kNone);
+  auto ev = fx.Events();
+  ASSERT_FALSE(ev.empty());
+  // A remove deletes the KEY_ADD, is not held, and revokes nothing; a second remove fails.
+  const uint32_t r = fx.node.KeyRemove(fx.fid, 0, 3, kTs + 4);
+  ASSERT_NE(r, wt::kNone);
+  EXPECT_EQ(fx.node.KeyRemove(fx.fid, 0, 4, kTs + 4), wt::kNone);
+  fx.node.SignPending(1);
+  ev = fx.Events();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].type(), HUB_EVENT_TYPE_MERGE_MESSAGE);
+  ASSERT_EQ(ev[0].merge_message_body().deleted_messages_size(), 1);
+  EXPECT_EQ(ev[0].merge_message_body().deleted_messages(0).data().type(), MESSAGE_TYPE_KEY_ADD);
+  EXPECT_EQ(ev[1].type(), HUB_EVENT_TYPE_MERGE_FAILURE);
+  EXPECT_FALSE(fx.Holds("app_key", a2));
+  EXPECT_TRUE(fx.Holds("cast", cast));
+  for (const auto& l : fx.node.StateLines()) EXPECT_NE(l, "msg\tapp_key\t" + HexHash(fx.node.Msg(r).hash));
+  EXPECT_EQ(fx.Submit(CastAdd(kTs + 5, "after the remove"), key), wt::kNone);
+  // Added again: it signs again.
+  const uint32_t a3 = fx.node.KeyAdd(fx.fid, 0, {1}, 5, kTs + 6);
+  EXPECT_NE(fx.Submit(CastAdd(kTs + 6, "after the re-add"), key), wt::kNone);
+  EXPECT_TRUE(fx.Holds("app_key", a3));
+}
+
 TEST(EventLog, BlockConfirmedCountsEqualTheBlocksEvents) {
   wt::Node node(2, 3);
   wt::GeneratorOptions opt;

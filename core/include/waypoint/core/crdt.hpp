@@ -36,6 +36,9 @@ std::vector<MessageRow> ReduceMessages(std::vector<MessageRow> rows);
 // Proofs by (name, timestamp, signature): the same proof OR-s `deleted` and keeps the
 // latest event ids. Per name the statement keeps the highest alive proof (else a dead one).
 std::vector<ProofRow> ReduceProofs(std::vector<ProofRow> rows);
+// KEY_ADDs by (fid, key, hash), as DedupeCandidates, but a copy that names the KEY_REMOVE
+// which deleted it gives the kept one that remove.
+std::vector<AppKeyRow> ReduceAppKeys(std::vector<AppKeyRow> rows);
 // On-chain events by (tx_hash, log_index); the first copy is kept (copies are equal).
 std::vector<OnChainRow> ReduceOnChain(std::vector<OnChainRow> rows);
 

@@ -19,7 +19,7 @@
 namespace waypoint::core {
 
 enum class Store {
-  kNone,  // kept in waypoint.messages only (frame actions, keys, channels, unknown)
+  kNone,  // kept in waypoint.messages only (frame actions, channels, unknown)
   kCast,
   kReaction,
   kLink,
@@ -28,6 +28,7 @@ enum class Store {
   kUserData,
   kUsernameProof,  // message type 12
   kLendStorage,
+  kAppKey,  // KEY_ADD (16); a KEY_REMOVE (17) is not stored, it ends its key's KEY_ADD
 };
 
 // Name used in state lines (docs/state-lines.md); "" for kNone.
@@ -145,6 +146,23 @@ struct LendStorageRow {
   std::string Key() const;
 };
 
+// A KEY_ADD (app key), keyed by (fid, key). The node keeps one KEY_ADD per key and
+// deletes it on KEY_REMOVE without storing the remove (docs/apply-semantics.md): a KEY_ADD
+// carried in the deleted_messages of a KEY_REMOVE's merge names that remove here.
+struct AppKeyRow {
+  Candidate c;
+  std::string key;  // 32-byte Ed25519 public key
+  uint32_t key_type = 0;
+  std::string scopes;  // Postgres array literal of int (MessageType values)
+  uint32_t ttl = 0;    // seconds
+  uint32_t nonce = 0;
+  uint32_t deadline = 0;
+  std::optional<uint64_t> request_fid;     // from the SignedKeyRequest metadata, when it decodes
+  std::optional<std::string> remove_hash;  // the KEY_REMOVE that deleted it
+  std::optional<uint32_t> remove_ts;       // its timestamp (Farcaster seconds)
+  std::string Key() const;
+};
+
 // A UserNameProof from MERGE_USERNAME_PROOF or a backfill page, keyed by name.
 struct ProofRow {
   std::string name;        // UTF-8
@@ -210,6 +228,7 @@ struct RowSet {
   std::vector<UserDataRow> user_data;
   std::vector<UsernameProofMessageRow> username_proof_messages;
   std::vector<LendStorageRow> lend_storage;
+  std::vector<AppKeyRow> app_keys;
   std::vector<ProofRow> proofs;
   std::vector<OnChainRow> onchain;
 

@@ -23,6 +23,9 @@ struct GeneratorOptions {
   // is the same with or without forgeries.
   double forge_rate = 0;
   std::vector<Forgery> forge_kinds;
+  // KEY_ADD / KEY_REMOVE (app keys: adds, upserts, removes, re-adds, refused ones) and
+  // messages signed by the held app keys within their scopes.
+  bool app_keys = true;
 };
 
 class Generator {
@@ -59,6 +62,7 @@ class Generator {
   void Register(uint64_t fid);
   void Op(uint64_t fid);
   void Submit(uint64_t fid, MessageData d);
+  void KeyOp(uint64_t fid);
   uint32_t Timestamp(GenFid& g);
   std::string Bytes(size_t n);
   uint64_t RandomFid();

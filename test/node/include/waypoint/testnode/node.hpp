@@ -41,6 +41,7 @@ enum class Store : uint8_t {
   kUserData,
   kUsernameProof,
   kLendStorage,
+  kAppKey,  // KEY_ADD per (fid, key); KEY_REMOVE deletes it and is never held
   kCount
 };
 constexpr size_t kStoreCount = static_cast<size_t>(Store::kCount);
@@ -146,8 +147,12 @@ struct FidState {
   bool registered = false;
   uint32_t units = 0;
   std::vector<SignerKey> keys;
-  std::vector<bool> key_active;
-  std::vector<uint32_t> onchain;  // indices into Node::onchain, in merge order
+  std::vector<bool> key_active;  // an active on-chain signer
+  std::vector<bool> key_app;     // an app key (KEY_ADD), whether held or not
+  uint32_t onchain_keys = 0;
+  uint32_t user_nonce = 0;                  // last nonce a KEY_ADD / KEY_REMOVE consumed
+  std::map<uint32_t, uint32_t> app_scopes;  // held app key index -> MessageType bit mask
+  std::vector<uint32_t> onchain;            // indices into Node::onchain, in merge order
   std::array<std::unordered_map<std::string, uint32_t>, kStoreCount> held;  // conflict key -> message
   std::vector<std::string> fnames;                        // names whose current proof points at this fid
   std::array<std::vector<uint32_t>, kStoreCount> forged;  // forged messages served in its pages
@@ -179,6 +184,18 @@ class Node {
   uint32_t RegisterFid(uint64_t fid, uint32_t storage_units);
   uint32_t AddSigner(uint64_t fid);
   void RemoveSigner(uint64_t fid, uint32_t key);
+  // App keys (docs/channels-and-keys.md 2.7): the fid's app key number `slot` (derived
+  // from the seed; its index in FidState::keys is returned by AppKeyIndex). KeyAdd merges
+  // a KEY_ADD with these scopes (an upsert when the key is held) and KeyRemove a
+  // KEY_REMOVE (refused when the key is not held), each with `nonce` (refused unless above
+  // the fid's last one) and signed by the key itself; ts is the message timestamp.
+  // Return the message index, or kNone when refused (MERGE_FAILURE).
+  uint32_t AppKeyIndex(uint64_t fid, uint32_t slot);
+  uint32_t KeyAdd(uint64_t fid, uint32_t slot, const std::vector<int>& scopes, uint32_t nonce, uint32_t ts);
+  uint32_t KeyRemove(uint64_t fid, uint32_t slot, uint32_t nonce, uint32_t ts);
+  // Whether key `key` of the fid may sign a message of this type now (on-chain, or an
+  // app key whose scopes hold it).
+  bool MaySign(const FidState& f, uint32_t key, int type) const;
   void RentStorage(uint64_t fid, uint32_t units);
   // An fname proof from the registry (fid 0 releases the name); emitted on every shard.
   // Returns false when it is ordered below the current proof of that name.
