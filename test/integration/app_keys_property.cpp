@@ -69,7 +69,7 @@ Message Encode(uint64_t fid, int key, bool remove, uint32_t nonce, uint32_t ts, 
 
 struct SimNode {
   std::vector<Msg> msgs;
-  std::map<int, int> held;          // key -> KEY_ADD
+  std::map<int, int> held;                     // key -> KEY_ADD
   std::map<int, std::pair<int, int>> removed;  // key -> (KEY_ADD deleted, KEY_REMOVE) of its last remove
   std::vector<Event> events;
   uint32_t last_nonce = 0;
