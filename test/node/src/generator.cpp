@@ -279,7 +279,10 @@ void Generator::KeyOp(uint64_t fid) {
     node_.KeyAdd(fid, slot, scopes, nonce, ts);
     return;
   }
-  if (x < 55) {
+  // The first operation of a fid on a key it holds is a remove, so that every history,
+  // whatever the seed, has removed keys; later ones upsert or remove.
+  GenFid& g = gen_[fid - 1];
+  if (g.removed_a_key && x < 55) {
     std::vector<int> scopes;
     for (int t = 1; t < 32; ++t)
       if (held->second >> t & 1u) scopes.push_back(t);
@@ -289,6 +292,7 @@ void Generator::KeyOp(uint64_t fid) {
     if (!(held->second >> e & 1u)) scopes.push_back(e);
     node_.KeyAdd(fid, slot, scopes, nonce, ts);  // an upsert
   } else {
+    g.removed_a_key = true;
     node_.KeyRemove(fid, slot, nonce, ts);
   }
 }

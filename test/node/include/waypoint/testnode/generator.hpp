@@ -55,6 +55,7 @@ class Generator {
     MessageData last;
     bool has_last = false;
     bool registered = false;
+    bool removed_a_key = false;  // every history removes an app key (KeyOp)
   };
 
   uint64_t Rand(uint64_t n) { return n == 0 ? 0 : rng_() % n; }
