@@ -8,6 +8,26 @@ REVOKE ALL ON FUNCTION waypoint.apply_payloads(text[], bytea[]) FROM PUBLIC;
 COMMENT ON FUNCTION waypoint.apply_payloads(text[], bytea[]) IS
   'Superuser test surface: applies raw payloads (kind event = HubEvent, message = Message, onchain = OnChainEvent, fname = UserNameProof, fid_start/<job>/<fid> and fid_done/<job>/<fid> backfill markers, whose payload is their JSON) exactly as the apply workers do, inside the caller''s transaction. One result row per payload; applied = false with the reason for rejected (undecodable or invalid) payloads.';
 
+-- Writes thread roots by primary key: one statement for the rows a step changed.
+CREATE FUNCTION waypoint.set_thread_roots(fids bigint[], hashes bytea[], root_fids bigint[], root_hashes bytea[],
+                                          root_urls text[], root_opens boolean[]) RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+SET jit = off
+AS $$
+  UPDATE waypoint.casts c
+     SET root_fid = u.root_fid, root_hash = u.root_hash, root_url = u.root_url, root_open = u.root_open
+    FROM unnest(fids, hashes, root_fids, root_hashes, root_urls, root_opens)
+         AS u(fid, hash, root_fid, root_hash, root_url, root_open)
+   WHERE c.fid = u.fid AND c.hash = u.hash
+$$;
+REVOKE ALL ON FUNCTION waypoint.set_thread_roots(bigint[], bytea[], bigint[], bytea[], text[], boolean[]) FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.set_thread_roots(bigint[], bytea[], bigint[], bytea[], text[], boolean[]) IS
+  'Internal (waypoint.resolve_thread_roots calls it): sets the thread roots of the given casts.';
+
 -- Thread roots (docs/apply-semantics.md "Thread roots"). A cast's thread root is the top
 -- of its chain of parents as far as the node holds them:
 --   - a cast that replies to no cast is its own root (root_url: its parent URL, if any);
@@ -32,26 +52,6 @@ COMMENT ON FUNCTION waypoint.apply_payloads(text[], bytea[]) IS
 -- and hash or merge joins are switched off for it, whatever the statistics suggest (a
 -- worker caches its plans while the table is still empty, where a scan looks cheaper).
 -- Returns the number of queue entries taken.
--- Writes thread roots by primary key: one statement for the rows a step changed.
-CREATE FUNCTION waypoint.set_thread_roots(fids bigint[], hashes bytea[], root_fids bigint[], root_hashes bytea[],
-                                          root_urls text[], root_opens boolean[]) RETURNS void
-LANGUAGE sql
-SET search_path = pg_catalog, pg_temp
-SET enable_seqscan = off
-SET enable_hashjoin = off
-SET enable_mergejoin = off
-SET jit = off
-AS $$
-  UPDATE waypoint.casts c
-     SET root_fid = u.root_fid, root_hash = u.root_hash, root_url = u.root_url, root_open = u.root_open
-    FROM unnest(fids, hashes, root_fids, root_hashes, root_urls, root_opens)
-         AS u(fid, hash, root_fid, root_hash, root_url, root_open)
-   WHERE c.fid = u.fid AND c.hash = u.hash
-$$;
-REVOKE ALL ON FUNCTION waypoint.set_thread_roots(bigint[], bytea[], bigint[], bytea[], text[], boolean[]) FROM PUBLIC;
-COMMENT ON FUNCTION waypoint.set_thread_roots(bigint[], bytea[], bigint[], bytea[], text[], boolean[]) IS
-  'Internal (waypoint.resolve_thread_roots calls it): sets the thread roots of the given casts.';
-
 CREATE FUNCTION waypoint.resolve_thread_roots(max_entries int DEFAULT 10000) RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
