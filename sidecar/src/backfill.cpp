@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "backlog.hpp"
 #include "metrics.hpp"
 #include "spam.hpp"
 #include "verifier.hpp"
@@ -241,6 +242,7 @@ uint64_t BackfillWorker::BackfillFid(Redis& r, uint64_t fid, const std::set<std:
   auto paged = [&](const std::string& method, auto make_request, core::EntryKind kind) {
     std::string token;
     while (true) {
+      WaitWhilePaused();
       if (stop_->load()) throw Error(ErrorClass::kTransient, "interrupted by shutdown");
       auto req = make_request();
       req.set_page_size(cfg_.page_size);
@@ -401,8 +403,7 @@ bool BackfillWorker::RunJob(Redis& r, const Job& job) {
   int64_t next_beat = NowMs();
   while (done.load() < fids.size() && !stop_->load()) {
     std::this_thread::sleep_for(Ms(50));
-    bool all_exited = true;
-    (void)all_exited;
+    WatchBacklog(r);
     const int64_t now = NowMs();
     if (now >= next_beat) {
       next_beat = now + std::min(cfg_.claim_idle_ms / 3, cfg_.progress_interval_ms);
@@ -426,6 +427,43 @@ bool BackfillWorker::RunJob(Redis& r, const Job& job) {
   spdlog::info("backfill job {} done: {} fids ({} failed), {} entries", job.id, fids.size(), failed.load(),
                messages.load());
   return true;
+}
+
+void BackfillWorker::WatchBacklog(Redis& r) {
+  core::KeyLayout keys;
+  keys.prefix = cfg_.key_prefix;
+  const int64_t now = NowMs();
+  try {
+    if (now >= next_backlog_) {
+      next_backlog_ = now + cfg_.backlog_interval_ms;
+      uint64_t backlog = 0;
+      for (uint32_t p = 0; p < cfg_.partitions; ++p) backlog += StreamBacklog(r, keys.PartitionStream(p));
+      if (!paused_ && backlog > cfg_.high_watermark) {
+        spdlog::warn("backfill: backlog {} above the high watermark {}: pausing page reads", backlog,
+                     cfg_.high_watermark);
+        paused_ = true;
+      } else if (paused_ && backlog < cfg_.low_watermark) {
+        spdlog::info("backfill: backlog {} below the low watermark {}: resuming page reads", backlog,
+                     cfg_.low_watermark);
+        paused_ = false;
+      }
+      GlobalMetrics().Set("waypoint_sidecar_backfill_paused", "", paused_ ? 1 : 0);
+    }
+    if (now >= next_trim_) {
+      next_trim_ = now + cfg_.trim_interval_ms;
+      uint64_t trimmed = 0;
+      for (uint32_t p = 0; p < cfg_.partitions; ++p) trimmed += TrimAcknowledged(r, keys.PartitionStream(p));
+      trimmed += TrimAcknowledged(r, keys.BackfillJobStream());
+      GlobalMetrics().Add("waypoint_sidecar_trimmed_entries_total", "", static_cast<double>(trimmed));
+    }
+  } catch (const Error& e) {
+    // Redis away: the page writes fail and retry on their own; keep the last decision.
+    spdlog::warn("backfill: backlog check: {}", e.what());
+  }
+}
+
+void BackfillWorker::WaitWhilePaused() const {
+  while (paused_.load() && !stop_->load()) std::this_thread::sleep_for(Ms(50));
 }
 
 void BackfillWorker::Run() {
@@ -478,6 +516,7 @@ void BackfillWorker::Run() {
       }
       logged = false;
       bo.Reset();
+      WatchBacklog(r);
       if (!found) continue;
       Job job;
       try {

@@ -53,6 +53,14 @@ class BackfillWorker {
  private:
   std::vector<uint64_t> AllFids();
   uint32_t NumShards();
+  // WatchBacklog, called often from the job loop: every backlog_interval_ms, pauses the
+  // page reads above the high watermark and resumes them below the low one (contract 5,
+  // as the stream mode closes its subscriptions); every trim_interval_ms, trims what
+  // every group has acknowledged. A sidecar run in backfill mode alone needs both, or
+  // Redis keeps every entry of the sync.
+  void WatchBacklog(Redis& r);
+  // Waits while the backlog keeps the page reads paused.
+  void WaitWhilePaused() const;
   const Config& cfg_;
   Node* node_;
   const std::atomic<bool>* stop_;
@@ -60,6 +68,8 @@ class BackfillWorker {
   // Long-lived connections of the fid workers, reused across jobs (the blocking job read
   // in Run keeps its own dedicated connection).
   RedisPool pool_;
+  std::atomic<bool> paused_{false};
+  int64_t next_backlog_ = 0, next_trim_ = 0;
 };
 
 }  // namespace waypoint::sidecar

@@ -51,6 +51,7 @@ void DescribeMetrics(const Config& cfg) {
   m.Describe("waypoint_sidecar_subscription_ends_total", "counter", "subscriptions closed, by reason");
   m.Describe("waypoint_sidecar_backlog_entries", "gauge", "unacknowledged entries over all partition streams");
   m.Describe("waypoint_sidecar_paused", "gauge", "1 while backpressure keeps subscriptions closed");
+  m.Describe("waypoint_sidecar_backfill_paused", "gauge", "1 while backpressure keeps backfill page reads paused");
   m.Describe("waypoint_sidecar_trimmed_entries_total", "counter", "acknowledged entries trimmed");
   m.Describe("waypoint_sidecar_breaker_open", "gauge", "1 while the node circuit breaker is open");
   m.Describe("waypoint_sidecar_backfill_fids_total", "counter", "fids backfilled, by status");

@@ -8,6 +8,7 @@
 
 #include "backfill.hpp"
 #include "hub_server.hpp"
+#include "metrics.hpp"
 #include "support.hpp"
 #include "verifier.hpp"
 #include "waypoint/core/entry.hpp"
@@ -226,4 +227,78 @@ TEST(Backfill, AllFidsAndEveryStoreAndAClaimedJob) {
   EXPECT_EQ(s.messages[5], 2);
   EXPECT_EQ(s.messages[7], 3);
   for (auto fid : {5, 6, 7}) EXPECT_EQ(s.fid_done[fid].find("\"status\":\"ok\""), 1u) << s.fid_done[fid];
+}
+
+// A sidecar in backfill mode alone keeps Redis bounded as the stream mode does: page
+// reads pause while the apply groups' backlog is above the high watermark and resume
+// below the low one, and what every group acknowledged is trimmed.
+TEST(Backfill, BackpressurePausesPageReadsAndAcknowledgedEntriesAreTrimmed) {
+  RedisServer redis;
+  HubServer hub;
+  hub.num_shards = 1;
+  hub.casts_per_fid = {{1, 30}, {2, 30}, {3, 30}};
+  hub.delay_ms = 20;  // each page read takes a while: the pause comes mid-job
+  const std::string addr = hub.Start();
+  Config cfg;
+  cfg.node_addr = addr;
+  cfg.redis_url = redis.url();
+  cfg.partitions = 2;
+  cfg.page_size = 5;
+  cfg.node_rps = 10000;
+  cfg.consumer = "test-consumer";
+  cfg.backfill_concurrency = 1;
+  cfg.high_watermark = 20;
+  cfg.low_watermark = 5;
+  cfg.backlog_interval_ms = 20;
+  cfg.trim_interval_ms = 100;
+  Redis r(ParseRedisUrl(redis.url()));
+  KeyLayout k;
+  for (uint32_t p = 0; p < cfg.partitions; ++p)
+    Redis::Check(r.Command({"XGROUP", "CREATE", k.PartitionStream(p), "apply", "0", "MKSTREAM"}), "XGROUP");
+  Redis::Check(
+      r.Command({"XADD", k.BackfillJobStream(), "*", "v", "1", "job", "job-1", "fids", "1,2,3", "types", "cast"}),
+      "XADD");
+  std::atomic<bool> stop{false};
+  Node node(cfg, &stop);
+  BackfillWorker w(cfg, &node, &stop);
+  std::thread t([&] { w.Run(); });
+  auto backlog = [&] {
+    long long n = 0;
+    for (uint32_t p = 0; p < cfg.partitions; ++p) n += r.Command({"XLEN", k.PartitionStream(p)})->integer;
+    return n;
+  };
+  // Nothing is applied: the reads pause once the backlog passes the high watermark, and
+  // then nothing more is written (90 casts, 3 fid_start and 3 fid_done in all).
+  ASSERT_TRUE(WaitFor([&] { return GlobalMetrics().Get("waypoint_sidecar_backfill_paused") == 1; }, 5000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const long long held = backlog();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(backlog(), held);
+  EXPECT_GT(held, 20);
+  EXPECT_LT(held, 96);
+  // Apply (read + ack) as it comes: the job completes and every acknowledged entry is trimmed.
+  long long applied = 0;
+  auto drain = [&] {
+    for (uint32_t p = 0; p < cfg.partitions; ++p) {
+      Reply rd =
+          r.Command({"XREADGROUP", "GROUP", "apply", "w", "COUNT", "1000", "STREAMS", k.PartitionStream(p), ">"});
+      if (rd->type != REDIS_REPLY_ARRAY) continue;
+      const redisReply* entries = rd->element[0]->element[1];
+      for (size_t i = 0; i < entries->elements; ++i) {
+        r.Command({"XACK", k.PartitionStream(p), "apply", std::string(entries->element[i]->element[0]->str)});
+        ++applied;
+      }
+    }
+  };
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        drain();
+        return Pending(r) == 0 && applied == 96 && backlog() == 0;
+      },
+      15000))
+      << "applied " << applied << ", left " << backlog();
+  stop = true;
+  t.join();
+  EXPECT_EQ(GlobalMetrics().Get("waypoint_sidecar_backfill_paused"), 0);
+  EXPECT_GE(GlobalMetrics().Get("waypoint_sidecar_trimmed_entries_total"), 96);
 }
