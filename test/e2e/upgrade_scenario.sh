@@ -143,6 +143,7 @@ upgrade_from 0.1.0 old
 upgrade_from 0.2.0 old020
 upgrade_from 0.3.0 old030
 upgrade_from 0.4.0 old040
+upgrade_from 0.5.0 old050
 
 # 4. The upgraded mirror goes on: workers apply into it, a backfill from a node whose
 # history went on reconciles it to that node.

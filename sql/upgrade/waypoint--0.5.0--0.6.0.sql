@@ -1,0 +1,1 @@
+-- waypoint 0.5.0 -> 0.6.0 (ALTER EXTENSION waypoint UPDATE).
