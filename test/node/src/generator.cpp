@@ -366,7 +366,7 @@ void Generator::ChannelSubmit(MessageData d, uint64_t author) {
 
 // About one channel operation per 12 other submissions, at most 12 a block.
 void Generator::ChannelOps(uint64_t ops) {
-  if (!opt_.channels || registered_.size() < 8) return;
+  if (!opt_.channels || ops == 0 || registered_.size() < 8) return;
   if (channel_ids_.empty()) RegisterChannels();
   const uint64_t n = std::min<uint64_t>(12, ops / 12 + 1);
   for (uint64_t i = 0; i < n; ++i) ChannelOp();
