@@ -278,8 +278,7 @@ Message ChannelMember(const std::string& name, uint64_t fid, uint32_t ts, const 
   return Finish(name, std::move(d));
 }
 
-Message ChannelPin(const std::string& name, uint64_t fid, uint32_t ts, const std::string& id,
-                   const std::string& cast) {
+Message ChannelPin(const std::string& name, uint64_t fid, uint32_t ts, const std::string& id, const std::string& cast) {
   MessageData d = Data(MESSAGE_TYPE_CHANNEL_PIN, fid, ts);
   d.mutable_channel_pin_body()->set_channel_id(id);
   d.mutable_channel_pin_body()->set_cast_hash(cast);
@@ -622,9 +621,9 @@ int main() {
        Registry(CHANNEL_REGISTER_EVENT_TYPE_RENEW, ch, "waypoint", "", 1900000000, 201, 0).SerializeAsString());
   Emit("reg_transfer",
        Registry(CHANNEL_REGISTER_EVENT_TYPE_TRANSFER, ch, "", Address(1), 0, 202, 0).SerializeAsString());
-  Emit("reg_bad_label", Registry(CHANNEL_REGISTER_EVENT_TYPE_REGISTER, ChannelId("other"), "wrong", Address(0),
-                                 1800000000, 203, 0)
-                            .SerializeAsString());
+  Emit("reg_bad_label",
+       Registry(CHANNEL_REGISTER_EVENT_TYPE_REGISTER, ChannelId("other"), "wrong", Address(0), 1800000000, 203, 0)
+           .SerializeAsString());
   Emit("reg_bad_owner", Registry(CHANNEL_REGISTER_EVENT_TYPE_REGISTER, ChannelId("short"), "short",
                                  std::string(19, '\x0a'), 1800000000, 203, 1)
                             .SerializeAsString());

@@ -1045,8 +1045,7 @@ uint32_t Node::MergeChannel(uint32_t idx, const MessageData& d) {
   }
   const uint32_t start = static_cast<uint32_t>(deleted_pool_.size());
   if (old != kNone) deleted_pool_.push_back(old);
-  for (uint32_t s = 1; s <= num_shards_; ++s)
-    Emit(s, HUB_EVENT_TYPE_MERGE_MESSAGE, idx, start, old != kNone ? 1 : 0);
+  for (uint32_t s = 1; s <= num_shards_; ++s) Emit(s, HUB_EVENT_TYPE_MERGE_MESSAGE, idx, start, old != kNone ? 1 : 0);
   return idx;
 }
 

@@ -93,9 +93,9 @@ class Generator {
   std::vector<std::string> fnames_;
   uint64_t planned_ = 0;
   std::mt19937_64 chan_rng_;
-  std::vector<std::string> channel_ids_;    // channels registered (ids)
-  std::vector<uint32_t> channel_msgs_;      // channel messages merged, for resubmissions
-  std::vector<std::string> hidden_pool_;    // cast hashes moderated, so hides meet unhides
+  std::vector<std::string> channel_ids_;  // channels registered (ids)
+  std::vector<uint32_t> channel_msgs_;    // channel messages merged, for resubmissions
+  std::vector<std::string> hidden_pool_;  // cast hashes moderated, so hides meet unhides
 };
 
 }  // namespace waypoint::testnode

@@ -168,15 +168,15 @@ MemberState MemberStateOf(int action);
 const char* MemberStateName(MemberState s);
 
 struct ChannelState {
-  std::string id;             // 32 bytes: keccak256 of the key (the label)
-  std::string key;            // the registered name
-  std::string owner_address;  // 20 bytes
-  uint64_t expiry = 0;        // Unix seconds
+  std::string id;                      // 32 bytes: keccak256 of the key (the label)
+  std::string key;                     // the registered name
+  std::string owner_address;           // 20 bytes
+  uint64_t expiry = 0;                 // Unix seconds
   std::array<uint64_t, 3> position{};  // (block_number, tx_index, log_index) of the last event folded
   uint32_t update = kNone;             // slot holders: message indices
   int membership_mode = 2;             // of the held update, folded (APPROVAL without one)
   uint32_t pin = kNone;
-  std::string pinned;                                           // the pin's cast hash (empty: none)
+  std::string pinned;                                            // the pin's cast hash (empty: none)
   std::map<uint64_t, std::pair<uint32_t, MemberState>> members;  // target fid -> (CHANNEL_MEMBER, state)
   std::map<std::string, std::pair<uint32_t, bool>> moderations;  // cast hash -> (CHANNEL_MODERATE, hidden)
 };
@@ -302,8 +302,8 @@ class Node {
   void AppendThreadLines(std::vector<std::string>& lines) const;
   void AppendChannelLines(std::vector<std::string>& lines) const;
   ChannelRefusal AdmitChannel(const MessageData& d, const ChannelState** channel) const;
-  void RegistryEvent(int event_type, const std::string& label, const std::string& key,
-                     const std::string& owner_address, uint64_t expiry, uint64_t n, uint32_t log_index);
+  void RegistryEvent(int event_type, const std::string& label, const std::string& key, const std::string& owner_address,
+                     uint64_t expiry, uint64_t n, uint32_t log_index);
   uint32_t MergeChannel(uint32_t idx, const MessageData& d);
   FidState& MutFid(uint64_t fid);
   void Emit(uint32_t shard, uint8_t type, uint32_t a, uint32_t b = kNone, uint32_t c = 0, bool proof_msg = false);
@@ -334,11 +334,11 @@ class Node {
   uint64_t num_registered_ = 0;
   std::map<uint32_t, uint64_t> held_by_shard_;
   uint32_t next_log_index_ = 0;
-  std::map<std::string, ChannelState> channels_;          // by channel id, once known
-  std::unordered_map<std::string, std::string> labels_;   // label -> key (the node's label index)
+  std::map<std::string, ChannelState> channels_;                      // by channel id, once known
+  std::unordered_map<std::string, std::string> labels_;               // label -> key (the node's label index)
   std::unordered_map<std::string, std::vector<uint64_t>> verifiers_;  // 20-byte address -> fids that verified it
-  std::vector<std::string> hints_;                        // ChannelOwnerChangeHintBody bytes
-  uint64_t channel_block_ = 0;                            // chain position of registry events
+  std::vector<std::string> hints_;                                    // ChannelOwnerChangeHintBody bytes
+  uint64_t channel_block_ = 0;                                        // chain position of registry events
   ChannelRefusal last_refusal_ = ChannelRefusal::kNone;
 };
 
