@@ -137,8 +137,10 @@ int main(int argc, char** argv) {
       std::map<std::string, int> holder;
       std::vector<Event> events;
       // Shard 2's ids run above or below shard 1's: only one shard's order is the merge order.
-      if (rng() % 2) id2 = id1 + 5000 + rng() % 100000;
-      else id2 = id1 > 100000 ? id1 - 90000 : id1 + 3;
+      if (rng() % 2)
+        id2 = id1 + 5000 + rng() % 100000;
+      else
+        id2 = id1 > 100000 ? id1 - 90000 : id1 + 3;
       for (int s = 0; s < 18; ++s) {
         int m;
         if (!msgs.empty() && rng() % 4 == 0) {
@@ -189,7 +191,8 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "WITH got AS (\n"
-      "  SELECT channel_id AS channel, 'update' AS slot, message_hash AS hash, '-' AS state FROM waypoint.channel_metadata\n"
+      "  SELECT channel_id AS channel, 'update' AS slot, message_hash AS hash, '-' AS state FROM "
+      "waypoint.channel_metadata\n"
       "  UNION ALL SELECT channel_id, 'member ' || member_fid, message_hash, state FROM waypoint.channel_members\n"
       "  UNION ALL SELECT channel_id, 'pin', message_hash, coalesce(encode(cast_hash, 'hex'), 'unpinned')\n"
       "    FROM waypoint.channel_pins\n"
