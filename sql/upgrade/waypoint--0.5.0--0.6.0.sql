@@ -4,7 +4,10 @@
 -- slot tables, their views, the channel lines of state_lines(), and the fill of all of
 -- them from what the mirror already holds (waypoint.fill_channels(), at the end). Before
 -- 0.6.0 channel messages were raw rows of waypoint.messages only, taken from every data
--- shard, and CHANNEL_REGISTER events rows of waypoint.onchain_events only.
+-- shard, and CHANNEL_REGISTER events rows of waypoint.onchain_events only. The slots the
+-- fill derives count as merged before every event (their merge order across shards is
+-- lost): a mirror with channel messages must have drained its streams before the update
+-- (docs/storage.md, "Upgrading").
 
 -- Channels (docs/apply-semantics.md, "Channels"). Keyed by channel, not by fid: any
 -- author may take a slot, so these tables are not fid-partitioned and any apply worker
