@@ -93,6 +93,16 @@ std::vector<OnChainRow> ReduceOnChain(std::vector<OnChainRow> rows) {
   return out;
 }
 
+std::vector<ChannelRegistryRow> ReduceChannelRegistry(std::vector<ChannelRegistryRow> rows) {
+  std::vector<ChannelRegistryRow> out;
+  out.reserve(rows.size());
+  std::unordered_set<std::string> seen;
+  for (ChannelRegistryRow& r : rows) {
+    if (seen.insert(r.Key()).second) out.push_back(std::move(r));
+  }
+  return out;
+}
+
 void ReduceRowSet(RowSet& r) {
   r.messages = ReduceMessages(std::move(r.messages));
   r.casts = DedupeCandidates(std::move(r.casts));
@@ -104,6 +114,11 @@ void ReduceRowSet(RowSet& r) {
   r.username_proof_messages = DedupeCandidates(std::move(r.username_proof_messages));
   r.lend_storage = DedupeCandidates(std::move(r.lend_storage));
   r.app_keys = ReduceAppKeys(std::move(r.app_keys));
+  r.channel_updates = ReduceChannelSlots(std::move(r.channel_updates));
+  r.channel_members = ReduceChannelSlots(std::move(r.channel_members));
+  r.channel_pins = ReduceChannelSlots(std::move(r.channel_pins));
+  r.channel_moderations = ReduceChannelSlots(std::move(r.channel_moderations));
+  r.channel_registry = ReduceChannelRegistry(std::move(r.channel_registry));
   r.proofs = ReduceProofs(std::move(r.proofs));
   r.onchain = ReduceOnChain(std::move(r.onchain));
 }

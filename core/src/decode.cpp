@@ -7,6 +7,7 @@
 #include "hub_event.pb.h"
 #include "waypoint/core/errors.hpp"
 #include "waypoint/core/hash.hpp"
+#include "waypoint/core/keccak.hpp"
 #include "waypoint/core/text.hpp"
 #include "waypoint/core/time.hpp"
 
@@ -101,6 +102,111 @@ void CheckKey(const std::string& key, const MessageData& d) {
             " bytes, want 32");
 }
 
+// ---- channel bodies (docs/channels-and-keys.md 2.0; the node's validate_channel_*_body)
+
+std::string ChannelWhat(const MessageData& d) {
+  static const char* kNames[] = {"channel update", "channel member", "channel pin", "channel moderate"};
+  return std::string(kNames[d.type() - MESSAGE_TYPE_CHANNEL_UPDATE]) + " of fid " + std::to_string(d.fid());
+}
+
+void CheckChannelId(const std::string& id, const MessageData& d) {
+  if (id.size() != 32)
+    Invalid(ChannelWhat(d) + " has a channel_id of " + std::to_string(id.size()) + " bytes, want 32");
+}
+
+std::optional<std::string> OptText(bool has, const std::string& v) {
+  return has ? std::optional<std::string>(StripNul(v)) : std::nullopt;
+}
+
+// Adds the slot row of a channel message, after checking what depends on the message
+// alone; only a merge makes a candidate (merge_event set), a deleted copy is checked only.
+void AddChannelRow(const Message& m, const MessageData& d, std::optional<int64_t> merge_event, RowSet& out) {
+  ChannelSlot s;
+  s.author_fid = d.fid();
+  s.message_hash = m.hash();
+  s.timestamp = d.timestamp();
+  s.merge_event = merge_event.value_or(0);
+  switch (d.type()) {
+    case MESSAGE_TYPE_CHANNEL_UPDATE: {
+      if (d.body_case() != MessageData::kChannelUpdateBody) WrongBody(d, "channel_update_body");
+      const auto& b = d.channel_update_body();
+      CheckChannelId(b.channel_id(), d);
+      // An absent mode and an explicit NONE fold to the restrictive default (fold_channel_modes).
+      int32_t casting = b.has_casting_mode() ? static_cast<int32_t>(b.casting_mode()) : 0;
+      int32_t membership = b.has_membership_mode() ? static_cast<int32_t>(b.membership_mode()) : 0;
+      if (casting < 0 || casting > 3)
+        Invalid(ChannelWhat(d) + " has an unknown casting mode " + std::to_string(casting));
+      if (membership < 0 || membership > 2)
+        Invalid(ChannelWhat(d) + " has an unknown membership mode " + std::to_string(membership));
+      if (!merge_event) return;
+      ChannelUpdateRow r;
+      s.channel_id = b.channel_id();
+      r.s = std::move(s);
+      r.name = OptText(b.has_name(), b.name());
+      r.description = OptText(b.has_description(), b.description());
+      r.image_url = OptText(b.has_image_url(), b.image_url());
+      r.header = OptText(b.has_header(), b.header());
+      r.rules = OptText(b.has_rules(), b.rules());
+      r.casting_mode = casting == 0 ? CASTING_MODE_MEMBERS_ONLY : casting;
+      r.membership_mode = membership == 0 ? MEMBERSHIP_MODE_APPROVAL : membership;
+      out.channel_updates.push_back(std::move(r));
+      return;
+    }
+    case MESSAGE_TYPE_CHANNEL_MEMBER: {
+      if (d.body_case() != MessageData::kChannelMemberBody) WrongBody(d, "channel_member_body");
+      const auto& b = d.channel_member_body();
+      CheckChannelId(b.channel_id(), d);
+      if (b.fid() == 0 || b.fid() > 0xffffffffULL)
+        Invalid(ChannelWhat(d) + " names target fid " + std::to_string(b.fid()) + ", want 1 .. 2^32-1");
+      const int32_t action = static_cast<int32_t>(b.action());
+      if (action < CHANNEL_MEMBER_ACTION_ADD_MEMBER || action > CHANNEL_MEMBER_ACTION_UNBAN)
+        Invalid(ChannelWhat(d) + " has member action " + std::to_string(action) + " (NONE or unknown)");
+      if (!merge_event) return;
+      ChannelMemberRow r;
+      s.channel_id = b.channel_id();
+      r.s = std::move(s);
+      r.member_fid = b.fid();
+      r.action = action;
+      out.channel_members.push_back(std::move(r));
+      return;
+    }
+    case MESSAGE_TYPE_CHANNEL_PIN: {
+      if (d.body_case() != MessageData::kChannelPinBody) WrongBody(d, "channel_pin_body");
+      const auto& b = d.channel_pin_body();
+      CheckChannelId(b.channel_id(), d);
+      if (!b.cast_hash().empty() && b.cast_hash().size() != 20)
+        Invalid(ChannelWhat(d) + " has a cast_hash of " + std::to_string(b.cast_hash().size()) +
+                " bytes, want 20 (or empty: unpin)");
+      if (!merge_event) return;
+      ChannelPinRow r;
+      s.channel_id = b.channel_id();
+      r.s = std::move(s);
+      r.cast_hash = b.cast_hash();
+      out.channel_pins.push_back(std::move(r));
+      return;
+    }
+    case MESSAGE_TYPE_CHANNEL_MODERATE: {
+      if (d.body_case() != MessageData::kChannelModerateBody) WrongBody(d, "channel_moderate_body");
+      const auto& b = d.channel_moderate_body();
+      CheckChannelId(b.channel_id(), d);
+      if (b.cast_hash().size() != 20)
+        Invalid(ChannelWhat(d) + " has a cast_hash of " + std::to_string(b.cast_hash().size()) + " bytes, want 20");
+      const int32_t action = static_cast<int32_t>(b.action());
+      if (action != CHANNEL_MODERATE_ACTION_HIDE && action != CHANNEL_MODERATE_ACTION_UNHIDE)
+        Invalid(ChannelWhat(d) + " has moderate action " + std::to_string(action) + " (NONE or unknown)");
+      if (!merge_event) return;
+      ChannelModerationRow r;
+      s.channel_id = b.channel_id();
+      r.s = std::move(s);
+      r.cast_hash = b.cast_hash();
+      r.action = action;
+      out.channel_moderations.push_back(std::move(r));
+      return;
+    }
+    default: return;
+  }
+}
+
 Candidate MakeCandidate(const Message& m, const MessageData& d) {
   Candidate c;
   c.message_hash = m.hash();
@@ -110,7 +216,8 @@ Candidate MakeCandidate(const Message& m, const MessageData& d) {
   return c;
 }
 
-void AddTypedRow(const Message& m, const MessageData& d, RowSet& out) {
+void AddTypedRow(const Message& m, const MessageData& d, std::optional<int64_t> merge_event, RowSet& out) {
+  if (IsChannelType(d.type())) return AddChannelRow(m, d, merge_event, out);
   Candidate c = MakeCandidate(m, d);
   switch (d.type()) {
     case MESSAGE_TYPE_CAST_ADD: {
@@ -266,7 +373,7 @@ void AddTypedRow(const Message& m, const MessageData& d, RowSet& out) {
       if (d.body_case() != MessageData::kKeyRemoveBody) WrongBody(d, "key_remove_body");
       CheckKey(d.key_remove_body().key(), d);
       return;
-    default: return;  // frame actions, channels: raw table only
+    default: return;  // frame actions, unknown types: raw table only
   }
 }
 
@@ -293,9 +400,12 @@ void AddMessage(const Message& msg, MessageRole role, int64_t event_unix, std::s
     Invalid("message hash is " + std::to_string(msg.hash().size()) + " bytes, want 20");
   if (d->fid() == 0) Invalid("message " + Hex(msg.hash()) + " has fid 0");
   if (d->type() == MESSAGE_TYPE_NONE) Invalid("message " + Hex(msg.hash()) + " has type NONE");
+  // The node serves no channel message in its pages; the mirror takes them from data shard
+  // 1's events only (kChannelShard).
+  if (role == MessageRole::kHeld && IsChannelType(d->type())) return;
 
   // Typed row first: if the body is broken nothing of this message is added.
-  AddTypedRow(msg, *d, out);
+  AddTypedRow(msg, *d, role == MessageRole::kMerged ? std::optional<int64_t>(event_id) : std::nullopt, out);
 
   MessageRow m;
   m.hash = msg.hash();
@@ -381,9 +491,26 @@ void AddOnChainEvent(const OnChainEvent& ev, std::string_view raw, RowSet& out) 
       r.tier_payer = b.payer();
       break;
     }
-    case OnChainEvent::kChannelRegisterEventBody:
-      r.channel_key = StripNul(ev.channel_register_event_body().channel_key());
+    case OnChainEvent::kChannelRegisterEventBody: {
+      const auto& b = ev.channel_register_event_body();
+      r.channel_key = StripNul(b.channel_key());
+      CheckUnix(b.expiry(), "channel register expiry");
+      ChannelRegistryRow c;
+      c.tx_hash = r.tx_hash;
+      c.log_index = r.log_index;
+      c.block_number = r.block_number;
+      c.tx_index = r.tx_index;
+      c.block_timestamp = r.block_timestamp;
+      c.event_type = b.event_type();
+      c.label = b.label();
+      c.channel_key = *r.channel_key;
+      c.expiry = b.expiry();
+      c.owner_address = b.owner_address();
+      const auto k = Keccak256(b.channel_key());
+      c.key_matches_label = b.label() == std::string_view(reinterpret_cast<const char*>(k.data()), k.size());
+      out.channel_registry.push_back(std::move(c));
       break;
+    }
     default: break;  // a body this build does not know: the generic columns and raw bytes are kept
   }
   out.onchain.push_back(std::move(r));
@@ -408,7 +535,16 @@ void NameKeyRemove(const Message& merged, RowSet& out, size_t from) {
 }
 }  // namespace
 
-void AddHubEvent(const HubEvent& ev, RowSet& out, uint64_t entry_event_id) {
+namespace {
+// Whether an event's message is a channel message (data_bytes parsed when needed).
+bool CarriesChannelMessage(const Message& m) {
+  if (m.has_data()) return IsChannelType(m.data().type());
+  MessageData d;
+  return d.ParseFromString(m.data_bytes()) && IsChannelType(d.type());
+}
+}  // namespace
+
+void AddHubEvent(const HubEvent& ev, RowSet& out, uint64_t entry_event_id, uint32_t shard) {
   const int64_t event_unix = ev.timestamp() != 0 ? FarcasterToUnix(ev.timestamp()) : 0;
   // Snapchain ids are (block << 14 | seq): far below 2^63.
   const int64_t id = static_cast<int64_t>(entry_event_id != 0 ? entry_event_id : ev.id());
@@ -420,6 +556,8 @@ void AddHubEvent(const HubEvent& ev, RowSet& out, uint64_t entry_event_id) {
     case HUB_EVENT_TYPE_MERGE_MESSAGE: {
       need(ev.has_merge_message_body() && ev.merge_message_body().has_message(), "merge_message_body.message");
       const auto& b = ev.merge_message_body();
+      // A channel message's copy from another data shard: ignored whole (kChannelShard).
+      if (shard != kChannelShard && CarriesChannelMessage(b.message())) return;
       AddMessage(b.message(), MessageRole::kMerged, event_unix, {}, out, id);
       const size_t keys_from = out.app_keys.size();
       for (const auto& dm : b.deleted_messages()) AddMessage(dm, MessageRole::kDropped, event_unix, {}, out, id);
@@ -428,10 +566,12 @@ void AddHubEvent(const HubEvent& ev, RowSet& out, uint64_t entry_event_id) {
     }
     case HUB_EVENT_TYPE_PRUNE_MESSAGE:
       need(ev.has_prune_message_body() && ev.prune_message_body().has_message(), "prune_message_body.message");
+      if (shard != kChannelShard && CarriesChannelMessage(ev.prune_message_body().message())) return;
       AddMessage(ev.prune_message_body().message(), MessageRole::kPruned, event_unix, {}, out, id);
       return;
     case HUB_EVENT_TYPE_REVOKE_MESSAGE:
       need(ev.has_revoke_message_body() && ev.revoke_message_body().has_message(), "revoke_message_body.message");
+      if (shard != kChannelShard && CarriesChannelMessage(ev.revoke_message_body().message())) return;
       AddMessage(ev.revoke_message_body().message(), MessageRole::kRevoked, event_unix, {}, out, id);
       return;
     case HUB_EVENT_TYPE_MERGE_USERNAME_PROOF: {
@@ -450,15 +590,18 @@ void AddHubEvent(const HubEvent& ev, RowSet& out, uint64_t entry_event_id) {
            "merge_on_chain_event_body.on_chain_event");
       AddOnChainEvent(ev.merge_on_chain_event_body().on_chain_event(), {}, out);
       return;
-    default: return;  // BLOCK_CONFIRMED, MERGE_FAILURE, hints, unknown: nothing to store
+    // BLOCK_CONFIRMED, MERGE_FAILURE, unknown types, and CHANNEL_OWNER_CHANGE_HINT (12): a
+    // channel's owner follows from its registry events and the verifications, so the hint
+    // adds nothing (docs/apply-semantics.md, "Channels").
+    default: return;
   }
 }
 
-RowSet DecodeHubEventBytes(std::string_view bytes, uint64_t event_id) {
+RowSet DecodeHubEventBytes(std::string_view bytes, uint64_t event_id, uint32_t shard) {
   HubEvent ev;
   Parse(ev, bytes, "HubEvent");
   RowSet out;
-  AddHubEvent(ev, out, event_id);
+  AddHubEvent(ev, out, event_id, shard);
   return out;
 }
 
@@ -490,7 +633,7 @@ RowSet DecodeUserNameProofBytes(std::string_view bytes) {
 
 RowSet DecodeStreamEntry(const StreamEntry& e) {
   switch (e.kind) {
-    case EntryKind::kHubEvent: return DecodeHubEventBytes(e.payload, e.event_id);
+    case EntryKind::kHubEvent: return DecodeHubEventBytes(e.payload, e.event_id, e.shard);
     case EntryKind::kMessage: return DecodeMessageBytes(e.payload);
     case EntryKind::kOnChainEvent: return DecodeOnChainEventBytes(e.payload);
     case EntryKind::kUserNameProof: return DecodeUserNameProofBytes(e.payload);

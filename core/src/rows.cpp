@@ -33,6 +33,7 @@ const char* StoreName(Store s) {
     case Store::kUsernameProof: return "username_proof";
     case Store::kLendStorage: return "lend_storage";
     case Store::kAppKey: return "app_key";
+    case Store::kChannel: return "channel";
     case Store::kNone: break;
   }
   return "";
@@ -53,11 +54,30 @@ Store StoreOfMessageType(int t) {
     case 14: return Store::kLinkCompactState;
     case 15: return Store::kLendStorage;
     case 16: return Store::kAppKey;
+    case 18:
+    case 19:
+    case 20:
+    case 21: return Store::kChannel;
     default: return Store::kNone;
   }
 }
 
 bool IsRemoveType(int t) { return t == 2 || t == 4 || t == 6 || t == 8; }
+
+bool IsChannelType(int t) { return t >= 18 && t <= 21; }
+
+std::string ChannelMemberRow::Key() const {
+  std::string k = s.channel_id;
+  PutU64(k, member_fid);
+  return k;
+}
+
+std::string ChannelRegistryRow::Key() const {
+  std::string k;
+  PutStr(k, tx_hash);
+  PutU64(k, log_index);
+  return k;
+}
 
 std::string CastRow::Key() const {
   std::string k;
@@ -146,6 +166,11 @@ void RowSet::Append(RowSet&& o) {
   Move(username_proof_messages, o.username_proof_messages);
   Move(lend_storage, o.lend_storage);
   Move(app_keys, o.app_keys);
+  Move(channel_updates, o.channel_updates);
+  Move(channel_members, o.channel_members);
+  Move(channel_pins, o.channel_pins);
+  Move(channel_moderations, o.channel_moderations);
+  Move(channel_registry, o.channel_registry);
   Move(proofs, o.proofs);
   Move(onchain, o.onchain);
 }
@@ -153,7 +178,8 @@ void RowSet::Append(RowSet&& o) {
 bool RowSet::Empty() const {
   return messages.empty() && casts.empty() && reactions.empty() && links.empty() && link_compact_states.empty() &&
          verifications.empty() && user_data.empty() && username_proof_messages.empty() && lend_storage.empty() &&
-         app_keys.empty() && proofs.empty() && onchain.empty();
+         app_keys.empty() && channel_updates.empty() && channel_members.empty() && channel_pins.empty() &&
+         channel_moderations.empty() && channel_registry.empty() && proofs.empty() && onchain.empty();
 }
 
 }  // namespace waypoint::core

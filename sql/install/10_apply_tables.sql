@@ -430,3 +430,80 @@ CREATE TABLE waypoint.backfill_fid_starts (
   reconciled_rows bigint,
   PRIMARY KEY (job_id, fid)
 );
+
+-- Channels (docs/apply-semantics.md, "Channels"). Keyed by channel, not by fid: any
+-- author may take a slot, so these tables are not fid-partitioned and any apply worker
+-- may write any row (the upserts converge whichever applies first; docs/storage.md).
+-- Channel messages come from data shard 1's events only, and per slot the message
+-- merged last (the highest event id of that shard) holds it: sql/apply/channel_*.sql.
+CREATE TABLE waypoint.channel_registry_events (
+  transaction_hash bytea NOT NULL,
+  log_index bigint NOT NULL,
+  channel_id bytea NOT NULL,
+  event_type int NOT NULL,
+  channel_key text NOT NULL,
+  key_matches_label boolean NOT NULL,
+  owner_address bytea NOT NULL,
+  expiry timestamptz,
+  block_number bigint NOT NULL,
+  tx_index bigint NOT NULL,
+  block_timestamp timestamptz NOT NULL,
+  first_seen_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (transaction_hash, log_index)
+);
+CREATE INDEX channel_registry_events_channel_idx
+  ON waypoint.channel_registry_events (channel_id, block_number, tx_index, log_index);
+
+CREATE TABLE waypoint.channel_metadata (
+  channel_id bytea PRIMARY KEY,
+  name text,
+  description text,
+  image_url text,
+  header text,
+  rules text,
+  casting_mode text NOT NULL,
+  membership_mode text NOT NULL,
+  author_fid bigint NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  merge_event bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE waypoint.channel_members (
+  channel_id bytea NOT NULL,
+  member_fid bigint NOT NULL,
+  state text NOT NULL CHECK (state IN ('member', 'moderator', 'removed', 'banned')),
+  action text NOT NULL,
+  author_fid bigint NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  merge_event bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (channel_id, member_fid)
+);
+-- The channels of a fid (memberships).
+CREATE INDEX channel_members_member_idx ON waypoint.channel_members (member_fid);
+
+CREATE TABLE waypoint.channel_pins (
+  channel_id bytea PRIMARY KEY,
+  cast_hash bytea,
+  author_fid bigint NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  merge_event bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE waypoint.channel_moderations (
+  channel_id bytea NOT NULL,
+  cast_hash bytea NOT NULL,
+  action text NOT NULL,
+  hidden boolean NOT NULL,
+  author_fid bigint NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  merge_event bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (channel_id, cast_hash)
+);

@@ -213,3 +213,69 @@ COMMENT ON COLUMN waypoint.app_keys.dropped_reason IS 'deleted while removed (ap
 COMMENT ON COLUMN waypoint.app_keys.confirmed_seq IS 'waypoint.apply_seq value of the last batch that offered the current winner.';
 COMMENT ON COLUMN waypoint.app_keys.event_id IS 'Latest Snapchain event id that merged the winning KEY_ADD.';
 COMMENT ON COLUMN waypoint.app_keys.updated_at IS 'When this row last changed.';
+
+-- Channels (docs/apply-semantics.md, "Channels").
+COMMENT ON TABLE waypoint.channel_registry_events IS
+  'Every CHANNEL_REGISTER on-chain event (type 6) as it came, one row per (transaction hash, log index); waypoint.channels folds them in chain order.';
+COMMENT ON COLUMN waypoint.channel_registry_events.transaction_hash IS 'Transaction hash of the event.';
+COMMENT ON COLUMN waypoint.channel_registry_events.log_index IS 'Log index of the event in its transaction.';
+COMMENT ON COLUMN waypoint.channel_registry_events.channel_id IS 'The event''s label: keccak256 of the channel name, the channel id channel messages carry.';
+COMMENT ON COLUMN waypoint.channel_registry_events.event_type IS 'ChannelRegisterEventType: 1 register, 2 renew, 3 transfer (0 or unknown: folded by nothing).';
+COMMENT ON COLUMN waypoint.channel_registry_events.channel_key IS 'The channel name (empty for transfers).';
+COMMENT ON COLUMN waypoint.channel_registry_events.key_matches_label IS 'Whether keccak256(channel_key) equals the label: a register or renew without it is skipped by the node.';
+COMMENT ON COLUMN waypoint.channel_registry_events.owner_address IS 'Registrant (register) or receiver (transfer); empty for renews.';
+COMMENT ON COLUMN waypoint.channel_registry_events.expiry IS 'Registration expiry (register, renew); NULL when the event carries none. The node never checks it.';
+COMMENT ON COLUMN waypoint.channel_registry_events.block_number IS 'Chain block: with tx_index and log_index, the order the fold follows.';
+COMMENT ON COLUMN waypoint.channel_registry_events.tx_index IS 'Transaction index in the block.';
+COMMENT ON COLUMN waypoint.channel_registry_events.block_timestamp IS 'Time of the chain block.';
+COMMENT ON COLUMN waypoint.channel_registry_events.first_seen_at IS 'When this database first saw the event.';
+
+COMMENT ON TABLE waypoint.channel_metadata IS
+  'Per channel, the CHANNEL_UPDATE (type 18) the node holds: the newest merge (on data shard 1), whoever wrote it and whatever its timestamp; it is the whole configuration (a field it leaves out is unset).';
+COMMENT ON COLUMN waypoint.channel_metadata.channel_id IS 'Channel id (32 bytes, keccak256 of the name).';
+COMMENT ON COLUMN waypoint.channel_metadata.name IS 'Display name; NULL when the update leaves it out.';
+COMMENT ON COLUMN waypoint.channel_metadata.description IS 'Description; NULL when left out.';
+COMMENT ON COLUMN waypoint.channel_metadata.image_url IS 'Image URL; NULL when left out.';
+COMMENT ON COLUMN waypoint.channel_metadata.header IS 'Header image URL; NULL when left out.';
+COMMENT ON COLUMN waypoint.channel_metadata.rules IS 'Rules text; NULL when left out.';
+COMMENT ON COLUMN waypoint.channel_metadata.casting_mode IS 'everyone, members_only or recommended (absent or NONE: members_only). Advisory: the node never checks it when a cast merges.';
+COMMENT ON COLUMN waypoint.channel_metadata.membership_mode IS 'open (anyone may add themselves) or approval (absent or NONE: approval).';
+COMMENT ON COLUMN waypoint.channel_metadata.author_fid IS 'Fid that wrote the update (the owner when the node admitted it).';
+COMMENT ON COLUMN waypoint.channel_metadata.message_hash IS 'Hash of the winning CHANNEL_UPDATE.';
+COMMENT ON COLUMN waypoint.channel_metadata."timestamp" IS 'Its timestamp (Farcaster time converted); it does not decide anything.';
+COMMENT ON COLUMN waypoint.channel_metadata.merge_event IS 'Event id (data shard 1) of its latest merge: the later merge holds the slot. 0 when derived by the upgrade to 0.6.0.';
+COMMENT ON COLUMN waypoint.channel_metadata.updated_at IS 'When the winning message last changed.';
+
+COMMENT ON TABLE waypoint.channel_members IS
+  'Per (channel, target fid), the CHANNEL_MEMBER (type 19) the node holds (the newest merge on data shard 1) and the state it gives the target; a removed or banned row keeps its slot.';
+COMMENT ON COLUMN waypoint.channel_members.channel_id IS 'Channel id (32 bytes).';
+COMMENT ON COLUMN waypoint.channel_members.member_fid IS 'The target fid.';
+COMMENT ON COLUMN waypoint.channel_members.state IS 'member, moderator, removed or banned, from the winning action (add_member, remove_moderator -> member; add_moderator -> moderator; remove_member, unban -> removed; ban -> banned).';
+COMMENT ON COLUMN waypoint.channel_members.action IS 'The winning action: add_member, remove_member, add_moderator, remove_moderator, ban, unban.';
+COMMENT ON COLUMN waypoint.channel_members.author_fid IS 'Fid that did it (the target itself for a self-add or a leave).';
+COMMENT ON COLUMN waypoint.channel_members.message_hash IS 'Hash of the winning CHANNEL_MEMBER.';
+COMMENT ON COLUMN waypoint.channel_members."timestamp" IS 'Its timestamp (Farcaster time converted); it does not decide anything.';
+COMMENT ON COLUMN waypoint.channel_members.merge_event IS 'Event id (data shard 1) of its latest merge. 0 when derived by the upgrade to 0.6.0.';
+COMMENT ON COLUMN waypoint.channel_members.updated_at IS 'When the winning message last changed.';
+
+COMMENT ON TABLE waypoint.channel_pins IS
+  'Per channel, the CHANNEL_PIN (type 20) the node holds (the newest merge on data shard 1): the pinned cast, or none after an unpin.';
+COMMENT ON COLUMN waypoint.channel_pins.channel_id IS 'Channel id (32 bytes).';
+COMMENT ON COLUMN waypoint.channel_pins.cast_hash IS 'Hash of the pinned cast (20 bytes); NULL: unpinned.';
+COMMENT ON COLUMN waypoint.channel_pins.author_fid IS 'Fid that pinned or unpinned (owner or moderator when admitted).';
+COMMENT ON COLUMN waypoint.channel_pins.message_hash IS 'Hash of the winning CHANNEL_PIN.';
+COMMENT ON COLUMN waypoint.channel_pins."timestamp" IS 'Its timestamp (Farcaster time converted); it does not decide anything.';
+COMMENT ON COLUMN waypoint.channel_pins.merge_event IS 'Event id (data shard 1) of its latest merge. 0 when derived by the upgrade to 0.6.0.';
+COMMENT ON COLUMN waypoint.channel_pins.updated_at IS 'When the winning message last changed.';
+
+COMMENT ON TABLE waypoint.channel_moderations IS
+  'Per (channel, cast hash), the CHANNEL_MODERATE (type 21) the node holds (the newest merge on data shard 1): whether the cast is hidden in the channel.';
+COMMENT ON COLUMN waypoint.channel_moderations.channel_id IS 'Channel id (32 bytes).';
+COMMENT ON COLUMN waypoint.channel_moderations.cast_hash IS 'Hash of the moderated cast (20 bytes; the node does not check the cast).';
+COMMENT ON COLUMN waypoint.channel_moderations.action IS 'The winning action: hide or unhide.';
+COMMENT ON COLUMN waypoint.channel_moderations.hidden IS 'True when the winning action is hide.';
+COMMENT ON COLUMN waypoint.channel_moderations.author_fid IS 'Fid that moderated (owner or moderator when admitted).';
+COMMENT ON COLUMN waypoint.channel_moderations.message_hash IS 'Hash of the winning CHANNEL_MODERATE.';
+COMMENT ON COLUMN waypoint.channel_moderations."timestamp" IS 'Its timestamp (Farcaster time converted); it does not decide anything.';
+COMMENT ON COLUMN waypoint.channel_moderations.merge_event IS 'Event id (data shard 1) of its latest merge. 0 when derived by the upgrade to 0.6.0.';
+COMMENT ON COLUMN waypoint.channel_moderations.updated_at IS 'When the winning message last changed.';

@@ -149,3 +149,68 @@ CREATE VIEW waypoint.signers AS
          NOT removed, 'app', scopes, ttl
   FROM waypoint.app_keys;
 COMMENT ON VIEW waypoint.signers IS 'Every key a fid may sign with now or could before, one row per (fid, key, source): source onchain (key registry events: added, removed by remove or admin reset) or app (KEY_ADD messages, with their scopes and ttl; removed by KEY_REMOVE). active: may sign now (app keys: expiry by TTL not tracked). Verification level full applies a message once its signer is a key of its fid here (docs/verification.md).';
+
+-- Channels (docs/apply-semantics.md, "Channels").
+-- The registry fold, as the node does it (its CHANNEL_REGISTER index), in chain order
+-- (block_number, tx_index, log_index) whatever order the events arrived in: an event
+-- counts only with a 32-byte label; the first REGISTER whose label is keccak256 of its
+-- channel key and whose owner is a 20-byte address makes the channel known; after it, each
+-- such REGISTER sets owner and expiry, a RENEW of the same key only the expiry, a TRANSFER
+-- to a 20-byte address only the owner (a TRANSFER before the first REGISTER, such as a
+-- mint's, changes nothing). The owner fid is resolved as the node does: the fid whose live
+-- Ethereum verification of the owner address has the greatest (timestamp, hash), the lower
+-- fid on a tie; none: the channel is parked (owner_fid NULL). Metadata: the CHANNEL_UPDATE
+-- the node holds, or the node's defaults when there is none.
+CREATE VIEW waypoint.channels AS
+  SELECT r.channel_id, r.channel_key, o.owner_address, w.fid AS owner_fid, w.fid IS NULL AS parked, x.expiry,
+         r.block_timestamp AS registered_at,
+         m.name, m.description, m.image_url, m.header, m.rules,
+         coalesce(m.casting_mode, 'members_only') AS casting_mode,
+         coalesce(m.membership_mode, 'approval') AS membership_mode,
+         m.message_hash AS metadata_hash, m.author_fid AS metadata_by, m."timestamp" AS metadata_at
+    FROM (SELECT DISTINCT ON (e.channel_id) e.channel_id, e.channel_key, e.block_number, e.tx_index, e.log_index,
+                 e.block_timestamp
+            FROM waypoint.channel_registry_events e
+           WHERE e.event_type = 1 AND e.key_matches_label AND octet_length(e.channel_id) = 32
+             AND octet_length(e.owner_address) = 20
+           ORDER BY e.channel_id, e.block_number, e.tx_index, e.log_index) AS r
+    CROSS JOIN LATERAL (
+           SELECT e.owner_address FROM waypoint.channel_registry_events e
+            WHERE e.channel_id = r.channel_id AND octet_length(e.owner_address) = 20
+              AND ((e.event_type = 1 AND e.key_matches_label) OR e.event_type = 3)
+              AND (e.block_number, e.tx_index, e.log_index) >= (r.block_number, r.tx_index, r.log_index)
+            ORDER BY e.block_number DESC, e.tx_index DESC, e.log_index DESC LIMIT 1) AS o
+    CROSS JOIN LATERAL (
+           SELECT e.expiry FROM waypoint.channel_registry_events e
+            WHERE e.channel_id = r.channel_id AND e.key_matches_label
+              AND ((e.event_type = 1 AND octet_length(e.owner_address) = 20) OR e.event_type = 2)
+              AND (e.block_number, e.tx_index, e.log_index) >= (r.block_number, r.tx_index, r.log_index)
+            ORDER BY e.block_number DESC, e.tx_index DESC, e.log_index DESC LIMIT 1) AS x
+    LEFT JOIN LATERAL (
+           SELECT v.fid FROM waypoint.verifications_live v
+            WHERE v.address = o.owner_address AND v.protocol = 0
+            ORDER BY v."timestamp" DESC, v.hash DESC, v.fid LIMIT 1) AS w ON true
+    LEFT JOIN waypoint.channel_metadata m ON m.channel_id = r.channel_id;
+COMMENT ON VIEW waypoint.channels IS
+  'Registered channels, one per channel id: key, owner address and expiry folded from the CHANNEL_REGISTER events in chain order, the owner fid resolved from the live Ethereum verifications of the owner address (NULL: parked, every write refused by the node but a member leaving), and the metadata of the CHANNEL_UPDATE the node holds (the node''s defaults when none).';
+
+CREATE VIEW waypoint.channel_members_live AS
+  SELECT channel_id, member_fid AS fid, state, author_fid, message_hash AS hash, "timestamp"
+    FROM waypoint.channel_members
+   WHERE state IN ('member', 'moderator');
+COMMENT ON VIEW waypoint.channel_members_live IS
+  'Members of each channel now (state member or moderator); author_fid is who made them so (an invite, a self-add, the owner''s promotion).';
+
+CREATE VIEW waypoint.channel_pins_live AS
+  SELECT channel_id, cast_hash, author_fid, message_hash AS hash, "timestamp"
+    FROM waypoint.channel_pins
+   WHERE cast_hash IS NOT NULL;
+COMMENT ON VIEW waypoint.channel_pins_live IS
+  'The pinned cast of each channel that has one (by hash alone: the node does not check the cast).';
+
+CREATE VIEW waypoint.channel_hidden_casts AS
+  SELECT channel_id, cast_hash, author_fid, message_hash AS hash, "timestamp"
+    FROM waypoint.channel_moderations
+   WHERE hidden;
+COMMENT ON VIEW waypoint.channel_hidden_casts IS
+  'Casts hidden in a channel now (the last moderation of the cast is a hide); author_fid is the moderator.';

@@ -6,7 +6,7 @@ LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'waypoint_apply_payloads';
 REVOKE ALL ON FUNCTION waypoint.apply_payloads(text[], bytea[]) FROM PUBLIC;
 COMMENT ON FUNCTION waypoint.apply_payloads(text[], bytea[]) IS
-  'Superuser test surface: applies raw payloads (kind event = HubEvent, message = Message, onchain = OnChainEvent, fname = UserNameProof, fid_start/<job>/<fid> and fid_done/<job>/<fid> backfill markers, whose payload is their JSON) exactly as the apply workers do, inside the caller''s transaction. One result row per payload; applied = false with the reason for rejected (undecodable or invalid) payloads.';
+  'Superuser test surface: applies raw payloads (kind event = HubEvent, message = Message, onchain = OnChainEvent, fname = UserNameProof, fid_start/<job>/<fid> and fid_done/<job>/<fid> backfill markers, whose payload is their JSON; merged = a Message as the message of a MERGE_MESSAGE event with id 0; a suffix @<shard> names the data shard the entry came from, default 1; a prefix full: marks it as written at verification level full) exactly as the apply workers do, inside the caller''s transaction. One result row per payload; applied = false with the reason for rejected (undecodable or invalid) payloads.';
 
 -- Writes thread roots by primary key: one statement for the rows a step changed.
 CREATE FUNCTION waypoint.set_thread_roots(fids bigint[], hashes bytea[], root_fids bigint[], root_hashes bytea[],
@@ -218,6 +218,26 @@ AS $$
     UNION ALL
     SELECT 'fname' || E'\t' || name || E'\t' || fid FROM waypoint.username_proofs
       WHERE NOT deleted AND fid <> 0 AND reconciled_at IS NULL
+    UNION ALL
+    SELECT 'channel' || E'\t' || encode(channel_id, 'hex') || E'\t' || channel_key || E'\t'
+           || encode(owner_address, 'hex') || E'\t' || coalesce(extract(epoch FROM expiry)::bigint, 0) || E'\t'
+           || coalesce(owner_fid, 0)
+      FROM waypoint.channels
+    UNION ALL
+    SELECT 'channel_meta' || E'\t' || encode(channel_id, 'hex') || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.channel_metadata
+    UNION ALL
+    SELECT 'channel_member' || E'\t' || encode(channel_id, 'hex') || E'\t' || member_fid || E'\t' || state || E'\t'
+           || encode(message_hash, 'hex')
+      FROM waypoint.channel_members
+    UNION ALL
+    SELECT 'channel_pin' || E'\t' || encode(channel_id, 'hex') || E'\t' || coalesce(encode(cast_hash, 'hex'), '')
+           || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.channel_pins
+    UNION ALL
+    SELECT 'channel_moderation' || E'\t' || encode(channel_id, 'hex') || E'\t' || encode(cast_hash, 'hex') || E'\t'
+           || CASE WHEN hidden THEN 'hidden' ELSE 'visible' END || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.channel_moderations
   ) s
   ORDER BY line COLLATE "C";
 $$;
@@ -268,3 +288,52 @@ $$;
 REVOKE ALL ON FUNCTION waypoint.fill_app_keys() FROM PUBLIC;
 COMMENT ON FUNCTION waypoint.fill_app_keys() IS
   'Internal (the upgrade scripts call it): fills waypoint.app_keys from the KEY_ADD and KEY_REMOVE messages in waypoint.messages; returns the KEY_ADDs applied.';
+
+-- Channels (docs/apply-semantics.md, "Channels").
+GRANT SELECT ON waypoint.channel_registry_events, waypoint.channel_metadata, waypoint.channel_members,
+  waypoint.channel_pins, waypoint.channel_moderations, waypoint.channels, waypoint.channel_members_live,
+  waypoint.channel_pins_live, waypoint.channel_hidden_casts TO PUBLIC;
+
+-- Derives the channel tables from what the mirror already holds (an upgrade from a
+-- version that kept channel messages and CHANNEL_REGISTER events as raw rows only): every
+-- CHANNEL_REGISTER event of waypoint.onchain_events goes through the apply again (the
+-- registry is folded by a view, so nothing else is needed), and every channel message
+-- the mirror holds alive (its latest merge after its latest deletion) takes its slot as a
+-- merge at event 0, before every real event: any channel message merged later replaces
+-- it. The node holds one message per slot, so a mirror that saw the whole stream has one
+-- alive message per slot; the standing stays right although versions before 0.6.0
+-- applied the copies of every data shard (each shard replays the same merges), but their
+-- merge order is lost (ids of different shards do not compare), hence event 0.
+CREATE FUNCTION waypoint.fill_channels() RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  chunk record;
+  n bigint := 0;
+BEGIN
+  FOR chunk IN
+    SELECT array_agg(o.raw) AS raws
+      FROM (SELECT raw, (row_number() OVER (ORDER BY transaction_hash, log_index) - 1) / 5000 AS c
+              FROM waypoint.onchain_events WHERE type = 6) AS o
+     GROUP BY o.c ORDER BY o.c
+  LOOP
+    PERFORM 1 FROM waypoint.apply_payloads(array_fill('onchain'::text, ARRAY[cardinality(chunk.raws)]), chunk.raws);
+  END LOOP;
+  FOR chunk IN
+    SELECT array_agg(m.raw) AS raws
+      FROM (SELECT raw, (row_number() OVER (ORDER BY fid, hash) - 1) / 5000 AS c
+              FROM waypoint.messages
+             WHERE type BETWEEN 18 AND 21 AND merge_event IS NOT NULL
+               AND (death_event IS NULL OR death_event < merge_event)) AS m
+     GROUP BY m.c ORDER BY m.c
+  LOOP
+    SELECT n + count(*) FILTER (WHERE applied) INTO n
+      FROM waypoint.apply_payloads(array_fill('merged@1'::text, ARRAY[cardinality(chunk.raws)]), chunk.raws);
+  END LOOP;
+  RETURN n;
+END
+$$;
+REVOKE ALL ON FUNCTION waypoint.fill_channels() FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.fill_channels() IS
+  'Internal (the upgrade scripts call it): fills the channel tables from the CHANNEL_REGISTER events in waypoint.onchain_events and the channel messages in waypoint.messages; returns the channel messages applied.';

@@ -173,6 +173,18 @@ case " ${NODE_ARGS[*]} " in *" --no-app-keys "*) ;; *)
   [ "$keys" -gt 0 ] && [ "$removed" -gt 0 ] && [ "$signed" -gt 0 ] || { echo "FAIL $SCENARIO: no app keys in the history"; exit 1; }
   ;;
 esac
+# Channels took part (docs/test-node.md): registered channels with members of several
+# states, metadata, pins and moderations, all compared above; unless off.
+case " ${NODE_ARGS[*]} " in *" --no-app-keys "*|*" --no-channels "*) ;; *)
+  channels=$(grep -c $'^channel\t' "$STACK_DIR/expected" || true)
+  states=$(grep $'^channel_member\t' "$STACK_DIR/expected" | cut -f4 | LC_ALL=C sort -u | paste -sd, -)
+  slots=$(grep -c -e $'^channel_meta\t' -e $'^channel_pin\t' -e $'^channel_moderation\t' "$STACK_DIR/expected" || true)
+  copies=$(psql_stack -At -c "SELECT count(*) FROM waypoint.channel_members")
+  echo "evidence: $channels channels, member states $states, $slots metadata/pin/moderation slots, $copies member rows"
+  [ "$channels" -gt 0 ] && [ "$slots" -gt 0 ] && [[ "$states" == *member* ]] && [[ "$states" == *removed* ]] ||
+    { echo "FAIL $SCENARIO: no channels in the history"; exit 1; }
+  ;;
+esac
 case "$SCENARIO" in forged*)
   # Every forgery is refused with its own check (as often as it was read), nothing else
   # is, and none of them is a row. At level full, casts signed by a key never added for

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Upgrade of a populated mirror: ALTER EXTENSION waypoint UPDATE from every earlier
-# version (0.1.0 to 0.4.0) to the current one keeps every row (sql/upgrade/,
+# version (0.1.0 to 0.5.0) to the current one keeps every row (sql/upgrade/,
 # docs/storage.md "Upgrading").
 #
 #   1. Mirror the test node's history (every message type, removes, prunes, revokes,
@@ -8,12 +8,14 @@
 #   2. For each earlier version, build a mirror of it: CREATE EXTENSION waypoint VERSION
 #      '<v>' in another database (the frozen script, sql/versions/) and COPY every row of
 #      every table into it. Its own state_lines() must equal the node's (without app keys
-#      before 0.5.0: they were messages only).
-#   3. ALTER EXTENSION waypoint UPDATE there: the node's state lines (app keys included),
-#      every table's rows equal the mirror that was built by the current version (app
-#      keys, derived by the upgrade from the messages, without the upgrade's own times),
-#      and every view and function is defined as a fresh install defines it, with the
-#      same comment and grants (tables too).
+#      and thread roots before 0.5.0, without channels before 0.6.0: they were messages
+#      and on-chain events only).
+#   3. ALTER EXTENSION waypoint UPDATE there: the node's state lines (app keys and
+#      channels included), every table's rows equal the mirror that was built by the
+#      current version (app keys and channels, derived by the upgrade from the messages
+#      and on-chain events, without the upgrade's own times and, for channel slots, merge
+#      events: the upgrade gives them event 0), and every view and function is defined as
+#      a fresh install defines it, with the same comment and grants (tables too).
 #   4. The upgraded mirror keeps working: the workers switch to it, and the stream
 #      (resumed from its cursor: app keys are learned from the stream only) with a
 #      backfill from a node whose history went on must bring it to that node's state
@@ -56,7 +58,9 @@ echo "mirror (current version) equals the node: $(wc -l <"$STACK_DIR/expected") 
 # flight, checked empty after the upgrade's resolve instead.)
 # Rows an upgrade derives rather than copies (app_keys, filled from the messages by the
 # 0.4.0 -> 0.5.0 step) carry the upgrade's own apply sequence and time: compared without
-# confirmed_seq and updated_at.
+# confirmed_seq and updated_at; so do the channel tables (the 0.5.0 -> 0.6.0 step), whose
+# slots the upgrade merges at event 0 (compared without merge_event and updated_at) and
+# whose registry rows it sees for the first time (without first_seen_at).
 digest() {  # digest DB: one line per table, its row count and a digest of its rows
   local t row
   for t in $(q "$1" "SELECT relname FROM pg_class WHERE relnamespace = 'waypoint'::regnamespace
@@ -64,6 +68,10 @@ digest() {  # digest DB: one line per table, its row count and a digest of its r
                       AND relname NOT IN ('storage_mode', 'cast_thread_queue') ORDER BY 1"); do
     row="x::text"
     [ "$t" = app_keys ] && row="(to_jsonb(x) - 'confirmed_seq' - 'updated_at')::text"
+    case "$t" in channel_metadata|channel_members|channel_pins|channel_moderations)
+      row="(to_jsonb(x) - 'merge_event' - 'updated_at')::text" ;;
+    channel_registry_events) row="(to_jsonb(x) - 'first_seen_at')::text" ;;
+    esac
     echo "$t $(q "$1" "SELECT count(*) || ' ' || coalesce(md5(string_agg($row, E'\n' ORDER BY $row)), '-')
                          FROM waypoint.$t x")"
   done
@@ -86,33 +94,39 @@ upgrade_from() {  # upgrade_from VERSION DB
       psql_stack -d "$db" -c "TRUNCATE waypoint.$t" -c "COPY waypoint.$t ($cols) FROM STDIN (FORMAT binary)"
   done
   q "$db" "SELECT setval('waypoint.apply_seq', $(q postgres "SELECT last_value FROM waypoint.apply_seq"))" >/dev/null
-  # (Thread lines are new in 0.5.0: an earlier version has none.)
+  # Lines an earlier version cannot show: thread roots and app keys (KEY_ADD kept as messages
+  # only) are new in 0.5.0, channels (messages and on-chain events only) in 0.6.0.
+  local newer=(-e '^channel')
+  [ "$from" = 0.5.0 ] || newer+=(-e '^thread' -e $'^msg\tapp_key\t')
   q "$db" "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/before.$db"
-  # Versions before 0.5.0 keep app keys (KEY_ADD) as messages only: no app_key lines.
-  grep -v -e '^thread' -e $'^msg\tapp_key\t' "$STACK_DIR/expected" | cmp -s - "$STACK_DIR/before.$db" ||
+  grep -v "${newer[@]}" "$STACK_DIR/expected" | cmp -s - "$STACK_DIR/before.$db" ||
     fail "the $from mirror's state lines differ from the node's"
   echo "$from mirror built: $(q "$db" "SELECT count(*) FROM waypoint.messages") messages, state lines equal to the node's"
 
   psql_stack -d "$db" -c "ALTER EXTENSION waypoint UPDATE" 2>"$STACK_DIR/update.log" || { cat "$STACK_DIR/update.log"; fail "ALTER EXTENSION from $from failed"; }
   version=$(q "$db" "SELECT extversion FROM pg_extension WHERE extname = 'waypoint'")
   [ "$version" = "$current" ] || fail "$from upgraded to $version, not $current"
-  q "$db" "SELECT * FROM waypoint.state_lines()" | grep -v -e '^thread' -e $'^msg\tapp_key\t' | LC_ALL=C sort >"$STACK_DIR/after.$db"
+  q "$db" "SELECT * FROM waypoint.state_lines()" | grep -v "${newer[@]}" | LC_ALL=C sort >"$STACK_DIR/after.$db"
   cmp -s "$STACK_DIR/before.$db" "$STACK_DIR/after.$db" || { diff "$STACK_DIR/before.$db" "$STACK_DIR/after.$db" | head; fail "state lines changed from $from"; }
   # The upgrade queued the casts for their thread roots; resolve them as the workers do
   # (this database has none). Then every line, with the thread roots and the app keys the
   # upgrade derived, must be the node's.
   local queued
   queued=$(q "$db" "SELECT count(*) FROM waypoint.cast_thread_queue")
-  [ "$queued" -gt 0 ] || fail "the upgrade from $from queued no casts for their thread roots"
+  # (From 0.5.0 the roots are kept already: nothing to queue.)
+  [ "$queued" -gt 0 ] || [ "$from" = 0.5.0 ] || fail "the upgrade from $from queued no casts for their thread roots"
   while [ "$(q "$db" "SELECT waypoint.resolve_thread_roots(1000)")" != 0 ]; do :; done
   [ "$(q "$db" "SELECT count(*) FROM waypoint.cast_thread_queue")" = 0 ] || fail "thread roots left queued after $from"
   q "$db" "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/after.$db"
   cmp -s "$STACK_DIR/expected" "$STACK_DIR/after.$db" || { diff "$STACK_DIR/expected" "$STACK_DIR/after.$db" | head; fail "state lines after the upgrade from $from differ from the node's"; }
-  echo "upgraded $from: $queued casts queued and resolved; thread and app-key lines equal to the node's"
+  echo "upgraded $from: $queued casts queued and resolved; thread, app-key and channel lines equal to the node's"
   [ -z "$(q "$db" "SELECT nspname FROM pg_namespace WHERE nspname = 'waypoint_upgrade_old'")" ] || fail "scratch schema left"
   digest "$db" >"$STACK_DIR/digest.$db"
   # The derived rows exist: the history has app keys, removed ones among them.
   [ "$(q "$db" "SELECT count(*) > 0 AND bool_or(removed) FROM waypoint.app_keys")" = t ] || fail "no app keys from $from"
+  # The channels too: registry events, and members of several states (merged at event 0).
+  [ "$(q "$db" "SELECT (SELECT count(*) FROM waypoint.channels) > 0 AND count(DISTINCT state) > 1
+                         AND bool_and(merge_event = 0) FROM waypoint.channel_members")" = t ] || fail "no channels from $from"
   diff "$STACK_DIR/digest.current" "$STACK_DIR/digest.$db" || fail "tables upgraded from $from differ from the current version's"
   # Every object of the current version exists after the upgrade, with the same definition.
   objects "$db" >"$STACK_DIR/objects.$db"
@@ -143,6 +157,7 @@ upgrade_from 0.1.0 old
 upgrade_from 0.2.0 old020
 upgrade_from 0.3.0 old030
 upgrade_from 0.4.0 old040
+upgrade_from 0.5.0 old050
 
 # 4. The upgraded mirror goes on: workers apply into it, a backfill from a node whose
 # history went on reconciles it to that node.

@@ -5,10 +5,12 @@
 # waypoint.apply_payloads, then no key may differ from the simulated node.
 #   apply_property.sh BUILD_DIR [--seed S] [--rounds R]
 # PROPERTY_PROGRAM names the generator (default waypoint-apply-property; the app-key store
-# has its own, waypoint-app-keys-property); PG_CONFIG the PostgreSQL installation.
+# has its own, waypoint-app-keys-property, and so do channels, waypoint-channels-property);
+# PG_CONFIG the PostgreSQL installation (else the pg_config beside PG_BIN, else PATH's).
 set -euo pipefail
 BUILD_DIR=$(cd "$1" && pwd); shift
-bindir="$("${PG_CONFIG:-pg_config}" --bindir)"
+pg_config="${PG_CONFIG:-${PG_BIN:+$PG_BIN/pg_config}}"
+bindir="$("${pg_config:-pg_config}" --bindir)"
 program="${PROPERTY_PROGRAM:-waypoint-apply-property}"
 work="$(mktemp -d /tmp/waypoint-property.XXXXXX)"
 chmod 755 "$work"

@@ -12,6 +12,7 @@
 #include "hub_event.pb.h"
 #include "hashed_message.hpp"
 #include "waypoint/core/hash.hpp"
+#include "waypoint/core/keccak.hpp"
 
 namespace {
 
@@ -232,6 +233,65 @@ std::string OnChainMerge(const OnChainEvent& ev, uint32_t shard) {
   e.set_shard_index(shard);
   *e.mutable_merge_on_chain_event_body()->mutable_on_chain_event() = ev;
   return e.SerializeAsString();
+}
+
+// ---- channels (apply_channels) ------------------------------------------------------
+
+std::string ChannelId(const std::string& key) {
+  const auto h = waypoint::core::Keccak256(key);
+  return std::string(reinterpret_cast<const char*>(h.data()), h.size());
+}
+
+std::string Address(int n) { return std::string(19, '\x0a') + static_cast<char>(n); }
+
+OnChainEvent Registry(ChannelRegisterEventType type, const std::string& label, const std::string& key,
+                      const std::string& owner, uint64_t expiry, uint32_t block, uint32_t log_index) {
+  OnChainEvent ev = OnChain(EVENT_TYPE_CHANNEL_REGISTER, 0, static_cast<char>(0x60 + block % 32), log_index);
+  ev.set_block_number(block);
+  ev.set_tx_index(1);
+  auto* b = ev.mutable_channel_register_event_body();
+  b->set_event_type(type);
+  b->set_label(label);
+  b->set_channel_key(key);
+  b->set_owner_address(owner);
+  b->set_expiry(expiry);
+  return ev;
+}
+
+Message ChannelUpdate(const std::string& name, uint64_t fid, uint32_t ts, const std::string& id, const char* title,
+                      int casting = -1, int membership = -1) {
+  MessageData d = Data(MESSAGE_TYPE_CHANNEL_UPDATE, fid, ts);
+  auto* b = d.mutable_channel_update_body();
+  b->set_channel_id(id);
+  if (title) b->set_name(title);
+  if (casting >= 0) b->set_casting_mode(static_cast<CastingMode>(casting));
+  if (membership >= 0) b->set_membership_mode(static_cast<MembershipMode>(membership));
+  return Finish(name, std::move(d));
+}
+
+Message ChannelMember(const std::string& name, uint64_t fid, uint32_t ts, const std::string& id, uint64_t target,
+                      int action) {
+  MessageData d = Data(MESSAGE_TYPE_CHANNEL_MEMBER, fid, ts);
+  d.mutable_channel_member_body()->set_channel_id(id);
+  d.mutable_channel_member_body()->set_fid(target);
+  d.mutable_channel_member_body()->set_action(static_cast<ChannelMemberAction>(action));
+  return Finish(name, std::move(d));
+}
+
+Message ChannelPin(const std::string& name, uint64_t fid, uint32_t ts, const std::string& id, const std::string& cast) {
+  MessageData d = Data(MESSAGE_TYPE_CHANNEL_PIN, fid, ts);
+  d.mutable_channel_pin_body()->set_channel_id(id);
+  d.mutable_channel_pin_body()->set_cast_hash(cast);
+  return Finish(name, std::move(d));
+}
+
+Message ChannelModerate(const std::string& name, uint64_t fid, uint32_t ts, const std::string& id,
+                        const std::string& cast, int action) {
+  MessageData d = Data(MESSAGE_TYPE_CHANNEL_MODERATE, fid, ts);
+  d.mutable_channel_moderate_body()->set_channel_id(id);
+  d.mutable_channel_moderate_body()->set_cast_hash(cast);
+  d.mutable_channel_moderate_body()->set_action(static_cast<ChannelModerateAction>(action));
+  return Finish(name, std::move(d));
 }
 
 }  // namespace
@@ -547,6 +607,99 @@ int main() {
   Emit("ev_ak_like", Merge(ak_like));
   Emit("ev_ak_follow", Merge(ak_follow));
   Emit("ev_ak_late", Merge(ak_late));
+
+  // Channels (apply_channels): channel "waypoint" (id = keccak256 of the name) minted by
+  // 0x..0a00 (the mint's TRANSFER first, then the REGISTER, one transaction), renewed,
+  // transferred to 0x..0a01; events the node skips (a REGISTER whose label is not its
+  // key's hash, one with a 19-byte owner, a TRANSFER of a label never registered).
+  const std::string ch = ChannelId("waypoint");
+  std::printf("\\set ch_id '%s'\n", ToHex(ch).c_str());
+  Emit("reg_mint", Registry(CHANNEL_REGISTER_EVENT_TYPE_TRANSFER, ch, "", Address(0), 0, 200, 0).SerializeAsString());
+  Emit("reg_register", Registry(CHANNEL_REGISTER_EVENT_TYPE_REGISTER, ch, "waypoint", Address(0), 1800000000, 200, 1)
+                           .SerializeAsString());
+  Emit("reg_renew",
+       Registry(CHANNEL_REGISTER_EVENT_TYPE_RENEW, ch, "waypoint", "", 1900000000, 201, 0).SerializeAsString());
+  Emit("reg_transfer",
+       Registry(CHANNEL_REGISTER_EVENT_TYPE_TRANSFER, ch, "", Address(1), 0, 202, 0).SerializeAsString());
+  Emit("reg_bad_label",
+       Registry(CHANNEL_REGISTER_EVENT_TYPE_REGISTER, ChannelId("other"), "wrong", Address(0), 1800000000, 203, 0)
+           .SerializeAsString());
+  Emit("reg_bad_owner", Registry(CHANNEL_REGISTER_EVENT_TYPE_REGISTER, ChannelId("short"), "short",
+                                 std::string(19, '\x0a'), 1800000000, 203, 1)
+                            .SerializeAsString());
+  Emit("reg_unknown", Registry(CHANNEL_REGISTER_EVENT_TYPE_TRANSFER, ChannelId("never"), "", Address(2), 0, 204, 0)
+                          .SerializeAsString());
+  // Owner fid by verification: 700 verifies 0x..0a00; 701 and then 702 (later) verify
+  // 0x..0a01; 702 removes its verification again.
+  Emit("ev_cv700", Merge(Verification("cv700", true, 700, 100, Address(0), PROTOCOL_ETHEREUM)));
+  Emit("ev_cv701", Merge(Verification("cv701", true, 701, 200, Address(1), PROTOCOL_ETHEREUM)));
+  Message cv702 = Verification("cv702", true, 702, 300, Address(1), PROTOCOL_ETHEREUM);
+  Emit("ev_cv702", Merge(cv702));
+  Emit("ev_cv702_rm", Merge(Verification("cv702_rm", false, 702, 400, Address(1), PROTOCOL_ETHEREUM), {&cv702}));
+  // Slots, in the node's merge order on data shard 1 (event ids grow). The update: cu1,
+  // then cu2 (an older timestamp: merge order decides), then cu1 submitted again.
+  Message cu1 = ChannelUpdate("cu1", 700, 5000, ch, "One");
+  Message cu2 = ChannelUpdate("cu2", 700, 4000, ch, "Two", CASTING_MODE_EVERYONE, MEMBERSHIP_MODE_OPEN);
+  Emit("ev_cu1", Merge(cu1));
+  Emit("ev_cu2", Merge(cu2, {&cu1}));
+  Emit("ev_cu1_again", Merge(cu1, {&cu2}));
+  // Members: 700 invites 710 and makes it a moderator; 700 bans 711, moderator 710 unbans
+  // it; 712 adds itself (OPEN) and leaves.
+  Message cm1 = ChannelMember("cm1", 700, 5001, ch, 710, CHANNEL_MEMBER_ACTION_ADD_MEMBER);
+  Message cm2 = ChannelMember("cm2", 700, 5002, ch, 710, CHANNEL_MEMBER_ACTION_ADD_MODERATOR);
+  Message cm3 = ChannelMember("cm3", 700, 5003, ch, 711, CHANNEL_MEMBER_ACTION_BAN);
+  Message cm4 = ChannelMember("cm4", 710, 5004, ch, 711, CHANNEL_MEMBER_ACTION_UNBAN);
+  Message cm5 = ChannelMember("cm5", 712, 5005, ch, 712, CHANNEL_MEMBER_ACTION_ADD_MEMBER);
+  Message cm6 = ChannelMember("cm6", 712, 5006, ch, 712, CHANNEL_MEMBER_ACTION_REMOVE_MEMBER);
+  Emit("ev_cm1", Merge(cm1));
+  Emit("ev_cm2", Merge(cm2, {&cm1}));
+  Emit("ev_cm3", Merge(cm3));
+  Emit("ev_cm4", Merge(cm4, {&cm3}));
+  Emit("ev_cm5", Merge(cm5));
+  Emit("ev_cm6", Merge(cm6, {&cm5}));
+  // Pins: 700 pins a cast, moderator 710 unpins. Moderations: 700 hides cast 0x71..,
+  // 710 unhides it, 710 hides cast 0x72...
+  Message cp1 = ChannelPin("cp1", 700, 5007, ch, std::string(20, '\x70'));
+  Message cp2 = ChannelPin("cp2", 710, 5008, ch, "");
+  Emit("ev_cp1", Merge(cp1));
+  Emit("ev_cp2", Merge(cp2, {&cp1}));
+  Message ch1 = ChannelModerate("ch1", 700, 5009, ch, std::string(20, '\x71'), CHANNEL_MODERATE_ACTION_HIDE);
+  Message ch2 = ChannelModerate("ch2", 710, 5010, ch, std::string(20, '\x71'), CHANNEL_MODERATE_ACTION_UNHIDE);
+  Message ch3 = ChannelModerate("ch3", 710, 5011, ch, std::string(20, '\x72'), CHANNEL_MODERATE_ACTION_HIDE);
+  Emit("ev_ch1", Merge(ch1));
+  Emit("ev_ch2", Merge(ch2, {&ch1}));
+  Emit("ev_ch3", Merge(ch3));
+  // Copies from data shard 2 carry ids of that shard, here higher than all of shard 1's:
+  // cu2, cm1, cp1 and ch1 replayed there (with their deleted messages). Ignored.
+  next_id = 40u << 14;
+  Emit("ev2_cu2", Merge(cu2, {&cu1}));
+  Emit("ev2_cm1", Merge(cm1));
+  Emit("ev2_cp1", Merge(cp1));
+  Emit("ev2_ch1", Merge(ch1));
+  Emit("msg_cu2", cu2.SerializeAsString());
+  // Bodies the node refuses, whatever the channel's state.
+  Emit("ev_bad_id", Merge(ChannelPin("bad_id", 700, 5100, std::string(31, '\x01'), "")));
+  Emit("ev_bad_pin", Merge(ChannelPin("bad_pin", 700, 5101, ch, std::string(5, '\x01'))));
+  Emit("ev_bad_mod_hash", Merge(ChannelModerate("bad_mh", 700, 5102, ch, std::string(19, '\x01'), 1)));
+  Emit("ev_bad_mod_none", Merge(ChannelModerate("bad_mn", 700, 5103, ch, std::string(20, '\x01'), 0)));
+  Emit("ev_bad_fid0", Merge(ChannelMember("bad_f0", 700, 5104, ch, 0, CHANNEL_MEMBER_ACTION_ADD_MEMBER)));
+  Emit("ev_bad_fid_big", Merge(ChannelMember("bad_fb", 700, 5105, ch, uint64_t{1} << 32, 1)));
+  Emit("ev_bad_action", Merge(ChannelMember("bad_a0", 700, 5106, ch, 710, CHANNEL_MEMBER_ACTION_NONE)));
+  Emit("ev_bad_action9", Merge(ChannelMember("bad_a9", 700, 5107, ch, 710, 9)));
+  Emit("ev_bad_mode", Merge(ChannelUpdate("bad_mode", 700, 5108, ch, "x", 7)));
+  {
+    MessageData d = Data(MESSAGE_TYPE_CHANNEL_PIN, 700, 5109);
+    d.mutable_cast_remove_body()->set_target_hash(std::string(20, '\x01'));
+    Emit("ev_bad_body", Merge(Finish("bad_body", std::move(d))));
+  }
+  {
+    // The owner-change hint: redundant for the mirror, accepted and ignored.
+    HubEvent e = Event(HUB_EVENT_TYPE_CHANNEL_OWNER_CHANGE_HINT);
+    e.mutable_channel_owner_change_hint_body()->set_channel_key("waypoint");
+    e.mutable_channel_owner_change_hint_body()->set_owner_address(Address(1));
+    e.mutable_channel_owner_change_hint_body()->set_cause(CHANNEL_OWNER_CHANGE_CAUSE_TRANSFER);
+    Emit("ev_hint", e.SerializeAsString());
+  }
 
   std::printf("\\set QUIET off\n");
   return 0;

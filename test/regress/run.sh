@@ -9,7 +9,10 @@
 # Exits non-zero and prints the diffs when a test fails. KEEP=1 keeps the temp dir.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-pg_config="${PG_CONFIG:-pg_config}"
+# The PostgreSQL installation: PG_CONFIG, else the pg_config beside PG_BIN (as
+# scripts/lib/stack.sh takes it), else the one on PATH.
+pg_config="${PG_CONFIG:-${PG_BIN:+$PG_BIN/pg_config}}"
+pg_config="${pg_config:-pg_config}"
 bindir="$("$pg_config" --bindir)"
 pg_regress="$("$pg_config" --pkglibdir)/pgxs/src/test/regress/pg_regress"
 

@@ -7,7 +7,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 runs=${1:-5}
-bindir="$(pg_config --bindir)"
+bindir="${PG_BIN:-$(pg_config --bindir)}"
 work="$(mktemp -d /tmp/waypoint-timing.XXXXXX)"
 chmod 755 "$work"
 python3 "$root/test/regress/timing_events.py" | sed 's/\t/\t\\\\x/' > "$work/events.tsv"

@@ -6,6 +6,7 @@
 #include "waypoint/core/decode.hpp"
 #include "waypoint/core/errors.hpp"
 #include "waypoint/core/hash.hpp"
+#include "waypoint/core/keccak.hpp"
 
 using namespace waypoint::core;
 
@@ -207,11 +208,11 @@ TEST(Decode, OtherTypesGoToTheRawTableOnly) {
   RowSet r = DecodeMsg(f);
   EXPECT_EQ(r.messages.size(), 1u);
   EXPECT_TRUE(r.casts.empty() && r.reactions.empty() && r.links.empty());
+  // A channel message in a page: the node serves none, and the mirror takes channel
+  // messages from data shard 1's events only (Decode.ChannelMessagesBecomeSlotRows...).
   Message ch = Msg(MESSAGE_TYPE_CHANNEL_PIN, 10, 1);
   ch.mutable_data()->mutable_channel_pin_body()->set_channel_id(std::string(32, 'c'));
-  RowSet c = DecodeMsg(ch);
-  EXPECT_EQ(c.messages.size(), 1u);
-  EXPECT_TRUE(c.app_keys.empty());
+  EXPECT_TRUE(DecodeMsg(ch).Empty());
 }
 
 namespace {
@@ -538,4 +539,149 @@ TEST(Decode, JobIds) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("'a??b'"), std::string::npos) << e.what();
   }
+}
+
+// ---- channels (docs/apply-semantics.md, "Channels") --------------------------------
+
+TEST(Keccak, EthereumVectors) {
+  EXPECT_EQ(ToHex(std::string_view(reinterpret_cast<const char*>(Keccak256("").data()), 32)),
+            "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
+  const auto abc = Keccak256("abc");
+  EXPECT_EQ(ToHex(std::string_view(reinterpret_cast<const char*>(abc.data()), 32)),
+            "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45");
+  // Longer than one 136-byte block.
+  const auto longer = Keccak256(std::string(200, 'a'));
+  const auto again = Keccak256(std::string(200, 'a'));
+  EXPECT_EQ(longer, again);
+  EXPECT_NE(longer, Keccak256(std::string(199, 'a')));
+}
+
+namespace {
+HubEvent ChannelMerge(const Message& m, uint64_t id, const Message* deleted = nullptr) {
+  HubEvent e;
+  e.set_type(HUB_EVENT_TYPE_MERGE_MESSAGE);
+  e.set_id(id);
+  *e.mutable_merge_message_body()->mutable_message() = m;
+  if (deleted) *e.mutable_merge_message_body()->add_deleted_messages() = *deleted;
+  return e;
+}
+}  // namespace
+
+TEST(Decode, ChannelMessagesBecomeSlotRowsFromShardOneOnly) {
+  const std::string id(32, '\x09');
+  Message u = Msg(MESSAGE_TYPE_CHANNEL_UPDATE, 5, 100);
+  u.mutable_data()->mutable_channel_update_body()->set_channel_id(id);
+  u.mutable_data()->mutable_channel_update_body()->set_name(std::string("a\0b", 3));
+  u.mutable_data()->mutable_channel_update_body()->set_membership_mode(MEMBERSHIP_MODE_OPEN);
+  Seal(u);
+  Message m = Msg(MESSAGE_TYPE_CHANNEL_MEMBER, 6, 90);
+  m.mutable_data()->mutable_channel_member_body()->set_channel_id(id);
+  m.mutable_data()->mutable_channel_member_body()->set_fid(7);
+  m.mutable_data()->mutable_channel_member_body()->set_action(CHANNEL_MEMBER_ACTION_BAN);
+  Seal(m);
+  RowSet r = DecodeHubEventBytes(EventBytes(ChannelMerge(u, 77, &m)), 0, 1);
+  ASSERT_EQ(r.channel_updates.size(), 1u);
+  EXPECT_EQ(r.channel_updates[0].s.channel_id, id);
+  EXPECT_EQ(r.channel_updates[0].s.author_fid, 5u);
+  EXPECT_EQ(r.channel_updates[0].s.merge_event, 77);
+  EXPECT_EQ(r.channel_updates[0].name, "ab");
+  EXPECT_FALSE(r.channel_updates[0].description.has_value());
+  EXPECT_EQ(r.channel_updates[0].casting_mode, CASTING_MODE_MEMBERS_ONLY);  // absent: the default
+  EXPECT_EQ(r.channel_updates[0].membership_mode, MEMBERSHIP_MODE_OPEN);
+  EXPECT_TRUE(r.channel_members.empty());  // the deleted holder is a tombstone only
+  ASSERT_EQ(r.messages.size(), 2u);
+  EXPECT_TRUE(r.messages[1].dropped);
+  EXPECT_EQ(StoreOfMessageType(MESSAGE_TYPE_CHANNEL_PIN), Store::kChannel);
+  // The same event from data shard 2: nothing at all; a page: nothing either.
+  EXPECT_TRUE(DecodeHubEventBytes(EventBytes(ChannelMerge(u, 77, &m)), 0, 2).Empty());
+  EXPECT_TRUE(DecodeMessageBytes(u.SerializeAsString()).Empty());
+  StreamEntry e;
+  e.kind = EntryKind::kHubEvent;
+  e.shard = 2;
+  e.payload = EventBytes(ChannelMerge(m, 78));
+  EXPECT_TRUE(DecodeStreamEntry(e).Empty());
+  e.shard = 1;
+  RowSet r1 = DecodeStreamEntry(e);
+  ASSERT_EQ(r1.channel_members.size(), 1u);
+  EXPECT_EQ(r1.channel_members[0].member_fid, 7u);
+  EXPECT_EQ(r1.channel_members[0].action, CHANNEL_MEMBER_ACTION_BAN);
+  EXPECT_EQ(r1.channel_members[0].s.merge_event, 78);
+  // Other messages from shard 2 are taken as always.
+  Message c = Msg(MESSAGE_TYPE_CAST_ADD, 8, 100);
+  c.mutable_data()->mutable_cast_add_body()->set_text("x");
+  EXPECT_EQ(DecodeHubEventBytes(EventBytes(ChannelMerge(Seal(c), 79)), 0, 2).casts.size(), 1u);
+}
+
+TEST(Decode, ChannelBodiesTheNodeRefuses) {
+  auto bad = [](MessageType t, const std::function<void(MessageData*)>& fill) {
+    Message m = Msg(t, 5, 100);
+    fill(m.mutable_data());
+    Seal(m);
+    return ErrorOf([&] { DecodeHubEventBytes(EventBytes(ChannelMerge(m, 1)), 0, 1); });
+  };
+  const std::string id(32, '\x09');
+  EXPECT_EQ(bad(MESSAGE_TYPE_CHANNEL_PIN, [&](MessageData* d) { d->mutable_channel_pin_body()->set_channel_id("x"); }),
+            ErrorClass::kInvalid);
+  EXPECT_EQ(bad(MESSAGE_TYPE_CHANNEL_PIN,
+                [&](MessageData* d) {
+                  d->mutable_channel_pin_body()->set_channel_id(id);
+                  d->mutable_channel_pin_body()->set_cast_hash("short");
+                }),
+            ErrorClass::kInvalid);
+  EXPECT_EQ(bad(MESSAGE_TYPE_CHANNEL_MODERATE,
+                [&](MessageData* d) {
+                  d->mutable_channel_moderate_body()->set_channel_id(id);
+                  d->mutable_channel_moderate_body()->set_cast_hash(std::string(20, '\x01'));
+                }),
+            ErrorClass::kInvalid);  // action NONE
+  EXPECT_EQ(bad(MESSAGE_TYPE_CHANNEL_MEMBER,
+                [&](MessageData* d) {
+                  d->mutable_channel_member_body()->set_channel_id(id);
+                  d->mutable_channel_member_body()->set_fid(uint64_t{1} << 32);
+                  d->mutable_channel_member_body()->set_action(CHANNEL_MEMBER_ACTION_ADD_MEMBER);
+                }),
+            ErrorClass::kInvalid);
+  EXPECT_EQ(bad(MESSAGE_TYPE_CHANNEL_UPDATE,
+                [&](MessageData* d) {
+                  d->mutable_channel_update_body()->set_channel_id(id);
+                  d->mutable_channel_update_body()->set_membership_mode(static_cast<MembershipMode>(3));
+                }),
+            ErrorClass::kInvalid);
+  EXPECT_EQ(bad(MESSAGE_TYPE_CHANNEL_UPDATE, [&](MessageData* d) { d->mutable_cast_add_body()->set_text("x"); }),
+            ErrorClass::kInvalid);
+}
+
+TEST(Decode, ChannelRegisterEventsAndTheOwnerHint) {
+  OnChainEvent ev;
+  ev.set_type(EVENT_TYPE_CHANNEL_REGISTER);
+  ev.set_transaction_hash(std::string(32, '\x01'));
+  ev.set_block_number(9);
+  ev.set_tx_index(2);
+  ev.set_log_index(3);
+  auto* b = ev.mutable_channel_register_event_body();
+  b->set_channel_key("abc");
+  const auto label = Keccak256("abc");
+  b->set_label(std::string(reinterpret_cast<const char*>(label.data()), 32));
+  b->set_owner_address(std::string(20, '\x0a'));
+  b->set_expiry(1800000000);
+  b->set_event_type(CHANNEL_REGISTER_EVENT_TYPE_REGISTER);
+  RowSet r = DecodeOnChainEventBytes(ev.SerializeAsString());
+  ASSERT_EQ(r.channel_registry.size(), 1u);
+  ASSERT_EQ(r.onchain.size(), 1u);
+  EXPECT_EQ(r.onchain[0].channel_key, "abc");
+  const ChannelRegistryRow& c = r.channel_registry[0];
+  EXPECT_TRUE(c.key_matches_label);
+  EXPECT_EQ(c.event_type, CHANNEL_REGISTER_EVENT_TYPE_REGISTER);
+  EXPECT_EQ(c.expiry, 1800000000u);
+  EXPECT_EQ(c.block_number, 9u);
+  EXPECT_EQ(c.tx_index, 2u);
+  EXPECT_EQ(c.log_index, 3u);
+  b->set_channel_key("abd");
+  EXPECT_FALSE(DecodeOnChainEventBytes(ev.SerializeAsString()).channel_registry[0].key_matches_label);
+  // CHANNEL_OWNER_CHANGE_HINT: accepted, nothing stored.
+  HubEvent h;
+  h.set_type(HUB_EVENT_TYPE_CHANNEL_OWNER_CHANGE_HINT);
+  h.set_id(5);
+  h.mutable_channel_owner_change_hint_body()->set_channel_key("abc");
+  EXPECT_TRUE(DecodeHubEventBytes(EventBytes(h)).Empty());
 }

@@ -13,8 +13,10 @@
 // (ON CONFLICT cannot touch a row twice in a statement).
 #include "waypoint/ext/apply.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -371,6 +373,91 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
     p[12].AddOptInt(r.remove_ts);
     p[13].AddOptInt(StandingOf(standing, r.c).death_event);
   });
+}
+
+// Channel slots (docs/apply-semantics.md, "Channels"): one upsert per slot table
+// (sql/apply/channel_*.sql). Their parameters: channel_id, author fid, message_hash, ts,
+// merge_event, then the table's own columns. The candidate's merge event is its own (the
+// data-shard-1 event that merged it), not the standing in waypoint.messages: the newest
+// merge holds a slot, nothing else decides.
+PreparedStatement ChannelUpsert(const char* table, std::vector<ParamType> typed) {
+  std::vector<ParamType> types = {ParamType::kBytea, ParamType::kInt8, ParamType::kBytea, ParamType::kInt8,
+                                  ParamType::kInt8};
+  types.insert(types.end(), typed.begin(), typed.end());
+  return PreparedStatement{table, StoreSql(table), types};
+}
+
+template <typename Row, typename Fill>
+void UpsertChannel(PreparedStatement& stmt, const std::vector<Row>& rows, Fill fill) {
+  if (rows.empty()) return;
+  std::vector<ArrayParam> p;
+  for (ParamType t : stmt.types) p.emplace_back(t);
+  for (const Row& r : rows) {
+    p[0].AddStr(r.s.channel_id);
+    p[1].AddInt(static_cast<int64_t>(r.s.author_fid));
+    p[2].AddStr(r.s.message_hash);
+    p[3].AddInt(r.s.timestamp);
+    p[4].AddInt(r.s.merge_event);
+    fill(p, r);
+  }
+  pg::ExecuteArrays(stmt, p);
+}
+
+void WriteChannels(const core::RowSet& rs) {
+  static PreparedStatement metadata =
+      ChannelUpsert("channel_metadata", {ParamType::kText, ParamType::kText, ParamType::kText, ParamType::kText,
+                                         ParamType::kText, ParamType::kInt4, ParamType::kInt4});
+  UpsertChannel(metadata, rs.channel_updates, [](std::vector<ArrayParam>& p, const core::ChannelUpdateRow& r) {
+    p[5].AddOptStr(r.name);
+    p[6].AddOptStr(r.description);
+    p[7].AddOptStr(r.image_url);
+    p[8].AddOptStr(r.header);
+    p[9].AddOptStr(r.rules);
+    p[10].AddInt(r.casting_mode);
+    p[11].AddInt(r.membership_mode);
+  });
+  static PreparedStatement members = ChannelUpsert("channel_members", {ParamType::kInt8, ParamType::kInt4});
+  UpsertChannel(members, rs.channel_members, [](std::vector<ArrayParam>& p, const core::ChannelMemberRow& r) {
+    p[5].AddInt(static_cast<int64_t>(r.member_fid));
+    p[6].AddInt(r.action);
+  });
+  static PreparedStatement pins = ChannelUpsert("channel_pins", {ParamType::kBytea});
+  UpsertChannel(pins, rs.channel_pins,
+                [](std::vector<ArrayParam>& p, const core::ChannelPinRow& r) { p[5].AddStr(r.cast_hash); });
+  static PreparedStatement moderations = ChannelUpsert("channel_moderations", {ParamType::kBytea, ParamType::kInt4});
+  UpsertChannel(moderations, rs.channel_moderations,
+                [](std::vector<ArrayParam>& p, const core::ChannelModerationRow& r) {
+                  p[5].AddStr(r.cast_hash);
+                  p[6].AddInt(r.action);
+                });
+  static PreparedStatement registry{
+      "channel_registry_events",
+      StoreSql("channel_registry_events"),
+      {ParamType::kBytea, ParamType::kInt8, ParamType::kBytea, ParamType::kInt4, ParamType::kText, ParamType::kBool,
+       ParamType::kBytea, ParamType::kInt8, ParamType::kInt8, ParamType::kInt8, ParamType::kInt8}};
+  if (!rs.channel_registry.empty()) {
+    std::vector<ArrayParam> p;
+    for (ParamType t : registry.types) p.emplace_back(t);
+    for (const auto& r : rs.channel_registry) {
+      p[0].AddStr(r.tx_hash);
+      p[1].AddInt(r.log_index);
+      p[2].AddStr(r.label);
+      p[3].AddInt(r.event_type);
+      p[4].AddStr(r.channel_key);
+      p[5].AddBool(r.key_matches_label);
+      p[6].AddStr(r.owner_address);
+      p[7].AddInt(static_cast<int64_t>(r.expiry));
+      p[8].AddInt(r.block_number);
+      p[9].AddInt(r.tx_index);
+      p[10].AddInt(static_cast<int64_t>(r.block_timestamp));
+    }
+    pg::ExecuteArrays(registry, p);
+  }
+}
+
+bool HasChannelRows(const core::RowSet& rs) {
+  return !rs.channel_updates.empty() || !rs.channel_members.empty() || !rs.channel_pins.empty() ||
+         !rs.channel_moderations.empty() || !rs.channel_registry.empty();
 }
 
 // Username proofs by name, with the rule of the store tables: each proof's standing
@@ -750,6 +837,10 @@ bool Judged(const core::MessageRow& m) {
   return !m.pruned && !m.revoked && !m.dropped && m.type != MESSAGE_TYPE_KEY_ADD && m.type != MESSAGE_TYPE_KEY_REMOVE;
 }
 
+// Channel messages are never revoked: the node leaves its channel stores out of every
+// revoke, and a slot has no earlier holder to fall back to (docs/verification.md).
+bool Revocable(const core::MessageRow& m) { return !core::IsChannelType(m.type); }
+
 // Signed after the key's removal (message time after the removal's block time).
 bool SignedAfterRemoval(const core::MessageRow& m, const Removals& removals) {
   auto it = removals.find({m.fid, m.signer});
@@ -874,7 +965,8 @@ std::vector<core::StreamEntry> JudgeSigners(const std::vector<core::StreamEntry>
       if (Judged(m) && !known.count({m.fid, m.signer}) && !admitted(m)) unknown = &m;
     if (unknown == nullptr) {
       for (const auto& m : decoded[i].messages)
-        if (Judged(m) && SignedAfterRemoval(m, removals) && !admitted(m)) revoke.push_back(RevocationOf(m.fid, m.raw));
+        if (Judged(m) && Revocable(m) && SignedAfterRemoval(m, removals) && !admitted(m))
+          revoke.push_back(RevocationOf(m.fid, m.raw));
       continue;
     }
     const core::StreamEntry& e = entries[i];
@@ -904,7 +996,7 @@ std::vector<core::StreamEntry> SignedAfterRemovals(const std::vector<core::Strea
       "SELECT m.fid, m.raw FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS key, unnest($3::bigint[]) "
       "AS removed, unnest($4::bigint[]) AS revoked_event) AS k "
       "JOIN waypoint.messages AS m ON m.fid = k.fid AND m.signer = k.key AND m.\"timestamp\" > to_timestamp(k.removed) "
-      "WHERE m.death_event IS DISTINCT FROM k.revoked_event AND m.type NOT IN (16, 17)",
+      "WHERE m.death_event IS DISTINCT FROM k.revoked_event AND m.type NOT IN (16, 17, 18, 19, 20, 21)",
       {ParamType::kInt8, ParamType::kBytea, ParamType::kInt8, ParamType::kInt8}};
   Removals removals;
   for (size_t i = 0; i < entries.size(); ++i)
@@ -1021,8 +1113,17 @@ std::vector<EntryOutcome> ApplyEntries(const std::vector<core::StreamEntry>& ent
   std::vector<core::StreamEntry> released;
   if (!rows.Empty()) {
     core::ReduceRowSet(rows);
+    // A channel merge lists the replaced slot holder in deleted_messages, often another
+    // fid's: its waypoint.messages row belongs to another partition, which another worker
+    // may be writing. Messages in key order make any two such batches lock rows in the
+    // same order.
+    if (HasChannelRows(rows))
+      std::sort(rows.messages.begin(), rows.messages.end(), [](const core::MessageRow& a, const core::MessageRow& b) {
+        return std::tie(a.fid, a.hash) < std::tie(b.fid, b.hash);
+      });
     StandingMap standing = WriteMessages(rows.messages);
     WriteStores(rows, standing);
+    WriteChannels(rows);
     WriteProofs(rows.proofs);
     WriteOnChain(rows.onchain);
     released = ReleaseHeld(rows.onchain, rows.app_keys);

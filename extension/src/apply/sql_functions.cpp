@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "hub_event.pb.h"
 #include "waypoint/ext/apply.hpp"
 #include "waypoint/ext/guard.hpp"
 
@@ -60,6 +61,22 @@ Datum ApplyPayloadsImpl(FunctionCallInfo fcinfo) {
       kind = kind.substr(5);
       entries[i].check_signer = true;
     }
+    // "event@2": the data shard the entry came from (default 1, the shard channel
+    // messages are taken from).
+    entries[i].shard = 1;
+    const size_t at = kind.find('@');
+    if (at != std::string::npos) {
+      const std::string n = kind.substr(at + 1);
+      if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos || n.size() > 9)
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string("unknown entry kind: ") + kind_name,
+                       "a shard suffix is @<number>");
+      entries[i].shard = static_cast<uint32_t>(strtoul(n.c_str(), nullptr, 10));
+      kind = kind.substr(0, at);
+    }
+    // "merged": a Message, applied as the message of a MERGE_MESSAGE event with id 0
+    // (merged before every real event; waypoint.fill_channels uses it).
+    const bool merged = kind == "merged";
+    if (merged) kind = "event";
     const size_t slash = kind.find('/');
     if (slash != std::string::npos) {
       const std::string rest = kind.substr(slash + 1);
@@ -73,10 +90,18 @@ Datum ApplyPayloadsImpl(FunctionCallInfo fcinfo) {
     }
     if (!core::ParseEntryKind(kind.c_str(), &entries[i].kind))
       throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string("unknown entry kind: ") + kind_name,
-                     "use event, message, onchain, fname, fid_start/<job>/<fid> or fid_done[/<job>/<fid>]");
+                     "use event, message, merged, onchain, fname, fid_start/<job>/<fid> or fid_done[/<job>/<fid>], "
+                     "with @<shard> or a full: prefix");
     bytea* b = nullptr;
     PgCall([&] { b = DatumGetByteaPP(payloads[i]); });
     entries[i].payload.assign(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
+    if (merged) {
+      HubEvent e;
+      e.set_type(HUB_EVENT_TYPE_MERGE_MESSAGE);
+      if (!e.mutable_merge_message_body()->mutable_message()->ParseFromString(entries[i].payload))
+        throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "a merged payload must be a Message");
+      entries[i].payload = e.SerializeAsString();
+    }
     entries[i].source = core::EntrySource::kBackfill;
   }
 

@@ -48,6 +48,8 @@ END
 $do$;
 -- App keys were kept in waypoint.messages only before 0.5.0.
 SELECT waypoint.fill_app_keys();
+-- Channels were kept as raw messages and on-chain events only before 0.6.0.
+SELECT waypoint.fill_channels();
 DROP SCHEMA waypoint_upgrade_old CASCADE;
 -- 0.1.0 kept no thread roots: every cast is queued, the workers resolve them (0.5.0).
 INSERT INTO waypoint.cast_thread_queue (fid, hash) SELECT fid, hash FROM waypoint.casts;

@@ -13,7 +13,11 @@ const UserDataType kUserDataTypes[] = {USER_DATA_TYPE_PFP,    USER_DATA_TYPE_DIS
 }  // namespace
 
 Generator::Generator(Node& node, GeneratorOptions opt)
-    : node_(node), opt_(opt), rng_(opt.seed * 0x9e3779b97f4a7c15ull + 17), forge_rng_(opt.seed * 31 + 0xf0f0) {
+    : node_(node),
+      opt_(opt),
+      rng_(opt.seed * 0x9e3779b97f4a7c15ull + 17),
+      forge_rng_(opt.seed * 31 + 0xf0f0),
+      chan_rng_(opt.seed * 0x2545f4914f6cdd1dull + 0xc4a7) {
   gen_.resize(opt_.fids);
 }
 
@@ -297,6 +301,197 @@ void Generator::KeyOp(uint64_t fid) {
   }
 }
 
+// ---- channels ------------------------------------------------------------------------
+
+namespace {
+// A fid's k-th Ethereum address, as the verification ops above spell it.
+std::string EthAddress(uint64_t fid, uint32_t k) {
+  std::string a = "eth" + std::to_string(fid) + "/" + std::to_string(k);
+  a.resize(20, '\x5a');
+  return a;
+}
+constexpr uint32_t kChannels = 3;
+}  // namespace
+
+uint64_t Generator::ChanFid() { return registered_[ChanRand(registered_.size())]; }
+
+void Generator::VerifyAddress(uint64_t fid, const std::string& address) {
+  MessageData d;
+  d.set_type(MESSAGE_TYPE_VERIFICATION_ADD_ETH_ADDRESS);
+  d.set_fid(fid);
+  d.set_network(FARCASTER_NETWORK_MAINNET);
+  d.set_timestamp(static_cast<uint32_t>(kGenesisTs + planned_ - ChanRand(30)));
+  auto* v = d.mutable_verification_add_address_body();
+  v->set_address(address);
+  std::string sig(65, '\0'), blk(32, '\0');
+  for (auto& c : sig) c = static_cast<char>(chan_rng_() & 0xff);
+  for (auto& c : blk) c = static_cast<char>(chan_rng_() & 0xff);
+  v->set_claim_signature(sig);
+  v->set_block_hash(blk);
+  v->set_protocol(PROTOCOL_ETHEREUM);
+  node_.SubmitMessage(d, gen_[fid - 1].key, false);
+}
+
+// Three channels once enough fids are registered: one minted (its TRANSFER before its
+// REGISTER), one registered plainly, one owned by an address nobody verifies yet (parked);
+// a TRANSFER of a label never registered and a REGISTER whose label is not its key's hash
+// (both skipped by the node). Each owner but the third verifies its address.
+void Generator::RegisterChannels() {
+  const uint64_t expiry = kGenesisTs + planned_ + kEpoch + 365 * 86400;
+  for (uint32_t i = 0; i < kChannels; ++i) {
+    const std::string key = "chan" + std::to_string(opt_.seed) + "-" + std::to_string(i);
+    const uint64_t owner = ChanFid();
+    const std::string address = EthAddress(owner, i == 2 ? 2 : 0);
+    if (i == 0) {
+      node_.ChannelMint(key, address, expiry);
+    } else {
+      node_.ChannelRegistryEvent(CHANNEL_REGISTER_EVENT_TYPE_REGISTER, Node::ChannelIdOf(key), key, address, expiry);
+    }
+    if (i != 2) VerifyAddress(owner, address);
+    channel_ids_.push_back(Node::ChannelIdOf(key));
+  }
+  node_.ChannelRegistryEvent(CHANNEL_REGISTER_EVENT_TYPE_TRANSFER, Node::ChannelIdOf("never registered"), "",
+                             EthAddress(ChanFid(), 0), 0);
+  node_.ChannelRegistryEvent(CHANNEL_REGISTER_EVENT_TYPE_REGISTER, Node::ChannelIdOf("label of another key"),
+                             "mismatched", EthAddress(ChanFid(), 0), expiry);
+}
+
+void Generator::ChannelSubmit(MessageData d, uint64_t author) {
+  d.set_fid(author);
+  d.set_network(FARCASTER_NETWORK_MAINNET);
+  d.set_timestamp(static_cast<uint32_t>(kGenesisTs + planned_ - ChanRand(40)));
+  const uint32_t idx = node_.SubmitChannelMessage(d, gen_[author - 1].key);
+  if (idx != kNone) channel_msgs_.push_back(idx);
+}
+
+// About one channel operation per 12 other submissions, at most 12 a block.
+void Generator::ChannelOps(uint64_t ops) {
+  if (!opt_.channels || ops == 0 || registered_.size() < 8) return;
+  if (channel_ids_.empty()) RegisterChannels();
+  const uint64_t n = std::min<uint64_t>(12, ops / 12 + 1);
+  for (uint64_t i = 0; i < n; ++i) ChannelOp();
+}
+
+void Generator::ChannelOp() {
+  const std::string& id = channel_ids_[ChanRand(channel_ids_.size())];
+  const ChannelState* c = node_.Channel(id);
+  if (c == nullptr) return;
+  const std::optional<uint64_t> owner = node_.ChannelOwnerFid(*c);
+  std::vector<uint64_t> mods, members, banned;
+  for (const auto& [fid, slot] : c->members) {
+    if (slot.second == MemberState::kModerator) mods.push_back(fid);
+    if (slot.second == MemberState::kMember) members.push_back(fid);
+    if (slot.second == MemberState::kBanned) banned.push_back(fid);
+  }
+  auto pick = [this](const std::vector<uint64_t>& v) { return v.empty() ? ChanFid() : v[ChanRand(v.size())]; };
+  // Mostly someone with the power to act, sometimes anyone (then the node refuses).
+  auto author = [&]() -> uint64_t {
+    const uint64_t x = ChanRand(100);
+    if (x < 40 && owner) return *owner;
+    if (x < 65 && !mods.empty()) return pick(mods);
+    if (x < 78 && !members.empty()) return pick(members);
+    return ChanFid();
+  };
+  const uint64_t expiry = kGenesisTs + planned_ + kEpoch + 400 * 86400 + ChanRand(1000);
+  const uint64_t x = ChanRand(100);
+  MessageData d;
+  if (x < 2) {
+    node_.ChannelRegistryEvent(CHANNEL_REGISTER_EVENT_TYPE_RENEW, id, c->key, "", expiry);
+  } else if (x < 4) {
+    // To another fid's address (verified by it or not yet), now and then to nobody's.
+    const uint64_t to = ChanFid();
+    node_.ChannelRegistryEvent(CHANNEL_REGISTER_EVENT_TYPE_TRANSFER, id, "",
+                               ChanChance(15) ? EthAddress(to, 2) : EthAddress(to, 0), 0);
+  } else if (x < 12) {
+    // The address's fid verifies it (as an owner must, again, after a transfer), or a
+    // contender does: the greatest (timestamp, hash) decides the owner.
+    uint64_t fid = ChanFid();
+    const std::string& a = c->owner_address;
+    if (ChanChance(70) && a.compare(0, 3, "eth") == 0) {
+      const uint64_t f = std::strtoull(a.c_str() + 3, nullptr, 10);
+      if (f >= 1 && f <= opt_.fids && gen_[f - 1].registered) fid = f;
+    }
+    VerifyAddress(fid, a);
+  } else if (x < 22) {
+    auto* b = d.mutable_channel_update_body();
+    b->set_channel_id(id);
+    if (ChanChance(90)) b->set_name("Channel " + c->key + " #" + std::to_string(ChanRand(100)));
+    if (ChanChance(60)) b->set_description("About " + c->key);
+    if (ChanChance(40)) b->set_image_url("https://example.com/ch/" + std::to_string(ChanRand(9)) + ".png");
+    if (ChanChance(30)) b->set_header("https://example.com/hd/" + std::to_string(ChanRand(9)) + ".png");
+    if (ChanChance(40)) b->set_rules("be kind");
+    if (ChanChance(70)) b->set_casting_mode(static_cast<CastingMode>(ChanRand(4)));
+    if (ChanChance(80)) b->set_membership_mode(static_cast<MembershipMode>(ChanChance(50) ? 1 : ChanRand(3)));
+    d.set_type(MESSAGE_TYPE_CHANNEL_UPDATE);
+    ChannelSubmit(std::move(d), ChanChance(90) && owner ? *owner : ChanFid());
+  } else if (x < 70) {
+    auto* b = d.mutable_channel_member_body();
+    b->set_channel_id(id);
+    d.set_type(MESSAGE_TYPE_CHANNEL_MEMBER);
+    const uint64_t y = ChanRand(100);
+    uint64_t who = author(), target = ChanFid();
+    ChannelMemberAction action = CHANNEL_MEMBER_ACTION_ADD_MEMBER;
+    if (y < 25) {
+      action = CHANNEL_MEMBER_ACTION_ADD_MEMBER;  // an invitation
+    } else if (y < 40) {
+      action = CHANNEL_MEMBER_ACTION_ADD_MEMBER;  // a self-add (allowed under OPEN)
+      who = target;
+    } else if (y < 50) {
+      action = CHANNEL_MEMBER_ACTION_REMOVE_MEMBER;  // leaving
+      target = who = ChanChance(70) ? pick(members) : pick(mods);
+    } else if (y < 58) {
+      action = CHANNEL_MEMBER_ACTION_REMOVE_MEMBER;
+      target = pick(members);
+    } else if (y < 70) {
+      action = CHANNEL_MEMBER_ACTION_ADD_MODERATOR;
+      target = ChanChance(70) ? pick(members) : ChanFid();
+    } else if (y < 78) {
+      action = CHANNEL_MEMBER_ACTION_REMOVE_MODERATOR;
+      target = pick(mods);
+    } else if (y < 90) {
+      action = CHANNEL_MEMBER_ACTION_BAN;
+      target = ChanChance(15) && owner ? *owner : ChanChance(50) ? pick(members) : ChanFid();
+    } else {
+      action = CHANNEL_MEMBER_ACTION_UNBAN;
+      target = pick(banned);
+    }
+    b->set_fid(target);
+    b->set_action(action);
+    ChannelSubmit(std::move(d), who);
+  } else if (x < 80) {
+    auto* b = d.mutable_channel_pin_body();
+    b->set_channel_id(id);
+    if (!ChanChance(25) && !recent_casts_.empty()) {
+      const Hash20& h = recent_casts_[ChanRand(recent_casts_.size())].second;
+      b->set_cast_hash(std::string(reinterpret_cast<const char*>(h.data()), h.size()));
+    }
+    d.set_type(MESSAGE_TYPE_CHANNEL_PIN);
+    ChannelSubmit(std::move(d), author());
+  } else if (x < 92) {
+    auto* b = d.mutable_channel_moderate_body();
+    b->set_channel_id(id);
+    std::string cast;
+    if ((hidden_pool_.empty() || ChanChance(40)) && !recent_casts_.empty()) {
+      const Hash20& h = recent_casts_[ChanRand(recent_casts_.size())].second;
+      cast.assign(reinterpret_cast<const char*>(h.data()), h.size());
+      if (hidden_pool_.size() < 16) hidden_pool_.push_back(cast);
+    } else if (!hidden_pool_.empty()) {
+      cast = hidden_pool_[ChanRand(hidden_pool_.size())];
+    } else {
+      return;
+    }
+    b->set_cast_hash(cast);
+    b->set_action(ChanChance(60) ? CHANNEL_MODERATE_ACTION_HIDE : CHANNEL_MODERATE_ACTION_UNHIDE);
+    d.set_type(MESSAGE_TYPE_CHANNEL_MODERATE);
+    ChannelSubmit(std::move(d), author());
+  } else if (!channel_msgs_.empty()) {
+    // An old message submitted again: it takes its slot again if its author still may
+    // (nothing stops a replay of a superseded message), a duplicate if it holds it now.
+    const uint32_t idx = node_.ResubmitChannelMessage(channel_msgs_[ChanRand(channel_msgs_.size())]);
+    if (idx != kNone) channel_msgs_.push_back(idx);
+  }
+}
+
 uint64_t Generator::BuildHistory() {
   const uint64_t total_ops = uint64_t{opt_.fids} * opt_.messages_per_fid;
   uint64_t blocks = opt_.blocks;
@@ -313,6 +508,7 @@ uint64_t Generator::BuildHistory() {
     }
     const uint64_t ops = total_ops * p / blocks - total_ops * (p - 1) / blocks;
     for (uint64_t i = 0; i < ops && !registered_.empty(); ++i) Op(registered_[Rand(registered_.size())]);
+    ChannelOps(ops);
     node_.EndBlock();
   }
   node_.SignPending(opt_.sign_threads);
@@ -326,6 +522,7 @@ uint64_t Generator::ExtraHistory(uint32_t blocks) {
     planned_++;
     node_.BeginBlock(planned_);
     for (uint64_t i = 0; i < ops && !registered_.empty(); ++i) Op(registered_[Rand(registered_.size())]);
+    ChannelOps(ops);
     node_.EndBlock();
   }
   node_.SignPending(opt_.sign_threads);
@@ -337,6 +534,7 @@ uint64_t Generator::LiveBlock(uint32_t ops) {
   planned_++;
   node_.BeginBlock(planned_);
   for (uint32_t i = 0; i < ops && !registered_.empty(); ++i) Op(registered_[Rand(registered_.size())]);
+  ChannelOps(ops);
   node_.SignPending(1);
   node_.EndBlock();
   return CountEvents() - before;

@@ -10,6 +10,7 @@
 
 #include "hub_event.pb.h"
 #include "waypoint/core/hash.hpp"
+#include "waypoint/core/keccak.hpp"
 #include "waypoint/testnode/wire.hpp"
 
 namespace waypoint::testnode {
@@ -438,6 +439,11 @@ uint32_t Node::SubmitMessage(const MessageData& data, uint32_t key, bool with_da
   held[ckey] = idx;
   num_held_++;
   held_by_shard_[f.shard]++;
+  if (data.type() == MESSAGE_TYPE_VERIFICATION_ADD_ETH_ADDRESS &&
+      data.verification_add_address_body().protocol() == PROTOCOL_ETHEREUM && ckey.size() == 20) {
+    auto& fids = verifiers_[ckey];  // the channel owner resolution looks here
+    if (std::find(fids.begin(), fids.end(), data.fid()) == fids.end()) fids.push_back(data.fid());
+  }
 
   if (s == Store::kUsernameProof) {
     Emit(f.shard, HUB_EVENT_TYPE_MERGE_USERNAME_PROOF, idx, deleted.empty() ? kNone : deleted[0], 0, true);
@@ -472,16 +478,18 @@ void Node::PruneIfFull(uint64_t fid, Store s) {
 
 // ---- on-chain events and fnames -----------------------------------------------------
 
-uint32_t Node::AddOnchain(uint64_t fid, OnChainEvent ev) {
-  const uint32_t n = next_log_index_++;
+uint32_t Node::AddOnchain(uint64_t fid, OnChainEvent ev, bool keep_position) {
   ev.set_chain_id(10);
-  ev.set_block_number(130000000 + n / 4);
-  ev.set_block_hash(Sha256("eth block" + Le(seed_) + Le(n / 4)));
   ev.set_block_timestamp(static_cast<uint64_t>(kGenesisTs + planned_) + 1609459200);
-  ev.set_transaction_hash(Sha256("eth tx" + Le(seed_) + Le(n)));
-  ev.set_log_index(n % 4);
+  if (!keep_position) {  // (channel registry events come with their own chain position)
+    const uint32_t n = next_log_index_++;
+    ev.set_block_number(130000000 + n / 4);
+    ev.set_block_hash(Sha256("eth block" + Le(seed_) + Le(n / 4)));
+    ev.set_transaction_hash(Sha256("eth tx" + Le(seed_) + Le(n)));
+    ev.set_log_index(n % 4);
+    ev.set_tx_index(n % 7);
+  }
   ev.set_fid(fid);
-  ev.set_tx_index(n % 7);
   ev.set_version(2);
   OnchainRec r;
   r.fid = fid;
@@ -747,6 +755,366 @@ bool Node::SubmitFnameProof(const std::string& name, uint64_t fid, uint64_t unix
   return true;
 }
 
+// ---- channels (docs/channels-and-keys.md 2) -----------------------------------------
+
+const char* ChannelRefusalName(ChannelRefusal r) {
+  switch (r) {
+    case ChannelRefusal::kNone: return "none";
+    case ChannelRefusal::kInvalid: return "invalid body";
+    case ChannelRefusal::kUnknownFid: return "unknown fid";
+    case ChannelRefusal::kBadSigner: return "invalid signer";
+    case ChannelRefusal::kUnknownChannel: return "unknown channel";
+    case ChannelRefusal::kParked: return "channel is parked";
+    case ChannelRefusal::kUnauthorized: return "unauthorized channel action";
+    case ChannelRefusal::kInvalidTarget: return "invalid channel target state";
+    case ChannelRefusal::kBanned: return "channel member is banned";
+    case ChannelRefusal::kOwnerUnbannable: return "channel owner cannot be banned";
+    case ChannelRefusal::kModeratorCap: return "channel moderator cap reached";
+    case ChannelRefusal::kDuplicate: return "message has already been merged";
+  }
+  return "?";
+}
+
+MemberState MemberStateOf(int action) {
+  switch (action) {
+    case CHANNEL_MEMBER_ACTION_ADD_MEMBER:
+    case CHANNEL_MEMBER_ACTION_REMOVE_MODERATOR: return MemberState::kMember;
+    case CHANNEL_MEMBER_ACTION_ADD_MODERATOR: return MemberState::kModerator;
+    case CHANNEL_MEMBER_ACTION_REMOVE_MEMBER:
+    case CHANNEL_MEMBER_ACTION_UNBAN: return MemberState::kRemoved;
+    case CHANNEL_MEMBER_ACTION_BAN: return MemberState::kBanned;
+    default: return MemberState::kNone;
+  }
+}
+
+const char* MemberStateName(MemberState s) {
+  switch (s) {
+    case MemberState::kMember: return "member";
+    case MemberState::kModerator: return "moderator";
+    case MemberState::kRemoved: return "removed";
+    case MemberState::kBanned: return "banned";
+    case MemberState::kNone: break;
+  }
+  return "none";
+}
+
+std::string Node::ChannelIdOf(const std::string& key) {
+  const auto h = waypoint::core::Keccak256(key);
+  return std::string(reinterpret_cast<const char*>(h.data()), h.size());
+}
+
+const ChannelState* Node::Channel(const std::string& id) const {
+  auto it = channels_.find(id);
+  return it == channels_.end() ? nullptr : &it->second;
+}
+
+void Node::ChannelRegistryEvent(int event_type, const std::string& label, const std::string& key,
+                                const std::string& owner_address, uint64_t expiry) {
+  RegistryEvent(event_type, label, key, owner_address, expiry, channel_block_++, 0);
+}
+
+void Node::RegistryEvent(int event_type, const std::string& label, const std::string& key,
+                         const std::string& owner_address, uint64_t expiry, uint64_t n, uint32_t log_index) {
+  OnChainEvent ev;
+  ev.set_type(EVENT_TYPE_CHANNEL_REGISTER);
+  // Chain positions grow with n: the node receives registry events in chain order.
+  ev.set_block_number(140000000 + n);
+  ev.set_block_hash(Sha256("channel block" + Le(seed_) + Le(n)));
+  ev.set_transaction_hash(Sha256("channel tx" + Le(seed_) + Le(n)));
+  ev.set_tx_index(static_cast<uint32_t>(n % 5));
+  ev.set_log_index(log_index);
+  auto* b = ev.mutable_channel_register_event_body();
+  b->set_channel_key(key);
+  b->set_expiry(expiry);
+  b->set_owner_address(owner_address);
+  b->set_event_type(static_cast<ChannelRegisterEventType>(event_type));
+  b->set_label(label);
+  const uint32_t idx = AddOnchain(0, ev, true);
+  EmitOnchain(0, idx);
+
+  // The fold (build_secondary_indices_for_channel_register): the raw event is kept whatever
+  // it decides.
+  if (label.size() != 32) return;
+  const std::array<uint64_t, 3> pos = {ev.block_number(), ev.tx_index(), ev.log_index()};
+  int cause = 0;
+  if (event_type == CHANNEL_REGISTER_EVENT_TYPE_REGISTER) {
+    if (owner_address.size() != 20 || ChannelIdOf(key) != label) return;
+    auto it = channels_.find(label);
+    if (it != channels_.end() && pos < it->second.position) return;
+    ChannelState& c = channels_[label];
+    c.id = label;
+    c.key = key;
+    c.owner_address = owner_address;
+    c.expiry = expiry;
+    c.position = pos;
+    labels_[label] = key;
+    cause = CHANNEL_OWNER_CHANGE_CAUSE_REGISTER;
+  } else if (event_type == CHANNEL_REGISTER_EVENT_TYPE_RENEW) {
+    if (ChannelIdOf(key) != label) return;
+    auto it = channels_.find(label);
+    if (it == channels_.end() || pos < it->second.position) return;
+    it->second.expiry = expiry;
+    it->second.position = pos;
+  } else if (event_type == CHANNEL_REGISTER_EVENT_TYPE_TRANSFER) {
+    if (owner_address.size() != 20 || labels_.count(label) == 0) return;  // a mint seen first: skipped
+    auto it = channels_.find(label);
+    if (it == channels_.end() || pos < it->second.position) return;
+    it->second.owner_address = owner_address;
+    it->second.position = pos;
+    cause = CHANNEL_OWNER_CHANGE_CAUSE_TRANSFER;
+  }
+  if (cause != 0) {
+    // Trie-free hints on every data shard ("re-read GetChannelOwner"); the mirror ignores them.
+    ChannelOwnerChangeHintBody h;
+    h.set_channel_key(channels_[label].key);
+    h.set_owner_address(owner_address);
+    h.set_cause(static_cast<ChannelOwnerChangeCause>(cause));
+    hints_.push_back(h.SerializeAsString());
+    for (uint32_t s = 1; s <= num_shards_; ++s)
+      Emit(s, HUB_EVENT_TYPE_CHANNEL_OWNER_CHANGE_HINT, static_cast<uint32_t>(hints_.size() - 1));
+  }
+}
+
+void Node::ChannelMint(const std::string& key, const std::string& owner_address, uint64_t expiry) {
+  const std::string label = ChannelIdOf(key);
+  // One transaction: the ERC-721 mint's Transfer log comes first, when the label is not
+  // known yet, so it is skipped; the NameRegistered log follows.
+  const uint64_t n = channel_block_++;
+  RegistryEvent(CHANNEL_REGISTER_EVENT_TYPE_TRANSFER, label, "", owner_address, 0, n, 0);
+  RegistryEvent(CHANNEL_REGISTER_EVENT_TYPE_REGISTER, label, key, owner_address, expiry, n, 1);
+}
+
+std::optional<uint64_t> Node::ChannelOwnerFid(const ChannelState& c) const {
+  auto it = verifiers_.find(c.owner_address);
+  if (it == verifiers_.end()) return std::nullopt;
+  std::optional<std::tuple<uint32_t, Hash20, uint64_t>> best;  // (ts, hash, fid)
+  for (uint64_t fid : it->second) {
+    const FidState* f = Fid(fid);
+    if (!f) continue;
+    auto v = f->held[static_cast<size_t>(Store::kVerification)].find(c.owner_address);
+    if (v == f->held[static_cast<size_t>(Store::kVerification)].end()) continue;
+    const MsgRec& m = msgs_[v->second];
+    if (m.type != MESSAGE_TYPE_VERIFICATION_ADD_ETH_ADDRESS) continue;
+    // Greatest (timestamp, hash); on a tie the lower fid (select_verification_address_winner).
+    if (!best || std::tie(m.ts, m.hash) > std::tie(std::get<0>(*best), std::get<1>(*best)) ||
+        (std::tie(m.ts, m.hash) == std::tie(std::get<0>(*best), std::get<1>(*best)) && fid < std::get<2>(*best)))
+      best = std::make_tuple(m.ts, m.hash, fid);
+  }
+  if (!best) return std::nullopt;
+  return std::get<2>(*best);
+}
+
+MemberState Node::MemberStateIn(const ChannelState& c, uint64_t fid) const {
+  auto it = c.members.find(fid);
+  return it == c.members.end() ? MemberState::kNone : it->second.second;
+}
+
+namespace {
+const std::string& ChannelIdOfData(const MessageData& d) {
+  switch (d.type()) {
+    case MESSAGE_TYPE_CHANNEL_UPDATE: return d.channel_update_body().channel_id();
+    case MESSAGE_TYPE_CHANNEL_MEMBER: return d.channel_member_body().channel_id();
+    case MESSAGE_TYPE_CHANNEL_PIN: return d.channel_pin_body().channel_id();
+    default: return d.channel_moderate_body().channel_id();
+  }
+}
+
+bool ChannelBodyValid(const MessageData& d) {
+  switch (d.type()) {
+    case MESSAGE_TYPE_CHANNEL_UPDATE: {
+      if (!d.has_channel_update_body()) return false;
+      const auto& b = d.channel_update_body();
+      return b.channel_id().size() == 32 && b.casting_mode() >= 0 && b.casting_mode() <= 3 &&
+             b.membership_mode() >= 0 && b.membership_mode() <= 2;
+    }
+    case MESSAGE_TYPE_CHANNEL_MEMBER: {
+      if (!d.has_channel_member_body()) return false;
+      const auto& b = d.channel_member_body();
+      return b.channel_id().size() == 32 && b.fid() != 0 && b.fid() <= 0xffffffffULL &&
+             b.action() >= CHANNEL_MEMBER_ACTION_ADD_MEMBER && b.action() <= CHANNEL_MEMBER_ACTION_UNBAN;
+    }
+    case MESSAGE_TYPE_CHANNEL_PIN: {
+      if (!d.has_channel_pin_body()) return false;
+      const auto& b = d.channel_pin_body();
+      return b.channel_id().size() == 32 && (b.cast_hash().empty() || b.cast_hash().size() == 20);
+    }
+    case MESSAGE_TYPE_CHANNEL_MODERATE: {
+      if (!d.has_channel_moderate_body()) return false;
+      const auto& b = d.channel_moderate_body();
+      return b.channel_id().size() == 32 && b.cast_hash().size() == 20 &&
+             (b.action() == CHANNEL_MODERATE_ACTION_HIDE || b.action() == CHANNEL_MODERATE_ACTION_UNHIDE);
+    }
+    default: return false;
+  }
+}
+}  // namespace
+
+// Shard-0 admission (validate_channel_message and channel_member_authority), against the
+// state now. Authority is never checked again later.
+ChannelRefusal Node::AdmitChannel(const MessageData& d, const ChannelState** channel) const {
+  if (!ChannelBodyValid(d)) return ChannelRefusal::kInvalid;
+  auto it = channels_.find(ChannelIdOfData(d));
+  if (it == channels_.end()) return ChannelRefusal::kUnknownChannel;
+  const ChannelState& c = it->second;
+  *channel = &c;
+  const std::optional<uint64_t> owner = ChannelOwnerFid(c);
+  const bool member_msg = d.type() == MESSAGE_TYPE_CHANNEL_MEMBER;
+  const int action = member_msg ? d.channel_member_body().action() : 0;
+  const uint64_t target = member_msg ? d.channel_member_body().fid() : 0;
+  const bool is_self = member_msg && target == d.fid();
+  // Parked: frozen for everyone but a member leaving itself (a self-add under OPEN too).
+  if (!owner && !(action == CHANNEL_MEMBER_ACTION_REMOVE_MEMBER && is_self)) return ChannelRefusal::kParked;
+  enum Role { kOwner, kModerator, kMember, kOther };
+  Role role = kOther;
+  if (owner && *owner == d.fid()) {
+    role = kOwner;
+  } else {
+    const MemberState st = MemberStateIn(c, d.fid());
+    role = st == MemberState::kModerator ? kModerator : st == MemberState::kMember ? kMember : kOther;
+  }
+  switch (d.type()) {
+    case MESSAGE_TYPE_CHANNEL_UPDATE: return role == kOwner ? ChannelRefusal::kNone : ChannelRefusal::kUnauthorized;
+    case MESSAGE_TYPE_CHANNEL_PIN:
+    case MESSAGE_TYPE_CHANNEL_MODERATE:
+      return role == kOwner || role == kModerator ? ChannelRefusal::kNone : ChannelRefusal::kUnauthorized;
+    default: break;
+  }
+  const MemberState ts = MemberStateIn(c, target);
+  const bool owner_or_mod = role == kOwner || role == kModerator;
+  if (action == CHANNEL_MEMBER_ACTION_BAN && owner && *owner == target) return ChannelRefusal::kOwnerUnbannable;
+  if (ts == MemberState::kBanned && action != CHANNEL_MEMBER_ACTION_UNBAN) return ChannelRefusal::kBanned;
+  switch (action) {
+    case CHANNEL_MEMBER_ACTION_ADD_MEMBER:
+      if (ts != MemberState::kNone && ts != MemberState::kRemoved) return ChannelRefusal::kInvalidTarget;
+      if (owner_or_mod || (is_self && c.membership_mode == MEMBERSHIP_MODE_OPEN)) return ChannelRefusal::kNone;
+      return ChannelRefusal::kUnauthorized;
+    case CHANNEL_MEMBER_ACTION_REMOVE_MEMBER:
+      if (ts == MemberState::kMember && (owner_or_mod || is_self)) return ChannelRefusal::kNone;
+      if (ts == MemberState::kModerator && is_self) return ChannelRefusal::kNone;
+      return ChannelRefusal::kInvalidTarget;
+    case CHANNEL_MEMBER_ACTION_ADD_MODERATOR: {
+      if (ts == MemberState::kModerator) return ChannelRefusal::kInvalidTarget;
+      if (role != kOwner) return ChannelRefusal::kUnauthorized;
+      uint32_t live = 0;
+      for (const auto& [fid, slot] : c.members) live += slot.second == MemberState::kModerator;
+      return live >= kChannelModeratorCap ? ChannelRefusal::kModeratorCap : ChannelRefusal::kNone;
+    }
+    case CHANNEL_MEMBER_ACTION_REMOVE_MODERATOR:
+      if (ts != MemberState::kModerator) return ChannelRefusal::kInvalidTarget;
+      return role == kOwner ? ChannelRefusal::kNone : ChannelRefusal::kUnauthorized;
+    case CHANNEL_MEMBER_ACTION_BAN:
+      if (ts == MemberState::kModerator) return role == kOwner ? ChannelRefusal::kNone : ChannelRefusal::kUnauthorized;
+      return owner_or_mod ? ChannelRefusal::kNone : ChannelRefusal::kUnauthorized;
+    case CHANNEL_MEMBER_ACTION_UNBAN:
+      if (ts != MemberState::kBanned) return ChannelRefusal::kInvalidTarget;
+      return owner_or_mod ? ChannelRefusal::kNone : ChannelRefusal::kUnauthorized;
+    default: return ChannelRefusal::kInvalid;
+  }
+}
+
+// merge_slot: the newest merge takes the slot unconditionally; the replaced holder (any
+// author's) goes out in deleted_messages. Replayed on every data shard, in shard-0 order.
+uint32_t Node::MergeChannel(uint32_t idx, const MessageData& d) {
+  ChannelState& c = channels_.at(ChannelIdOfData(d));
+  uint32_t old = kNone;
+  switch (d.type()) {
+    case MESSAGE_TYPE_CHANNEL_UPDATE: {
+      old = c.update;
+      c.update = idx;
+      const int m = d.channel_update_body().has_membership_mode() ? d.channel_update_body().membership_mode() : 0;
+      c.membership_mode = m == 0 ? MEMBERSHIP_MODE_APPROVAL : m;
+      break;
+    }
+    case MESSAGE_TYPE_CHANNEL_MEMBER: {
+      auto [it, fresh] = c.members.try_emplace(d.channel_member_body().fid(), kNone, MemberState::kNone);
+      old = fresh ? kNone : it->second.first;
+      it->second = {idx, MemberStateOf(d.channel_member_body().action())};
+      break;
+    }
+    case MESSAGE_TYPE_CHANNEL_PIN:
+      old = c.pin;
+      c.pin = idx;
+      c.pinned = d.channel_pin_body().cast_hash();
+      break;
+    default: {
+      auto [it, fresh] = c.moderations.try_emplace(d.channel_moderate_body().cast_hash(), kNone, false);
+      old = fresh ? kNone : it->second.first;
+      it->second = {idx, d.channel_moderate_body().action() == CHANNEL_MODERATE_ACTION_HIDE};
+      break;
+    }
+  }
+  const uint32_t start = static_cast<uint32_t>(deleted_pool_.size());
+  if (old != kNone) deleted_pool_.push_back(old);
+  for (uint32_t s = 1; s <= num_shards_; ++s) Emit(s, HUB_EVENT_TYPE_MERGE_MESSAGE, idx, start, old != kNone ? 1 : 0);
+  return idx;
+}
+
+uint32_t Node::SubmitChannelMessage(const MessageData& data, uint32_t key) {
+  MsgRec rec;
+  rec.bytes = data.SerializeAsString();
+  rec.hash = MessageHashOf(rec.bytes);
+  rec.fid = data.fid();
+  rec.ts = data.timestamp();
+  rec.type = static_cast<uint8_t>(data.type());
+  rec.key = static_cast<uint8_t>(key);
+  const uint32_t idx = static_cast<uint32_t>(msgs_.size());
+  msgs_.push_back(std::move(rec));
+  unsigned_.push_back(idx);
+  return ResubmitChannelMessage(idx);
+}
+
+uint32_t Node::ResubmitChannelMessage(uint32_t idx) {
+  const MsgRec& m = msgs_.at(idx);
+  const MessageData d = DataOf(m);
+  last_refusal_ = ChannelRefusal::kNone;
+  FidState& f = MutFid(d.fid());
+  auto refuse = [this](ChannelRefusal r) {
+    last_refusal_ = r;  // a MERGE_FAILURE on shard 0 only, which no subscriber sees
+    return kNone;
+  };
+  if (!f.registered) return refuse(ChannelRefusal::kUnknownFid);
+  if (!MaySign(f, m.key, d.type())) return refuse(ChannelRefusal::kBadSigner);
+  const ChannelState* c = nullptr;
+  const ChannelRefusal r = AdmitChannel(d, &c);
+  if (r != ChannelRefusal::kNone) return refuse(r);
+  // merge_slot: the same message holding its slot is a duplicate.
+  uint32_t holder = kNone;
+  switch (d.type()) {
+    case MESSAGE_TYPE_CHANNEL_UPDATE: holder = c->update; break;
+    case MESSAGE_TYPE_CHANNEL_MEMBER: {
+      auto it = c->members.find(d.channel_member_body().fid());
+      if (it != c->members.end()) holder = it->second.first;
+      break;
+    }
+    case MESSAGE_TYPE_CHANNEL_PIN: holder = c->pin; break;
+    default: {
+      auto it = c->moderations.find(d.channel_moderate_body().cast_hash());
+      if (it != c->moderations.end()) holder = it->second.first;
+      break;
+    }
+  }
+  if (holder != kNone && msgs_[holder].hash == m.hash && msgs_[holder].fid == m.fid)
+    return refuse(ChannelRefusal::kDuplicate);
+  return MergeChannel(idx, d);
+}
+
+void Node::AppendChannelLines(std::vector<std::string>& lines) const {
+  for (const auto& [id, c] : channels_) {
+    const std::optional<uint64_t> owner = ChannelOwnerFid(c);
+    lines.push_back("channel\t" + Hex(id) + "\t" + c.key + "\t" + Hex(c.owner_address) + "\t" +
+                    std::to_string(c.expiry) + "\t" + std::to_string(owner.value_or(0)));
+    if (c.update != kNone) lines.push_back("channel_meta\t" + Hex(id) + "\t" + Hex(HashStr(msgs_[c.update].hash)));
+    for (const auto& [fid, slot] : c.members)
+      lines.push_back("channel_member\t" + Hex(id) + "\t" + std::to_string(fid) + "\t" + MemberStateName(slot.second) +
+                      "\t" + Hex(HashStr(msgs_[slot.first].hash)));
+    if (c.pin != kNone)
+      lines.push_back("channel_pin\t" + Hex(id) + "\t" + Hex(c.pinned) + "\t" + Hex(HashStr(msgs_[c.pin].hash)));
+    for (const auto& [cast, slot] : c.moderations)
+      lines.push_back("channel_moderation\t" + Hex(id) + "\t" + Hex(cast) + "\t" +
+                      (slot.second ? "hidden" : "visible") + "\t" + Hex(HashStr(msgs_[slot.first].hash)));
+  }
+}
+
 // ---- signing ----------------------------------------------------------------------
 
 void Node::SignPending(unsigned threads) {
@@ -887,6 +1255,10 @@ std::string Node::EventBytes(uint32_t shard, const EventRec& e) const {
       wire::PutBytes(body, 3, kFailures[e.c].reason);
       body_field = 13;
       break;
+    case HUB_EVENT_TYPE_CHANNEL_OWNER_CHANGE_HINT:
+      body = hints_[e.a];
+      body_field = 17;
+      break;
     default: break;
   }
   // Fields in number order, as protobuf itself would write them.
@@ -967,6 +1339,7 @@ std::vector<std::string> Node::StateLines() const {
     }
   }
   AppendThreadLines(lines);
+  AppendChannelLines(lines);
   for (const auto& o : onchain_) {
     lines.push_back("onchain\t" + std::to_string(o.type) + "\t" + std::to_string(o.fid) + "\t" + Hex(o.tx_hash) + "\t" +
                     std::to_string(o.log_index));

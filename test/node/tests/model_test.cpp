@@ -437,3 +437,220 @@ TEST(Routing, DataShardMatchesCore) {
     for (uint64_t fid = 1; fid < 3000; fid += 7)
       EXPECT_EQ(wt::DataShardOf(fid, shards), waypoint::core::ShardOf(fid, shards));
 }
+
+// ---- channels (docs/channels-and-keys.md 2.2-2.6) ----------------------------------
+
+namespace {
+
+std::string Addr(uint64_t fid) {
+  std::string a = "owner" + std::to_string(fid);
+  a.resize(20, '\x5a');
+  return a;
+}
+
+// Two data shards, fids 1..30 registered; fid 1 owns channel "c" and verified its address.
+struct ChannelFixture {
+  wt::Node node{2, 11};
+  std::string id = wt::Node::ChannelIdOf("c");
+  ChannelFixture() {
+    node.BeginBlock(1);
+    for (uint64_t f = 1; f <= 30; ++f) node.RegisterFid(f, 1);
+    node.ChannelRegistryEvent(CHANNEL_REGISTER_EVENT_TYPE_REGISTER, id, "c", Addr(1), 1900000000);
+    Verify(1, Addr(1), kTs);
+  }
+  uint32_t Verify(uint64_t fid, const std::string& address, uint32_t ts) {
+    MessageData d;
+    d.set_type(MESSAGE_TYPE_VERIFICATION_ADD_ETH_ADDRESS);
+    d.set_fid(fid);
+    d.set_timestamp(ts);
+    d.mutable_verification_add_address_body()->set_address(address);
+    d.mutable_verification_add_address_body()->set_protocol(PROTOCOL_ETHEREUM);
+    return node.SubmitMessage(d, 0, false);
+  }
+  uint32_t Unverify(uint64_t fid, const std::string& address, uint32_t ts) {
+    MessageData d;
+    d.set_type(MESSAGE_TYPE_VERIFICATION_REMOVE);
+    d.set_fid(fid);
+    d.set_timestamp(ts);
+    d.mutable_verification_remove_body()->set_address(address);
+    d.mutable_verification_remove_body()->set_protocol(PROTOCOL_ETHEREUM);
+    return node.SubmitMessage(d, 0, false);
+  }
+  // A CHANNEL_MEMBER by `author`: the refusal (kNone when admitted).
+  wt::ChannelRefusal Member(uint64_t author, uint64_t target, ChannelMemberAction action) {
+    MessageData d;
+    d.set_type(MESSAGE_TYPE_CHANNEL_MEMBER);
+    d.set_fid(author);
+    d.set_timestamp(kTs + ++ts_);
+    d.mutable_channel_member_body()->set_channel_id(id);
+    d.mutable_channel_member_body()->set_fid(target);
+    d.mutable_channel_member_body()->set_action(action);
+    last = node.SubmitChannelMessage(d, 0);
+    return node.last_channel_refusal();
+  }
+  wt::ChannelRefusal Other(uint64_t author, MessageType type, int mode = 0) {
+    MessageData d;
+    d.set_type(type);
+    d.set_fid(author);
+    d.set_timestamp(kTs + ++ts_);
+    if (type == MESSAGE_TYPE_CHANNEL_UPDATE) {
+      d.mutable_channel_update_body()->set_channel_id(id);
+      d.mutable_channel_update_body()->set_membership_mode(static_cast<MembershipMode>(mode));
+    } else if (type == MESSAGE_TYPE_CHANNEL_PIN) {
+      d.mutable_channel_pin_body()->set_channel_id(id);
+      d.mutable_channel_pin_body()->set_cast_hash(std::string(20, static_cast<char>(ts_)));
+    } else {
+      d.mutable_channel_moderate_body()->set_channel_id(id);
+      d.mutable_channel_moderate_body()->set_cast_hash(std::string(20, '\x07'));
+      d.mutable_channel_moderate_body()->set_action(mode == 2 ? CHANNEL_MODERATE_ACTION_UNHIDE
+                                                              : CHANNEL_MODERATE_ACTION_HIDE);
+    }
+    last = node.SubmitChannelMessage(d, 0);
+    return node.last_channel_refusal();
+  }
+  wt::MemberState State(uint64_t fid) { return node.MemberStateIn(*node.Channel(id), fid); }
+  uint32_t last = wt::kNone;
+  uint32_t ts_ = 10;
+};
+
+using R = wt::ChannelRefusal;
+using S = wt::MemberState;
+
+}  // namespace
+
+TEST(ChannelModel, RegistryFoldInChainOrderAndMintTransferSkipped) {
+  wt::Node node{2, 3};
+  node.BeginBlock(1);
+  const std::string id = wt::Node::ChannelIdOf("mint");
+  node.ChannelMint("mint", Addr(5), 1900000000);
+  const wt::ChannelState* c = node.Channel(id);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->owner_address, Addr(5));  // the mint's TRANSFER came before the label was known
+  node.ChannelRegistryEvent(CHANNEL_REGISTER_EVENT_TYPE_RENEW, id, "mint", "", 1950000000);
+  node.ChannelRegistryEvent(CHANNEL_REGISTER_EVENT_TYPE_TRANSFER, id, "", Addr(6), 0);
+  EXPECT_EQ(c->expiry, 1950000000u);
+  EXPECT_EQ(c->owner_address, Addr(6));
+  // A TRANSFER of a label never registered, a REGISTER whose label is not its key's hash,
+  // a RENEW of a key that is not the label's: skipped.
+  node.ChannelRegistryEvent(CHANNEL_REGISTER_EVENT_TYPE_TRANSFER, wt::Node::ChannelIdOf("none"), "", Addr(7), 0);
+  node.ChannelRegistryEvent(CHANNEL_REGISTER_EVENT_TYPE_REGISTER, wt::Node::ChannelIdOf("x"), "y", Addr(7), 1);
+  node.ChannelRegistryEvent(CHANNEL_REGISTER_EVENT_TYPE_RENEW, id, "other", "", 1);
+  EXPECT_EQ(node.Channels().size(), 1u);
+  EXPECT_EQ(c->expiry, 1950000000u);
+  // Every registry event is an on-chain event of fid 0 (the owner changes also a hint on
+  // every data shard, which the mirror ignores).
+  size_t hints = 0;
+  for (const auto& e : node.Log(1)->events) hints += e.type == HUB_EVENT_TYPE_CHANNEL_OWNER_CHANGE_HINT;
+  EXPECT_EQ(hints, 2u);
+}
+
+TEST(ChannelModel, OwnerByGreatestVerificationTieLowerFidNoneParked) {
+  ChannelFixture fx;
+  const wt::ChannelState& c = *fx.node.Channel(fx.id);
+  EXPECT_EQ(fx.node.ChannelOwnerFid(c), 1u);
+  fx.Verify(9, Addr(1), kTs + 5);  // a later verification of the same address by fid 9
+  EXPECT_EQ(fx.node.ChannelOwnerFid(c), 9u);
+  fx.Unverify(9, Addr(1), kTs + 6);
+  EXPECT_EQ(fx.node.ChannelOwnerFid(c), 1u);
+  fx.Unverify(1, Addr(1), kTs + 7);
+  EXPECT_EQ(fx.node.ChannelOwnerFid(c), std::nullopt);  // parked
+  // Parked: everything refused but a member leaving itself.
+  EXPECT_EQ(fx.Other(1, MESSAGE_TYPE_CHANNEL_UPDATE), R::kParked);
+  EXPECT_EQ(fx.Member(2, 2, CHANNEL_MEMBER_ACTION_ADD_MEMBER), R::kParked);
+  fx.Verify(1, Addr(1), kTs + 8);
+  EXPECT_EQ(fx.Member(1, 2, CHANNEL_MEMBER_ACTION_ADD_MEMBER), R::kNone);
+  fx.Unverify(1, Addr(1), kTs + 9);
+  EXPECT_EQ(fx.Member(2, 2, CHANNEL_MEMBER_ACTION_REMOVE_MEMBER), R::kNone);  // the self-leave
+}
+
+TEST(ChannelModel, AuthorityTable) {
+  ChannelFixture fx;
+  // Unknown channel, bad bodies.
+  MessageData d;
+  d.set_type(MESSAGE_TYPE_CHANNEL_PIN);
+  d.set_fid(1);
+  d.set_timestamp(kTs);
+  d.mutable_channel_pin_body()->set_channel_id(wt::Node::ChannelIdOf("unknown"));
+  fx.node.SubmitChannelMessage(d, 0);
+  EXPECT_EQ(fx.node.last_channel_refusal(), R::kUnknownChannel);
+  EXPECT_EQ(fx.Member(1, 2, CHANNEL_MEMBER_ACTION_NONE), R::kInvalid);
+  // A member cannot invite; the owner and a moderator can; a self-add needs OPEN.
+  EXPECT_EQ(fx.Member(3, 3, CHANNEL_MEMBER_ACTION_ADD_MEMBER), R::kUnauthorized);  // APPROVAL
+  EXPECT_EQ(fx.Member(1, 2, CHANNEL_MEMBER_ACTION_ADD_MEMBER), R::kNone);
+  EXPECT_EQ(fx.Member(2, 3, CHANNEL_MEMBER_ACTION_ADD_MEMBER), R::kUnauthorized);
+  EXPECT_EQ(fx.Member(1, 2, CHANNEL_MEMBER_ACTION_ADD_MEMBER), R::kInvalidTarget);  // already a member
+  EXPECT_EQ(fx.Other(2, MESSAGE_TYPE_CHANNEL_UPDATE, MEMBERSHIP_MODE_OPEN), R::kUnauthorized);
+  EXPECT_EQ(fx.Other(1, MESSAGE_TYPE_CHANNEL_UPDATE, MEMBERSHIP_MODE_OPEN), R::kNone);
+  EXPECT_EQ(fx.Member(3, 3, CHANNEL_MEMBER_ACTION_ADD_MEMBER), R::kNone);  // OPEN: self-add
+  EXPECT_EQ(fx.Member(3, 4, CHANNEL_MEMBER_ACTION_ADD_MEMBER), R::kUnauthorized);
+  // Moderators: owner only; a moderator may pin, moderate, invite, remove members, ban
+  // members, but not promote, demote, or ban a moderator.
+  EXPECT_EQ(fx.Member(2, 3, CHANNEL_MEMBER_ACTION_ADD_MODERATOR), R::kUnauthorized);
+  EXPECT_EQ(fx.Member(1, 2, CHANNEL_MEMBER_ACTION_ADD_MODERATOR), R::kNone);
+  EXPECT_EQ(fx.State(2), S::kModerator);
+  EXPECT_EQ(fx.Other(2, MESSAGE_TYPE_CHANNEL_PIN), R::kNone);
+  EXPECT_EQ(fx.Other(3, MESSAGE_TYPE_CHANNEL_PIN), R::kUnauthorized);
+  EXPECT_EQ(fx.Other(1, MESSAGE_TYPE_CHANNEL_MODERATE), R::kNone);
+  EXPECT_EQ(fx.Other(2, MESSAGE_TYPE_CHANNEL_MODERATE, 2), R::kNone);  // a moderator undoes the owner's hide
+  EXPECT_EQ(fx.Member(2, 5, CHANNEL_MEMBER_ACTION_ADD_MEMBER), R::kNone);
+  EXPECT_EQ(fx.Member(2, 5, CHANNEL_MEMBER_ACTION_REMOVE_MEMBER), R::kNone);
+  EXPECT_EQ(fx.State(5), S::kRemoved);
+  EXPECT_EQ(fx.Member(1, 6, CHANNEL_MEMBER_ACTION_ADD_MODERATOR), R::kNone);
+  EXPECT_EQ(fx.Member(2, 6, CHANNEL_MEMBER_ACTION_REMOVE_MODERATOR), R::kUnauthorized);
+  EXPECT_EQ(fx.Member(2, 6, CHANNEL_MEMBER_ACTION_REMOVE_MEMBER), R::kInvalidTarget);  // not its own leave
+  EXPECT_EQ(fx.Member(2, 6, CHANNEL_MEMBER_ACTION_BAN), R::kUnauthorized);
+  EXPECT_EQ(fx.Member(6, 6, CHANNEL_MEMBER_ACTION_REMOVE_MEMBER), R::kNone);  // a moderator leaves
+  EXPECT_EQ(fx.State(6), S::kRemoved);
+  EXPECT_EQ(fx.Member(1, 2, CHANNEL_MEMBER_ACTION_REMOVE_MODERATOR), R::kNone);
+  EXPECT_EQ(fx.State(2), S::kMember);
+  // Bans: the owner cannot be banned, a banned target accepts only UNBAN (then removed).
+  EXPECT_EQ(fx.Member(1, 1, CHANNEL_MEMBER_ACTION_BAN), R::kOwnerUnbannable);
+  EXPECT_EQ(fx.Member(1, 7, CHANNEL_MEMBER_ACTION_BAN), R::kNone);  // no row: banned before joining
+  EXPECT_EQ(fx.Member(1, 7, CHANNEL_MEMBER_ACTION_ADD_MEMBER), R::kBanned);
+  EXPECT_EQ(fx.Member(7, 7, CHANNEL_MEMBER_ACTION_REMOVE_MEMBER), R::kBanned);
+  EXPECT_EQ(fx.Member(1, 7, CHANNEL_MEMBER_ACTION_BAN), R::kBanned);
+  EXPECT_EQ(fx.Member(3, 7, CHANNEL_MEMBER_ACTION_UNBAN), R::kUnauthorized);
+  EXPECT_EQ(fx.Member(1, 7, CHANNEL_MEMBER_ACTION_UNBAN), R::kNone);
+  EXPECT_EQ(fx.State(7), S::kRemoved);
+  EXPECT_EQ(fx.Member(1, 8, CHANNEL_MEMBER_ACTION_UNBAN), R::kInvalidTarget);
+}
+
+TEST(ChannelModel, ModeratorCapAndReplays) {
+  ChannelFixture fx;
+  for (uint64_t f = 2; f < 2 + wt::kChannelModeratorCap; ++f)
+    EXPECT_EQ(fx.Member(1, f, CHANNEL_MEMBER_ACTION_ADD_MODERATOR), R::kNone) << f;
+  EXPECT_EQ(fx.Member(1, 20, CHANNEL_MEMBER_ACTION_ADD_MODERATOR), R::kModeratorCap);
+  EXPECT_EQ(fx.Member(1, 2, CHANNEL_MEMBER_ACTION_REMOVE_MODERATOR), R::kNone);
+  EXPECT_EQ(fx.Member(1, 20, CHANNEL_MEMBER_ACTION_ADD_MODERATOR), R::kNone);
+  // A pin, then another, then the first again: it takes the slot back (nothing stops the
+  // replay of a superseded message); the holder submitted again is a duplicate. Each
+  // merge is on both data shards with the replaced holder in deleted_messages.
+  fx.Other(1, MESSAGE_TYPE_CHANNEL_PIN);
+  const uint32_t first = fx.last;
+  fx.Other(1, MESSAGE_TYPE_CHANNEL_PIN);
+  const uint32_t second = fx.last;
+  EXPECT_EQ(fx.node.ResubmitChannelMessage(first), first);
+  EXPECT_EQ(fx.node.Channel(fx.id)->pin, first);
+  EXPECT_EQ(fx.node.ResubmitChannelMessage(first), wt::kNone);
+  EXPECT_EQ(fx.node.last_channel_refusal(), R::kDuplicate);
+  fx.node.SignPending(1);
+  for (uint32_t s = 1; s <= 2; ++s) {
+    const wt::ShardLog* log = fx.node.Log(s);
+    HubEvent e;
+    ASSERT_TRUE(e.ParseFromString(fx.node.EventBytes(s, log->events.back())));
+    ASSERT_EQ(e.type(), HUB_EVENT_TYPE_MERGE_MESSAGE) << s;
+    EXPECT_EQ(e.merge_message_body().message().hash(),
+              std::string(reinterpret_cast<const char*>(fx.node.Msg(first).hash.data()), 20));
+    ASSERT_EQ(e.merge_message_body().deleted_messages_size(), 1);
+    EXPECT_EQ(e.merge_message_body().deleted_messages(0).hash(),
+              std::string(reinterpret_cast<const char*>(fx.node.Msg(second).hash.data()), 20));
+  }
+  // A later owner change does not touch earlier decisions: the moderators stay.
+  fx.node.ChannelRegistryEvent(CHANNEL_REGISTER_EVENT_TYPE_TRANSFER, fx.id, "", Addr(25), 0);
+  EXPECT_EQ(fx.node.ChannelOwnerFid(*fx.node.Channel(fx.id)), std::nullopt);
+  EXPECT_EQ(fx.Other(3, MESSAGE_TYPE_CHANNEL_PIN), R::kParked);
+  fx.Verify(25, Addr(25), kTs + 3);
+  EXPECT_EQ(fx.State(3), S::kModerator);
+  EXPECT_EQ(fx.Other(3, MESSAGE_TYPE_CHANNEL_PIN), R::kNone);
+  EXPECT_EQ(fx.Other(1, MESSAGE_TYPE_CHANNEL_UPDATE), R::kUnauthorized);  // the old owner lost its powers
+}

@@ -117,7 +117,7 @@ SubscribeRequest AllTypes(uint32_t shard, std::optional<uint64_t> from) {
   SubscribeRequest req;
   req.set_shard_index(shard);
   if (from) req.set_from_id(*from);
-  for (int t : {1, 2, 3, 6, 9, 10, 11}) req.add_event_types(static_cast<HubEventType>(t));
+  for (int t : {1, 2, 3, 6, 9, 10, 11, 12}) req.add_event_types(static_cast<HubEventType>(t));
   return req;
 }
 

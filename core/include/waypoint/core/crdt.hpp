@@ -39,6 +39,25 @@ std::vector<ProofRow> ReduceProofs(std::vector<ProofRow> rows);
 // KEY_ADDs by (fid, key, hash), as DedupeCandidates, but a copy that names the KEY_REMOVE
 // which deleted it gives the kept one that remove.
 std::vector<AppKeyRow> ReduceAppKeys(std::vector<AppKeyRow> rows);
+// Channel slot rows by (slot, hash): the same message merged again keeps its latest merge
+// event (a re-merge of a superseded message takes the slot again).
+template <typename Row>
+std::vector<Row> ReduceChannelSlots(std::vector<Row> rows) {
+  std::vector<Row> out;
+  out.reserve(rows.size());
+  std::unordered_map<std::string, size_t> index;
+  for (Row& r : rows) {
+    auto [it, inserted] = index.emplace(r.Key() + r.s.message_hash, out.size());
+    if (inserted) {
+      out.push_back(std::move(r));
+    } else if (r.s.merge_event > out[it->second].s.merge_event) {
+      out[it->second].s.merge_event = r.s.merge_event;
+    }
+  }
+  return out;
+}
+// Channel registry events by (tx_hash, log_index), first copy kept.
+std::vector<ChannelRegistryRow> ReduceChannelRegistry(std::vector<ChannelRegistryRow> rows);
 // On-chain events by (tx_hash, log_index); the first copy is kept (copies are equal).
 std::vector<OnChainRow> ReduceOnChain(std::vector<OnChainRow> rows);
 

@@ -51,13 +51,21 @@ bool FidDoneOk(std::string_view payload);
 // Throws Error(kInvalid) otherwise; the message shows the id as sanitized text.
 int64_t ParseJobId(std::string_view job);
 
+// Channel messages (types 18-21) are merged on shard 0 and replayed on every data shard,
+// each copy with that shard's own event id (docs/channels-and-keys.md 4.3). The mirror
+// takes them from data shard 1 only: an event of another shard that carries a channel
+// message is ignored whole (no row, no tombstone), and so is a channel message in a
+// backfill page (the node serves none). docs/apply-semantics.md, "Channels".
+constexpr uint32_t kChannelShard = 1;
+
 // Decodes the payload of one stream entry. kFidStart, kFidDone and ignorable hub events
 // (BLOCK_CONFIRMED, MERGE_FAILURE, unknown types) give an empty RowSet.
 RowSet DecodeStreamEntry(const StreamEntry& entry);
 
 // The same, per payload kind.
-// event_id: the entry's Snapchain event id; 0 = use the HubEvent's own id.
-RowSet DecodeHubEventBytes(std::string_view bytes, uint64_t event_id = 0);
+// event_id: the entry's Snapchain event id; 0 = use the HubEvent's own id. shard: the
+// data shard the event came from (channel messages count from kChannelShard only).
+RowSet DecodeHubEventBytes(std::string_view bytes, uint64_t event_id = 0, uint32_t shard = kChannelShard);
 RowSet DecodeMessageBytes(std::string_view bytes);
 RowSet DecodeOnChainEventBytes(std::string_view bytes);
 RowSet DecodeUserNameProofBytes(std::string_view bytes);
@@ -68,7 +76,7 @@ RowSet DecodeUserNameProofBytes(std::string_view bytes);
 // for kHeld).
 void AddMessage(const ::Message& msg, MessageRole role, int64_t event_unix, std::string_view raw, RowSet& out,
                 int64_t event_id = 0);
-void AddHubEvent(const ::HubEvent& ev, RowSet& out, uint64_t event_id = 0);
+void AddHubEvent(const ::HubEvent& ev, RowSet& out, uint64_t event_id = 0, uint32_t shard = kChannelShard);
 void AddOnChainEvent(const ::OnChainEvent& ev, std::string_view raw, RowSet& out);
 // event_id: the MERGE_USERNAME_PROOF event's id (nullopt: a backfill page).
 void AddProof(const ::UserNameProof& p, bool deleted, std::string_view raw, RowSet& out,

@@ -19,7 +19,7 @@
 namespace waypoint::core {
 
 enum class Store {
-  kNone,  // kept in waypoint.messages only (frame actions, channels, unknown)
+  kNone,  // kept in waypoint.messages only (frame actions, unknown)
   kCast,
   kReaction,
   kLink,
@@ -28,7 +28,8 @@ enum class Store {
   kUserData,
   kUsernameProof,  // message type 12
   kLendStorage,
-  kAppKey,  // KEY_ADD (16); a KEY_REMOVE (17) is not stored, it ends its key's KEY_ADD
+  kAppKey,   // KEY_ADD (16); a KEY_REMOVE (17) is not stored, it ends its key's KEY_ADD
+  kChannel,  // CHANNEL_UPDATE / MEMBER / PIN / MODERATE (18-21): slots keyed by channel
 };
 
 // Name used in state lines (docs/state-lines.md); "" for kNone.
@@ -37,6 +38,8 @@ const char* StoreName(Store s);
 Store StoreOfMessageType(int message_type);
 // Whether a MessageType number is a remove (cast/reaction/link/verification remove).
 bool IsRemoveType(int message_type);
+// Whether a MessageType number is one of the four channel types (18-21).
+bool IsChannelType(int message_type);
 
 // One message, as kept in waypoint.messages.
 struct MessageRow {
@@ -163,6 +166,68 @@ struct AppKeyRow {
   std::string Key() const;
 };
 
+// Channel slots (docs/apply-semantics.md, "Channels"): one row per slot, keyed by channel
+// (not by fid: any author may take a slot). Only a merge makes a candidate, and the newest
+// merge holds the slot whatever the timestamps: merge_event is the id of the data-shard-1
+// event that merged it (the mirror takes channel messages from that shard only).
+struct ChannelSlot {
+  std::string channel_id;    // 32 bytes (keccak256 of the registry name)
+  uint64_t author_fid = 0;   // the message's fid: who did it
+  std::string message_hash;  // 20 bytes
+  uint32_t timestamp = 0;    // Farcaster seconds
+  int64_t merge_event = 0;
+};
+
+// CHANNEL_UPDATE (18), one slot per channel: the whole configuration. Modes are the
+// node's values after folding an absent or NONE mode to its default (MEMBERS_ONLY 2,
+// APPROVAL 2).
+struct ChannelUpdateRow {
+  ChannelSlot s;
+  std::optional<std::string> name, description, image_url, header, rules;
+  int32_t casting_mode = 2;
+  int32_t membership_mode = 2;
+  std::string Key() const { return s.channel_id; }
+};
+
+// CHANNEL_MEMBER (19), one slot per (channel, target fid).
+struct ChannelMemberRow {
+  ChannelSlot s;
+  uint64_t member_fid = 0;
+  int32_t action = 0;  // ChannelMemberAction (1..6)
+  std::string Key() const;
+};
+
+// CHANNEL_PIN (20), one slot per channel; cast_hash empty = unpinned.
+struct ChannelPinRow {
+  ChannelSlot s;
+  std::string cast_hash;
+  std::string Key() const { return s.channel_id; }
+};
+
+// CHANNEL_MODERATE (21), one slot per (channel, cast hash).
+struct ChannelModerationRow {
+  ChannelSlot s;
+  std::string cast_hash;  // 20 bytes
+  int32_t action = 0;     // ChannelModerateAction (1 hide, 2 unhide)
+  std::string Key() const { return s.channel_id + cast_hash; }
+};
+
+// A CHANNEL_REGISTER on-chain event (type 6), kept whole; waypoint.channels folds them.
+struct ChannelRegistryRow {
+  std::string tx_hash;
+  uint32_t log_index = 0;
+  uint32_t block_number = 0;
+  uint32_t tx_index = 0;
+  uint64_t block_timestamp = 0;    // Unix seconds
+  int32_t event_type = 0;          // ChannelRegisterEventType (1 register, 2 renew, 3 transfer)
+  std::string label;               // channel id: keccak256(name), 32 bytes when valid
+  std::string channel_key;         // the name (empty for transfers)
+  uint64_t expiry = 0;             // Unix seconds (0 for transfers)
+  std::string owner_address;       // registrant / receiver (empty for renews)
+  bool key_matches_label = false;  // keccak256(channel_key) == label
+  std::string Key() const;
+};
+
 // A UserNameProof from MERGE_USERNAME_PROOF or a backfill page, keyed by name.
 struct ProofRow {
   std::string name;        // UTF-8
@@ -229,6 +294,11 @@ struct RowSet {
   std::vector<UsernameProofMessageRow> username_proof_messages;
   std::vector<LendStorageRow> lend_storage;
   std::vector<AppKeyRow> app_keys;
+  std::vector<ChannelUpdateRow> channel_updates;
+  std::vector<ChannelMemberRow> channel_members;
+  std::vector<ChannelPinRow> channel_pins;
+  std::vector<ChannelModerationRow> channel_moderations;
+  std::vector<ChannelRegistryRow> channel_registry;
   std::vector<ProofRow> proofs;
   std::vector<OnChainRow> onchain;
 

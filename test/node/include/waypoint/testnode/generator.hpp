@@ -26,6 +26,11 @@ struct GeneratorOptions {
   // KEY_ADD / KEY_REMOVE (app keys: adds, upserts, removes, re-adds, refused ones) and
   // messages signed by the held app keys within their scopes.
   bool app_keys = true;
+  // Channels (docs/test-node.md): a few registered channels, registry renews and transfers,
+  // owners verifying their address, and channel messages of every kind admitted (or
+  // refused) by the node's authority rules; drawn from their own random stream, after each
+  // block's other submissions, so the rest of the history is the same with or without them.
+  bool channels = true;
 };
 
 class Generator {
@@ -64,6 +69,14 @@ class Generator {
   void Op(uint64_t fid);
   void Submit(uint64_t fid, MessageData d);
   void KeyOp(uint64_t fid);
+  void ChannelOps(uint64_t ops);
+  void ChannelOp();
+  void RegisterChannels();
+  uint64_t ChanRand(uint64_t n) { return n == 0 ? 0 : chan_rng_() % n; }
+  bool ChanChance(uint32_t percent) { return ChanRand(100) < percent; }
+  uint64_t ChanFid();
+  void ChannelSubmit(MessageData d, uint64_t author);
+  void VerifyAddress(uint64_t fid, const std::string& address);
   uint32_t Timestamp(GenFid& g);
   std::string Bytes(size_t n);
   uint64_t RandomFid();
@@ -79,6 +92,10 @@ class Generator {
   std::vector<std::pair<uint64_t, Hash20>> recent_casts_;  // ring of any fid's casts
   std::vector<std::string> fnames_;
   uint64_t planned_ = 0;
+  std::mt19937_64 chan_rng_;
+  std::vector<std::string> channel_ids_;  // channels registered (ids)
+  std::vector<uint32_t> channel_msgs_;    // channel messages merged, for resubmissions
+  std::vector<std::string> hidden_pool_;  // cast hashes moderated, so hides meet unhides
 };
 
 }  // namespace waypoint::testnode

@@ -108,6 +108,7 @@ struct ProofRec {
 //                         proof_msg=true:  a = type-12 message (or kNone), b = deleted message (or kNone)
 //   MERGE_ON_CHAIN_EVENT  a = on-chain event
 //   MERGE_FAILURE         a = message, c = failure code index
+//   CHANNEL_OWNER_CHANGE_HINT  a = hint body
 struct EventRec {
   uint64_t id = 0;
   uint32_t a = kNone;
@@ -141,6 +142,44 @@ struct SignerKey {
   std::array<uint8_t, 64> sk{};
 };
 SignerKey DeriveSignerKey(uint64_t seed, uint64_t fid, uint32_t key_index);
+
+// Channels (docs/channels-and-keys.md 2): the registry fold, the four slot stores and the
+// admission rules of shard 0, written here again (independent of the mirror's SQL).
+enum class ChannelRefusal : uint8_t {
+  kNone,
+  kInvalid,          // a body rule (channel id width, action NONE, ...)
+  kUnknownFid,       // the author has no ID_REGISTER
+  kBadSigner,        // not signed by an active key of the author
+  kUnknownChannel,   // no REGISTER made the label known
+  kParked,           // no fid verifies the owner address: only a member leaving itself
+  kUnauthorized,     // the author's role may not do it
+  kInvalidTarget,    // the target's state does not allow the action
+  kBanned,           // a banned target accepts only UNBAN
+  kOwnerUnbannable,  // BAN of the owner fid
+  kModeratorCap,     // ADD_MODERATOR with 10 live moderators
+  kDuplicate,        // the message holds its slot already
+};
+const char* ChannelRefusalName(ChannelRefusal r);
+constexpr uint32_t kChannelModeratorCap = 10;
+
+enum class MemberState : uint8_t { kNone, kMember, kModerator, kRemoved, kBanned };
+// The state a winning ChannelMemberAction gives its target (member_state_for_message).
+MemberState MemberStateOf(int action);
+const char* MemberStateName(MemberState s);
+
+struct ChannelState {
+  std::string id;                      // 32 bytes: keccak256 of the key (the label)
+  std::string key;                     // the registered name
+  std::string owner_address;           // 20 bytes
+  uint64_t expiry = 0;                 // Unix seconds
+  std::array<uint64_t, 3> position{};  // (block_number, tx_index, log_index) of the last event folded
+  uint32_t update = kNone;             // slot holders: message indices
+  int membership_mode = 2;             // of the held update, folded (APPROVAL without one)
+  uint32_t pin = kNone;
+  std::string pinned;                                            // the pin's cast hash (empty: none)
+  std::map<uint64_t, std::pair<uint32_t, MemberState>> members;  // target fid -> (CHANNEL_MEMBER, state)
+  std::map<std::string, std::pair<uint32_t, bool>> moderations;  // cast hash -> (CHANNEL_MODERATE, hidden)
+};
 
 struct FidState {
   uint32_t shard = 0;
@@ -201,6 +240,34 @@ class Node {
   // Returns false when it is ordered below the current proof of that name.
   bool SubmitFnameProof(const std::string& name, uint64_t fid, uint64_t unix_ts);
 
+  // Channels. A CHANNEL_REGISTER on-chain event (fid 0, emitted as the node does on the data
+  // shard of fid 0 and, modelling shard 0, the next one), folded as the node folds it: the
+  // label index and owner record change only when the event is valid and not older than
+  // the record (docs/channels-and-keys.md 2.6). Each event gets the next chain position; a
+  // mint emits a TRANSFER and then its REGISTER in one transaction (the TRANSFER, seen before
+  // the label is known, changes nothing). Owner changes emit an owner-change hint (type 12)
+  // on every data shard.
+  void ChannelRegistryEvent(int event_type, const std::string& label, const std::string& key,
+                            const std::string& owner_address, uint64_t expiry);
+  void ChannelMint(const std::string& key, const std::string& owner_address, uint64_t expiry);
+  static std::string ChannelIdOf(const std::string& key);  // keccak256
+  // A channel message (types 18-21) submitted to shard 0: admitted by the rules of
+  // docs/channels-and-keys.md 2.2-2.5 against the state now, then merged into its slot (the
+  // replaced holder in deleted_messages) and emitted on every data shard. Returns the
+  // message index, or kNone when refused (nothing reaches the data shards; the reason is
+  // last_channel_refusal()).
+  uint32_t SubmitChannelMessage(const MessageData& data, uint32_t key);
+  // The same message (same bytes) submitted again: admitted again by the same rules, a
+  // duplicate when it holds its slot now.
+  uint32_t ResubmitChannelMessage(uint32_t msg);
+  ChannelRefusal last_channel_refusal() const { return last_refusal_; }
+  const ChannelState* Channel(const std::string& id) const;
+  const std::map<std::string, ChannelState>& Channels() const { return channels_; }
+  // The owner fid by the node's rule: the fid whose held Ethereum verification of the
+  // owner address has the greatest (timestamp, hash), the lower fid on a tie; none: parked.
+  std::optional<uint64_t> ChannelOwnerFid(const ChannelState& c) const;
+  MemberState MemberStateIn(const ChannelState& c, uint64_t fid) const;
+
   // Signs every message not yet signed (parallel over `threads`).
   void SignPending(unsigned threads);
 
@@ -233,13 +300,18 @@ class Node {
 
  private:
   void AppendThreadLines(std::vector<std::string>& lines) const;
+  void AppendChannelLines(std::vector<std::string>& lines) const;
+  ChannelRefusal AdmitChannel(const MessageData& d, const ChannelState** channel) const;
+  void RegistryEvent(int event_type, const std::string& label, const std::string& key, const std::string& owner_address,
+                     uint64_t expiry, uint64_t n, uint32_t log_index);
+  uint32_t MergeChannel(uint32_t idx, const MessageData& d);
   FidState& MutFid(uint64_t fid);
   void Emit(uint32_t shard, uint8_t type, uint32_t a, uint32_t b = kNone, uint32_t c = 0, bool proof_msg = false);
   void EmitOnchain(uint64_t fid, uint32_t onchain_index);
   void Unhold(FidState& f, Store s, const std::string& key);
   void PruneIfFull(uint64_t fid, Store s);
   uint32_t Fail(uint32_t shard, uint32_t msg, uint32_t code);
-  uint32_t AddOnchain(uint64_t fid, OnChainEvent ev);
+  uint32_t AddOnchain(uint64_t fid, OnChainEvent ev, bool keep_position = false);
   std::string ConflictKey(const MessageData& d, const Hash20& hash) const;
   bool Beats(const MsgRec& a, const MsgRec& b, Store s) const;
 
@@ -262,6 +334,12 @@ class Node {
   uint64_t num_registered_ = 0;
   std::map<uint32_t, uint64_t> held_by_shard_;
   uint32_t next_log_index_ = 0;
+  std::map<std::string, ChannelState> channels_;                      // by channel id, once known
+  std::unordered_map<std::string, std::string> labels_;               // label -> key (the node's label index)
+  std::unordered_map<std::string, std::vector<uint64_t>> verifiers_;  // 20-byte address -> fids that verified it
+  std::vector<std::string> hints_;                                    // ChannelOwnerChangeHintBody bytes
+  uint64_t channel_block_ = 0;                                        // chain position of registry events
+  ChannelRefusal last_refusal_ = ChannelRefusal::kNone;
 };
 
 }  // namespace waypoint::testnode

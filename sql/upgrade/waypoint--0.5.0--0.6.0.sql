@@ -1,0 +1,334 @@
+-- waypoint 0.5.0 -> 0.6.0 (ALTER EXTENSION waypoint UPDATE).
+
+-- Channels (docs/apply-semantics.md, "Channels"): the registry events as a table, the four
+-- slot tables, their views, the channel lines of state_lines(), and the fill of all of
+-- them from what the mirror already holds (waypoint.fill_channels(), at the end). Before
+-- 0.6.0 channel messages were raw rows of waypoint.messages only, taken from every data
+-- shard, and CHANNEL_REGISTER events rows of waypoint.onchain_events only. The slots the
+-- fill derives count as merged before every event (their merge order across shards is
+-- lost): a mirror with channel messages must have drained its streams before the update
+-- (docs/storage.md, "Upgrading").
+
+-- Channels (docs/apply-semantics.md, "Channels"). Keyed by channel, not by fid: any
+-- author may take a slot, so these tables are not fid-partitioned and any apply worker
+-- may write any row (the upserts converge whichever applies first; docs/storage.md).
+-- Channel messages come from data shard 1's events only, and per slot the message
+-- merged last (the highest event id of that shard) holds it: sql/apply/channel_*.sql.
+CREATE TABLE waypoint.channel_registry_events (
+  transaction_hash bytea NOT NULL,
+  log_index bigint NOT NULL,
+  channel_id bytea NOT NULL,
+  event_type int NOT NULL,
+  channel_key text NOT NULL,
+  key_matches_label boolean NOT NULL,
+  owner_address bytea NOT NULL,
+  expiry timestamptz,
+  block_number bigint NOT NULL,
+  tx_index bigint NOT NULL,
+  block_timestamp timestamptz NOT NULL,
+  first_seen_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (transaction_hash, log_index)
+);
+CREATE INDEX channel_registry_events_channel_idx
+  ON waypoint.channel_registry_events (channel_id, block_number, tx_index, log_index);
+
+CREATE TABLE waypoint.channel_metadata (
+  channel_id bytea PRIMARY KEY,
+  name text,
+  description text,
+  image_url text,
+  header text,
+  rules text,
+  casting_mode text NOT NULL,
+  membership_mode text NOT NULL,
+  author_fid bigint NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  merge_event bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE waypoint.channel_members (
+  channel_id bytea NOT NULL,
+  member_fid bigint NOT NULL,
+  state text NOT NULL CHECK (state IN ('member', 'moderator', 'removed', 'banned')),
+  action text NOT NULL,
+  author_fid bigint NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  merge_event bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (channel_id, member_fid)
+);
+-- The channels of a fid (memberships).
+CREATE INDEX channel_members_member_idx ON waypoint.channel_members (member_fid);
+
+CREATE TABLE waypoint.channel_pins (
+  channel_id bytea PRIMARY KEY,
+  cast_hash bytea,
+  author_fid bigint NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  merge_event bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE waypoint.channel_moderations (
+  channel_id bytea NOT NULL,
+  cast_hash bytea NOT NULL,
+  action text NOT NULL,
+  hidden boolean NOT NULL,
+  author_fid bigint NOT NULL,
+  message_hash bytea NOT NULL,
+  "timestamp" timestamptz NOT NULL,
+  merge_event bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (channel_id, cast_hash)
+);
+
+-- Channels (docs/apply-semantics.md, "Channels").
+COMMENT ON TABLE waypoint.channel_registry_events IS
+  'Every CHANNEL_REGISTER on-chain event (type 6) as it came, one row per (transaction hash, log index); waypoint.channels folds them in chain order.';
+COMMENT ON COLUMN waypoint.channel_registry_events.transaction_hash IS 'Transaction hash of the event.';
+COMMENT ON COLUMN waypoint.channel_registry_events.log_index IS 'Log index of the event in its transaction.';
+COMMENT ON COLUMN waypoint.channel_registry_events.channel_id IS 'The event''s label: keccak256 of the channel name, the channel id channel messages carry.';
+COMMENT ON COLUMN waypoint.channel_registry_events.event_type IS 'ChannelRegisterEventType: 1 register, 2 renew, 3 transfer (0 or unknown: folded by nothing).';
+COMMENT ON COLUMN waypoint.channel_registry_events.channel_key IS 'The channel name (empty for transfers).';
+COMMENT ON COLUMN waypoint.channel_registry_events.key_matches_label IS 'Whether keccak256(channel_key) equals the label: a register or renew without it is skipped by the node.';
+COMMENT ON COLUMN waypoint.channel_registry_events.owner_address IS 'Registrant (register) or receiver (transfer); empty for renews.';
+COMMENT ON COLUMN waypoint.channel_registry_events.expiry IS 'Registration expiry (register, renew); NULL when the event carries none. The node never checks it.';
+COMMENT ON COLUMN waypoint.channel_registry_events.block_number IS 'Chain block: with tx_index and log_index, the order the fold follows.';
+COMMENT ON COLUMN waypoint.channel_registry_events.tx_index IS 'Transaction index in the block.';
+COMMENT ON COLUMN waypoint.channel_registry_events.block_timestamp IS 'Time of the chain block.';
+COMMENT ON COLUMN waypoint.channel_registry_events.first_seen_at IS 'When this database first saw the event.';
+
+COMMENT ON TABLE waypoint.channel_metadata IS
+  'Per channel, the CHANNEL_UPDATE (type 18) the node holds: the newest merge (on data shard 1), whoever wrote it and whatever its timestamp; it is the whole configuration (a field it leaves out is unset).';
+COMMENT ON COLUMN waypoint.channel_metadata.channel_id IS 'Channel id (32 bytes, keccak256 of the name).';
+COMMENT ON COLUMN waypoint.channel_metadata.name IS 'Display name; NULL when the update leaves it out.';
+COMMENT ON COLUMN waypoint.channel_metadata.description IS 'Description; NULL when left out.';
+COMMENT ON COLUMN waypoint.channel_metadata.image_url IS 'Image URL; NULL when left out.';
+COMMENT ON COLUMN waypoint.channel_metadata.header IS 'Header image URL; NULL when left out.';
+COMMENT ON COLUMN waypoint.channel_metadata.rules IS 'Rules text; NULL when left out.';
+COMMENT ON COLUMN waypoint.channel_metadata.casting_mode IS 'everyone, members_only or recommended (absent or NONE: members_only). Advisory: the node never checks it when a cast merges.';
+COMMENT ON COLUMN waypoint.channel_metadata.membership_mode IS 'open (anyone may add themselves) or approval (absent or NONE: approval).';
+COMMENT ON COLUMN waypoint.channel_metadata.author_fid IS 'Fid that wrote the update (the owner when the node admitted it).';
+COMMENT ON COLUMN waypoint.channel_metadata.message_hash IS 'Hash of the winning CHANNEL_UPDATE.';
+COMMENT ON COLUMN waypoint.channel_metadata."timestamp" IS 'Its timestamp (Farcaster time converted); it does not decide anything.';
+COMMENT ON COLUMN waypoint.channel_metadata.merge_event IS 'Event id (data shard 1) of its latest merge: the later merge holds the slot. 0 when derived by the upgrade to 0.6.0.';
+COMMENT ON COLUMN waypoint.channel_metadata.updated_at IS 'When the winning message last changed.';
+
+COMMENT ON TABLE waypoint.channel_members IS
+  'Per (channel, target fid), the CHANNEL_MEMBER (type 19) the node holds (the newest merge on data shard 1) and the state it gives the target; a removed or banned row keeps its slot.';
+COMMENT ON COLUMN waypoint.channel_members.channel_id IS 'Channel id (32 bytes).';
+COMMENT ON COLUMN waypoint.channel_members.member_fid IS 'The target fid.';
+COMMENT ON COLUMN waypoint.channel_members.state IS 'member, moderator, removed or banned, from the winning action (add_member, remove_moderator -> member; add_moderator -> moderator; remove_member, unban -> removed; ban -> banned).';
+COMMENT ON COLUMN waypoint.channel_members.action IS 'The winning action: add_member, remove_member, add_moderator, remove_moderator, ban, unban.';
+COMMENT ON COLUMN waypoint.channel_members.author_fid IS 'Fid that did it (the target itself for a self-add or a leave).';
+COMMENT ON COLUMN waypoint.channel_members.message_hash IS 'Hash of the winning CHANNEL_MEMBER.';
+COMMENT ON COLUMN waypoint.channel_members."timestamp" IS 'Its timestamp (Farcaster time converted); it does not decide anything.';
+COMMENT ON COLUMN waypoint.channel_members.merge_event IS 'Event id (data shard 1) of its latest merge. 0 when derived by the upgrade to 0.6.0.';
+COMMENT ON COLUMN waypoint.channel_members.updated_at IS 'When the winning message last changed.';
+
+COMMENT ON TABLE waypoint.channel_pins IS
+  'Per channel, the CHANNEL_PIN (type 20) the node holds (the newest merge on data shard 1): the pinned cast, or none after an unpin.';
+COMMENT ON COLUMN waypoint.channel_pins.channel_id IS 'Channel id (32 bytes).';
+COMMENT ON COLUMN waypoint.channel_pins.cast_hash IS 'Hash of the pinned cast (20 bytes); NULL: unpinned.';
+COMMENT ON COLUMN waypoint.channel_pins.author_fid IS 'Fid that pinned or unpinned (owner or moderator when admitted).';
+COMMENT ON COLUMN waypoint.channel_pins.message_hash IS 'Hash of the winning CHANNEL_PIN.';
+COMMENT ON COLUMN waypoint.channel_pins."timestamp" IS 'Its timestamp (Farcaster time converted); it does not decide anything.';
+COMMENT ON COLUMN waypoint.channel_pins.merge_event IS 'Event id (data shard 1) of its latest merge. 0 when derived by the upgrade to 0.6.0.';
+COMMENT ON COLUMN waypoint.channel_pins.updated_at IS 'When the winning message last changed.';
+
+COMMENT ON TABLE waypoint.channel_moderations IS
+  'Per (channel, cast hash), the CHANNEL_MODERATE (type 21) the node holds (the newest merge on data shard 1): whether the cast is hidden in the channel.';
+COMMENT ON COLUMN waypoint.channel_moderations.channel_id IS 'Channel id (32 bytes).';
+COMMENT ON COLUMN waypoint.channel_moderations.cast_hash IS 'Hash of the moderated cast (20 bytes; the node does not check the cast).';
+COMMENT ON COLUMN waypoint.channel_moderations.action IS 'The winning action: hide or unhide.';
+COMMENT ON COLUMN waypoint.channel_moderations.hidden IS 'True when the winning action is hide.';
+COMMENT ON COLUMN waypoint.channel_moderations.author_fid IS 'Fid that moderated (owner or moderator when admitted).';
+COMMENT ON COLUMN waypoint.channel_moderations.message_hash IS 'Hash of the winning CHANNEL_MODERATE.';
+COMMENT ON COLUMN waypoint.channel_moderations."timestamp" IS 'Its timestamp (Farcaster time converted); it does not decide anything.';
+COMMENT ON COLUMN waypoint.channel_moderations.merge_event IS 'Event id (data shard 1) of its latest merge. 0 when derived by the upgrade to 0.6.0.';
+COMMENT ON COLUMN waypoint.channel_moderations.updated_at IS 'When the winning message last changed.';
+
+-- Channels (docs/apply-semantics.md, "Channels").
+-- The registry fold, as the node does it (its CHANNEL_REGISTER index), in chain order
+-- (block_number, tx_index, log_index) whatever order the events arrived in: an event
+-- counts only with a 32-byte label; the first REGISTER whose label is keccak256 of its
+-- channel key and whose owner is a 20-byte address makes the channel known; after it, each
+-- such REGISTER sets owner and expiry, a RENEW of the same key only the expiry, a TRANSFER
+-- to a 20-byte address only the owner (a TRANSFER before the first REGISTER, such as a
+-- mint's, changes nothing). The owner fid is resolved as the node does: the fid whose live
+-- Ethereum verification of the owner address has the greatest (timestamp, hash), the lower
+-- fid on a tie; none: the channel is parked (owner_fid NULL). Metadata: the CHANNEL_UPDATE
+-- the node holds, or the node's defaults when there is none.
+CREATE VIEW waypoint.channels AS
+  SELECT r.channel_id, r.channel_key, o.owner_address, w.fid AS owner_fid, w.fid IS NULL AS parked, x.expiry,
+         r.block_timestamp AS registered_at,
+         m.name, m.description, m.image_url, m.header, m.rules,
+         coalesce(m.casting_mode, 'members_only') AS casting_mode,
+         coalesce(m.membership_mode, 'approval') AS membership_mode,
+         m.message_hash AS metadata_hash, m.author_fid AS metadata_by, m."timestamp" AS metadata_at
+    FROM (SELECT DISTINCT ON (e.channel_id) e.channel_id, e.channel_key, e.block_number, e.tx_index, e.log_index,
+                 e.block_timestamp
+            FROM waypoint.channel_registry_events e
+           WHERE e.event_type = 1 AND e.key_matches_label AND octet_length(e.channel_id) = 32
+             AND octet_length(e.owner_address) = 20
+           ORDER BY e.channel_id, e.block_number, e.tx_index, e.log_index) AS r
+    CROSS JOIN LATERAL (
+           SELECT e.owner_address FROM waypoint.channel_registry_events e
+            WHERE e.channel_id = r.channel_id AND octet_length(e.owner_address) = 20
+              AND ((e.event_type = 1 AND e.key_matches_label) OR e.event_type = 3)
+              AND (e.block_number, e.tx_index, e.log_index) >= (r.block_number, r.tx_index, r.log_index)
+            ORDER BY e.block_number DESC, e.tx_index DESC, e.log_index DESC LIMIT 1) AS o
+    CROSS JOIN LATERAL (
+           SELECT e.expiry FROM waypoint.channel_registry_events e
+            WHERE e.channel_id = r.channel_id AND e.key_matches_label
+              AND ((e.event_type = 1 AND octet_length(e.owner_address) = 20) OR e.event_type = 2)
+              AND (e.block_number, e.tx_index, e.log_index) >= (r.block_number, r.tx_index, r.log_index)
+            ORDER BY e.block_number DESC, e.tx_index DESC, e.log_index DESC LIMIT 1) AS x
+    LEFT JOIN LATERAL (
+           SELECT v.fid FROM waypoint.verifications_live v
+            WHERE v.address = o.owner_address AND v.protocol = 0
+            ORDER BY v."timestamp" DESC, v.hash DESC, v.fid LIMIT 1) AS w ON true
+    LEFT JOIN waypoint.channel_metadata m ON m.channel_id = r.channel_id;
+COMMENT ON VIEW waypoint.channels IS
+  'Registered channels, one per channel id: key, owner address and expiry folded from the CHANNEL_REGISTER events in chain order, the owner fid resolved from the live Ethereum verifications of the owner address (NULL: parked, every write refused by the node but a member leaving), and the metadata of the CHANNEL_UPDATE the node holds (the node''s defaults when none).';
+
+CREATE VIEW waypoint.channel_members_live AS
+  SELECT channel_id, member_fid AS fid, state, author_fid, message_hash AS hash, "timestamp"
+    FROM waypoint.channel_members
+   WHERE state IN ('member', 'moderator');
+COMMENT ON VIEW waypoint.channel_members_live IS
+  'Members of each channel now (state member or moderator); author_fid is who made them so (an invite, a self-add, the owner''s promotion).';
+
+CREATE VIEW waypoint.channel_pins_live AS
+  SELECT channel_id, cast_hash, author_fid, message_hash AS hash, "timestamp"
+    FROM waypoint.channel_pins
+   WHERE cast_hash IS NOT NULL;
+COMMENT ON VIEW waypoint.channel_pins_live IS
+  'The pinned cast of each channel that has one (by hash alone: the node does not check the cast).';
+
+CREATE VIEW waypoint.channel_hidden_casts AS
+  SELECT channel_id, cast_hash, author_fid, message_hash AS hash, "timestamp"
+    FROM waypoint.channel_moderations
+   WHERE hidden;
+COMMENT ON VIEW waypoint.channel_hidden_casts IS
+  'Casts hidden in a channel now (the last moderation of the cast is a hide); author_fid is the moderator.';
+
+-- (Channel lines: the whole function as installed.)
+CREATE OR REPLACE FUNCTION waypoint.state_lines() RETURNS SETOF text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT line FROM (
+    SELECT 'msg' || E'\t' || 'cast' || E'\t' || encode(message_hash, 'hex') AS line
+      FROM waypoint.casts WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'thread' || E'\t' || encode(hash, 'hex') || E'\t' || coalesce(root_fid::text, '-') || E'\t'
+           || coalesce(encode(root_hash, 'hex'), '-') || E'\t' || coalesce(root_url, '')
+      FROM waypoint.casts WHERE NOT removed AND pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'reaction' || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.reactions WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'link' || E'\t' || encode(message_hash, 'hex') FROM waypoint.links_held
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'link_compact_state' || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.link_compact_states WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'verification' || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.verifications WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'user_data' || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.user_data WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'lend_storage' || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.lend_storage WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
+    UNION ALL
+    SELECT 'msg' || E'\t' || 'app_key' || E'\t' || encode(message_hash, 'hex') FROM waypoint.app_keys WHERE NOT removed
+    UNION ALL
+    SELECT 'onchain' || E'\t' || type || E'\t' || fid || E'\t' || encode(transaction_hash, 'hex') || E'\t' || log_index
+      FROM waypoint.onchain_events
+    UNION ALL
+    SELECT 'fname' || E'\t' || name || E'\t' || fid FROM waypoint.username_proofs
+      WHERE NOT deleted AND fid <> 0 AND reconciled_at IS NULL
+    UNION ALL
+    SELECT 'channel' || E'\t' || encode(channel_id, 'hex') || E'\t' || channel_key || E'\t'
+           || encode(owner_address, 'hex') || E'\t' || coalesce(extract(epoch FROM expiry)::bigint, 0) || E'\t'
+           || coalesce(owner_fid, 0)
+      FROM waypoint.channels
+    UNION ALL
+    SELECT 'channel_meta' || E'\t' || encode(channel_id, 'hex') || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.channel_metadata
+    UNION ALL
+    SELECT 'channel_member' || E'\t' || encode(channel_id, 'hex') || E'\t' || member_fid || E'\t' || state || E'\t'
+           || encode(message_hash, 'hex')
+      FROM waypoint.channel_members
+    UNION ALL
+    SELECT 'channel_pin' || E'\t' || encode(channel_id, 'hex') || E'\t' || coalesce(encode(cast_hash, 'hex'), '')
+           || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.channel_pins
+    UNION ALL
+    SELECT 'channel_moderation' || E'\t' || encode(channel_id, 'hex') || E'\t' || encode(cast_hash, 'hex') || E'\t'
+           || CASE WHEN hidden THEN 'hidden' ELSE 'visible' END || E'\t' || encode(message_hash, 'hex')
+      FROM waypoint.channel_moderations
+  ) s
+  ORDER BY line COLLATE "C";
+$$;
+
+-- The test surface's kinds merged and @<shard>.
+COMMENT ON FUNCTION waypoint.apply_payloads(text[], bytea[]) IS
+  'Superuser test surface: applies raw payloads (kind event = HubEvent, message = Message, onchain = OnChainEvent, fname = UserNameProof, fid_start/<job>/<fid> and fid_done/<job>/<fid> backfill markers, whose payload is their JSON; merged = a Message as the message of a MERGE_MESSAGE event with id 0; a suffix @<shard> names the data shard the entry came from, default 1; a prefix full: marks it as written at verification level full) exactly as the apply workers do, inside the caller''s transaction. One result row per payload; applied = false with the reason for rejected (undecodable or invalid) payloads.';
+
+-- Channels (docs/apply-semantics.md, "Channels").
+GRANT SELECT ON waypoint.channel_registry_events, waypoint.channel_metadata, waypoint.channel_members,
+  waypoint.channel_pins, waypoint.channel_moderations, waypoint.channels, waypoint.channel_members_live,
+  waypoint.channel_pins_live, waypoint.channel_hidden_casts TO PUBLIC;
+
+-- Derives the channel tables from what the mirror already holds (an upgrade from a
+-- version that kept channel messages and CHANNEL_REGISTER events as raw rows only): every
+-- CHANNEL_REGISTER event of waypoint.onchain_events goes through the apply again (the
+-- registry is folded by a view, so nothing else is needed), and every channel message
+-- the mirror holds alive (its latest merge after its latest deletion) takes its slot as a
+-- merge at event 0, before every real event: any channel message merged later replaces
+-- it. The node holds one message per slot, so a mirror that saw the whole stream has one
+-- alive message per slot; the standing stays right although versions before 0.6.0
+-- applied the copies of every data shard (each shard replays the same merges), but their
+-- merge order is lost (ids of different shards do not compare), hence event 0.
+CREATE FUNCTION waypoint.fill_channels() RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  chunk record;
+  n bigint := 0;
+BEGIN
+  FOR chunk IN
+    SELECT array_agg(o.raw) AS raws
+      FROM (SELECT raw, (row_number() OVER (ORDER BY transaction_hash, log_index) - 1) / 5000 AS c
+              FROM waypoint.onchain_events WHERE type = 6) AS o
+     GROUP BY o.c ORDER BY o.c
+  LOOP
+    PERFORM 1 FROM waypoint.apply_payloads(array_fill('onchain'::text, ARRAY[cardinality(chunk.raws)]), chunk.raws);
+  END LOOP;
+  FOR chunk IN
+    SELECT array_agg(m.raw) AS raws
+      FROM (SELECT raw, (row_number() OVER (ORDER BY fid, hash) - 1) / 5000 AS c
+              FROM waypoint.messages
+             WHERE type BETWEEN 18 AND 21 AND merge_event IS NOT NULL
+               AND (death_event IS NULL OR death_event < merge_event)) AS m
+     GROUP BY m.c ORDER BY m.c
+  LOOP
+    SELECT n + count(*) FILTER (WHERE applied) INTO n
+      FROM waypoint.apply_payloads(array_fill('merged@1'::text, ARRAY[cardinality(chunk.raws)]), chunk.raws);
+  END LOOP;
+  RETURN n;
+END
+$$;
+REVOKE ALL ON FUNCTION waypoint.fill_channels() FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.fill_channels() IS
+  'Internal (the upgrade scripts call it): fills the channel tables from the CHANNEL_REGISTER events in waypoint.onchain_events and the channel messages in waypoint.messages; returns the channel messages applied.';
+
+SELECT waypoint.fill_channels();
