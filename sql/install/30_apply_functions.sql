@@ -28,6 +28,16 @@ REVOKE ALL ON FUNCTION waypoint.set_thread_roots(bigint[], bytea[], bigint[], by
 COMMENT ON FUNCTION waypoint.set_thread_roots(bigint[], bytea[], bigint[], bytea[], text[], boolean[]) IS
   'Internal (waypoint.resolve_thread_roots calls it): sets the thread roots of the given casts.';
 
+-- The lock that keeps the thread-root resolver and the apply batches apart: every batch
+-- takes it in shared mode before its first write, the resolver exclusively (it waits for
+-- the batches in flight, and new batches wait for it).
+CREATE FUNCTION waypoint.thread_roots_lock_key() RETURNS bigint
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT 7176716458105632101::bigint $$;
+REVOKE ALL ON FUNCTION waypoint.thread_roots_lock_key() FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.thread_roots_lock_key() IS
+  'Internal: the advisory lock key the apply batches take in shared mode and waypoint.resolve_thread_roots exclusively.';
+
 -- Thread roots (docs/apply-semantics.md "Thread roots"). A cast's thread root is the top
 -- of its chain of parents as far as the node holds them:
 --   - a cast that replies to no cast is its own root (root_url: its parent URL, if any);
@@ -44,8 +54,11 @@ COMMENT ON FUNCTION waypoint.set_thread_roots(bigint[], bytea[], bigint[], bytea
 -- A root read from a row whose own change is still queued may be stale; the queued change
 -- corrects it when its turn comes (2 and 3 find every row that copied it). That needs one
 -- resolver at a time, each step reading what is committed: an advisory lock keeps out a
--- second caller, who returns 0. It waits while secondary indexes are missing (storage mode
--- not 'live'), since 2 and 3 read casts_root_open_idx and casts_parent_hash_idx.
+-- second caller, who returns 0; and no batch in flight meanwhile (thread_roots_lock_key),
+-- else a reply a batch is writing, open at a cast another batch just added, is missed by
+-- step 2, and its own turn reads a parent whose change this call has not committed yet.
+-- It waits while secondary indexes are missing (storage mode not 'live'), since 2 and 3
+-- read casts_root_open_idx and casts_parent_hash_idx.
 -- Every read is a lookup by key from the queued casts (LATERAL ... LIMIT 1 by the primary
 -- key, or by those two indexes), and each step writes its changed rows in one statement
 -- by primary key, so the cost is per queued cast and does not grow with the table: scans
@@ -84,6 +97,9 @@ BEGIN
      OR NOT pg_try_advisory_xact_lock(hashtext('waypoint.resolve_thread_roots')) THEN
     RETURN 0;
   END IF;
+  -- No batch in flight while it runs: what it reads is every batch's committed rows, and
+  -- no batch copies a root it is about to change.
+  PERFORM pg_advisory_xact_lock(waypoint.thread_roots_lock_key());
   WITH d AS (DELETE FROM waypoint.cast_thread_queue
               WHERE ctid = ANY (ARRAY(SELECT ctid FROM waypoint.cast_thread_queue LIMIT max_entries))
              RETURNING fid, hash),
@@ -140,7 +156,27 @@ BEGIN
     FROM m;
   PERFORM waypoint.set_thread_roots(c_fid, c_hash, n_fid, n_hash, n_url, n_open);
 
-  -- 2. Held queued casts: the open rows that stopped at one continue to its root.
+  -- 2. Held queued casts: the open rows that stopped at one continue to its root. That
+  -- root, from step 1, may itself stop at another held cast of this call, whose rows this
+  -- same step closes: follow such roots through the held casts first (else a row that
+  -- stopped at the first would take a root already closed, and stay open for good).
+  -- (The held casts are joined with themselves: a hash join, not a loop over the list.)
+  PERFORM set_config('enable_hashjoin', 'on', true);
+  WITH RECURSIVE h AS MATERIALIZED (
+         SELECT * FROM unnest(h_fid, h_hash, h_root_fid, h_root_hash, h_root_url, h_root_open)
+                    AS h(fid, hash, root_fid, root_hash, root_url, root_open)),
+       f AS (
+         SELECT h.fid, h.hash, h.root_fid, h.root_hash, h.root_url, h.root_open, 0 AS depth FROM h
+         UNION ALL
+         SELECT f.fid, f.hash, y.root_fid, y.root_hash, y.root_url, y.root_open, f.depth + 1
+           FROM f JOIN h y ON y.fid = f.root_fid AND y.hash = f.root_hash
+          WHERE f.root_open AND f.depth < cardinality(h_fid)),
+       x AS (SELECT DISTINCT ON (fid, hash) * FROM f ORDER BY fid, hash, depth DESC)
+  SELECT array_agg(fid), array_agg(hash), array_agg(root_fid), array_agg(root_hash), array_agg(root_url),
+         array_agg(root_open)
+    INTO h_fid, h_hash, h_root_fid, h_root_hash, h_root_url, h_root_open
+    FROM x;
+  PERFORM set_config('enable_hashjoin', 'off', true);
   SELECT array_agg(m.fid), array_agg(m.hash), array_agg(x.root_fid), array_agg(x.root_hash), array_agg(x.root_url),
          array_agg(x.root_open)
     INTO c_fid, c_hash, n_fid, n_hash, n_url, n_open

@@ -332,3 +332,164 @@ COMMENT ON FUNCTION waypoint.fill_channels() IS
   'Internal (the upgrade scripts call it): fills the channel tables from the CHANNEL_REGISTER events in waypoint.onchain_events and the channel messages in waypoint.messages; returns the channel messages applied.';
 
 SELECT waypoint.fill_channels();
+
+-- Thread roots: the resolver no longer runs while a batch is in flight (docs/apply-semantics.md,
+-- "Thread roots"); the batches of the new library take the lock in shared mode.
+-- The lock that keeps the thread-root resolver and the apply batches apart: every batch
+-- takes it in shared mode before its first write, the resolver exclusively (it waits for
+-- the batches in flight, and new batches wait for it).
+CREATE FUNCTION waypoint.thread_roots_lock_key() RETURNS bigint
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT 7176716458105632101::bigint $$;
+REVOKE ALL ON FUNCTION waypoint.thread_roots_lock_key() FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.thread_roots_lock_key() IS
+  'Internal: the advisory lock key the apply batches take in shared mode and waypoint.resolve_thread_roots exclusively.';
+
+CREATE OR REPLACE FUNCTION waypoint.resolve_thread_roots(max_entries int DEFAULT 10000) RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+-- No JIT: it compiled for 2 s per call for statements of 100 ms.
+SET jit = off
+AS $$
+DECLARE
+  taken bigint;
+  fids bigint[];
+  hashes bytea[];
+  c_fid bigint[];
+  c_hash bytea[];
+  n_fid bigint[];
+  n_hash bytea[];
+  n_url text[];
+  n_open boolean[];
+  h_fid bigint[];      -- the queued casts that are held, with their roots after step 1
+  h_hash bytea[];
+  h_root_fid bigint[];
+  h_root_hash bytea[];
+  h_root_url text[];
+  h_root_open boolean[];
+  d_fid bigint[];      -- the queued casts that are not
+  d_hash bytea[];
+BEGIN
+  IF (SELECT mode FROM waypoint.storage_mode) <> 'live'
+     OR NOT pg_try_advisory_xact_lock(hashtext('waypoint.resolve_thread_roots')) THEN
+    RETURN 0;
+  END IF;
+  -- No batch in flight while it runs: what it reads is every batch's committed rows, and
+  -- no batch copies a root it is about to change.
+  PERFORM pg_advisory_xact_lock(waypoint.thread_roots_lock_key());
+  WITH d AS (DELETE FROM waypoint.cast_thread_queue
+              WHERE ctid = ANY (ARRAY(SELECT ctid FROM waypoint.cast_thread_queue LIMIT max_entries))
+             RETURNING fid, hash),
+       u AS (SELECT DISTINCT fid, hash FROM d)
+  SELECT (SELECT count(*) FROM d), (SELECT array_agg(fid ORDER BY fid, hash) FROM u),
+         (SELECT array_agg(hash ORDER BY fid, hash) FROM u)
+    INTO taken, fids, hashes;
+  IF taken = 0 THEN
+    RETURN 0;
+  END IF;
+
+  -- 1. The queued casts' own roots.
+  WITH RECURSIVE e AS MATERIALIZED (SELECT * FROM unnest(fids, hashes) AS e(fid, hash)),
+    walk AS (
+      SELECT c.fid AS sfid, c.hash AS shash, c.root_fid AS old_fid, c.root_hash AS old_hash,
+             c.root_url AS old_url, c.root_open AS old_open,
+             NOT c.removed AND c.pruned_at IS NULL AND c.revoked_at IS NULL AND c.dropped_at IS NULL AS held,
+             c.fid, c.hash, c.parent_fid, c.parent_hash, c.parent_url, 0 AS depth
+        FROM e CROSS JOIN LATERAL (
+               SELECT * FROM waypoint.casts c WHERE c.fid = e.fid AND c.hash = e.hash LIMIT 1) c
+      UNION ALL
+      SELECT w.sfid, w.shash, w.old_fid, w.old_hash, w.old_url, w.old_open, w.held,
+             p.fid, p.hash, p.parent_fid, p.parent_hash, p.parent_url, w.depth + 1
+        FROM walk w CROSS JOIN LATERAL (
+               SELECT * FROM waypoint.casts p WHERE p.fid = w.parent_fid AND p.hash = w.parent_hash LIMIT 1) p
+       WHERE w.parent_hash IS NOT NULL
+         AND NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL
+         AND (p.root_hash IS NULL OR EXISTS (SELECT 1 FROM e WHERE e.fid = p.fid AND e.hash = p.hash))
+         AND w.depth < cardinality(fids)
+    ),
+    top AS (SELECT DISTINCT ON (sfid, shash) * FROM walk ORDER BY sfid, shash, depth DESC),
+    n AS (
+      SELECT t.sfid, t.shash, t.old_fid, t.old_hash, t.old_url, t.old_open, t.held,
+             CASE WHEN t.parent_hash IS NULL THEN t.fid WHEN p.root_hash IS NOT NULL THEN p.root_fid ELSE t.parent_fid END AS root_fid,
+             CASE WHEN t.parent_hash IS NULL THEN t.hash WHEN p.root_hash IS NOT NULL THEN p.root_hash ELSE t.parent_hash END AS root_hash,
+             CASE WHEN t.parent_hash IS NULL THEN t.parent_url WHEN p.root_hash IS NOT NULL THEN p.root_url END AS root_url,
+             CASE WHEN t.parent_hash IS NULL THEN false WHEN p.root_hash IS NOT NULL THEN p.root_open ELSE true END AS root_open
+        FROM top t
+        LEFT JOIN LATERAL (
+               SELECT * FROM waypoint.casts p WHERE p.fid = t.parent_fid AND p.hash = t.parent_hash LIMIT 1) p
+          ON NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL
+    )
+  , m AS (SELECT *, (old_fid, old_hash, old_url, old_open) IS DISTINCT FROM (root_fid, root_hash, root_url, root_open)
+                      AS changed FROM n)
+  SELECT array_agg(sfid) FILTER (WHERE changed), array_agg(shash) FILTER (WHERE changed),
+         array_agg(root_fid) FILTER (WHERE changed), array_agg(root_hash) FILTER (WHERE changed),
+         array_agg(root_url) FILTER (WHERE changed), array_agg(root_open) FILTER (WHERE changed),
+         array_agg(sfid) FILTER (WHERE held), array_agg(shash) FILTER (WHERE held),
+         array_agg(root_fid) FILTER (WHERE held), array_agg(root_hash) FILTER (WHERE held),
+         array_agg(root_url) FILTER (WHERE held), array_agg(root_open) FILTER (WHERE held),
+         array_agg(sfid) FILTER (WHERE NOT held), array_agg(shash) FILTER (WHERE NOT held)
+    INTO c_fid, c_hash, n_fid, n_hash, n_url, n_open,
+         h_fid, h_hash, h_root_fid, h_root_hash, h_root_url, h_root_open, d_fid, d_hash
+    FROM m;
+  PERFORM waypoint.set_thread_roots(c_fid, c_hash, n_fid, n_hash, n_url, n_open);
+
+  -- 2. Held queued casts: the open rows that stopped at one continue to its root. That
+  -- root, from step 1, may itself stop at another held cast of this call, whose rows this
+  -- same step closes: follow such roots through the held casts first (else a row that
+  -- stopped at the first would take a root already closed, and stay open for good).
+  -- (The held casts are joined with themselves: a hash join, not a loop over the list.)
+  PERFORM set_config('enable_hashjoin', 'on', true);
+  WITH RECURSIVE h AS MATERIALIZED (
+         SELECT * FROM unnest(h_fid, h_hash, h_root_fid, h_root_hash, h_root_url, h_root_open)
+                    AS h(fid, hash, root_fid, root_hash, root_url, root_open)),
+       f AS (
+         SELECT h.fid, h.hash, h.root_fid, h.root_hash, h.root_url, h.root_open, 0 AS depth FROM h
+         UNION ALL
+         SELECT f.fid, f.hash, y.root_fid, y.root_hash, y.root_url, y.root_open, f.depth + 1
+           FROM f JOIN h y ON y.fid = f.root_fid AND y.hash = f.root_hash
+          WHERE f.root_open AND f.depth < cardinality(h_fid)),
+       x AS (SELECT DISTINCT ON (fid, hash) * FROM f ORDER BY fid, hash, depth DESC)
+  SELECT array_agg(fid), array_agg(hash), array_agg(root_fid), array_agg(root_hash), array_agg(root_url),
+         array_agg(root_open)
+    INTO h_fid, h_hash, h_root_fid, h_root_hash, h_root_url, h_root_open
+    FROM x;
+  PERFORM set_config('enable_hashjoin', 'off', true);
+  SELECT array_agg(m.fid), array_agg(m.hash), array_agg(x.root_fid), array_agg(x.root_hash), array_agg(x.root_url),
+         array_agg(x.root_open)
+    INTO c_fid, c_hash, n_fid, n_hash, n_url, n_open
+      FROM unnest(h_fid, h_hash, h_root_fid, h_root_hash, h_root_url, h_root_open)
+           AS x(fid, hash, root_fid, root_hash, root_url, root_open)
+      CROSS JOIN LATERAL (
+             SELECT c.fid, c.hash, c.root_fid, c.root_hash, c.root_url, c.root_open FROM waypoint.casts c
+              WHERE c.root_open AND c.root_hash = x.hash AND c.root_fid = x.fid) m
+     WHERE NOT (m.fid = x.fid AND m.hash = x.hash)
+       AND (m.root_fid, m.root_hash, m.root_url, m.root_open) IS DISTINCT FROM (x.root_fid, x.root_hash, x.root_url, x.root_open);
+  PERFORM waypoint.set_thread_roots(c_fid, c_hash, n_fid, n_hash, n_url, n_open);
+
+  -- 3. Queued casts that are not held: the replies below one (through held replies) stop at it.
+  WITH RECURSIVE x AS (SELECT * FROM unnest(d_fid, d_hash) AS x(fid, hash)),
+    down AS (
+      SELECT x.fid AS xfid, x.hash AS xhash, ch.fid, ch.hash, ch.held, ch.root_fid, ch.root_hash, ch.root_url, ch.root_open
+        FROM x CROSS JOIN LATERAL (
+               SELECT c.fid, c.hash, c.root_fid, c.root_hash, c.root_url, c.root_open,
+                      NOT c.removed AND c.pruned_at IS NULL AND c.revoked_at IS NULL AND c.dropped_at IS NULL AS held
+                 FROM waypoint.casts c WHERE c.parent_hash = x.hash AND c.parent_fid = x.fid) ch
+      UNION ALL
+      SELECT d.xfid, d.xhash, ch.fid, ch.hash, ch.held, ch.root_fid, ch.root_hash, ch.root_url, ch.root_open
+        FROM down d CROSS JOIN LATERAL (
+               SELECT c.fid, c.hash, c.root_fid, c.root_hash, c.root_url, c.root_open,
+                      NOT c.removed AND c.pruned_at IS NULL AND c.revoked_at IS NULL AND c.dropped_at IS NULL AS held
+                 FROM waypoint.casts c WHERE c.parent_hash = d.hash AND c.parent_fid = d.fid) ch
+       WHERE d.held
+    )
+  SELECT array_agg(fid), array_agg(hash), array_agg(xfid), array_agg(xhash), array_agg(NULL::text), array_agg(true)
+    INTO c_fid, c_hash, n_fid, n_hash, n_url, n_open
+    FROM down
+   WHERE (root_fid, root_hash, root_url, root_open) IS DISTINCT FROM (xfid, xhash, NULL::text, true);
+  PERFORM waypoint.set_thread_roots(c_fid, c_hash, n_fid, n_hash, n_url, n_open);
+  RETURN taken;
+END
+$$;

@@ -39,6 +39,19 @@ SELECT count(*) AS differences FROM (
   (SELECT line FROM in_order EXCEPT ALL SELECT * FROM waypoint.state_lines())
   UNION ALL
   (SELECT * FROM waypoint.state_lines() EXCEPT ALL SELECT line FROM in_order)) d;
+-- Two parents in one batch, one below the other's thread: t_a waits at t_root and t_c at
+-- t_b; then t_root and t_b come together. t_b's root, copied from t_a's row, still stops at
+-- t_root, which the same resolver call closes: t_c must end with the closed root too.
+SELECT pg_temp.fresh();
+SELECT pg_temp.apply('event', :'ev_t_a');
+SELECT pg_temp.apply('event', :'ev_t_c');
+SELECT * FROM pg_temp.roots();
+SELECT pg_temp.apply('event', :'ev_t_root', :'ev_t_b');
+SELECT * FROM pg_temp.roots();
+SELECT count(*) AS differences FROM (
+  (SELECT line FROM in_order EXCEPT ALL SELECT * FROM waypoint.state_lines())
+  UNION ALL
+  (SELECT * FROM waypoint.state_lines() EXCEPT ALL SELECT line FROM in_order)) d;
 -- All four in one batch, replies first: the same.
 SELECT pg_temp.fresh();
 SELECT pg_temp.apply('event', :'ev_t_c', :'ev_t_b', :'ev_t_a', :'ev_t_root');
