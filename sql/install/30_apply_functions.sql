@@ -30,7 +30,8 @@ COMMENT ON FUNCTION waypoint.set_thread_roots(bigint[], bytea[], bigint[], bytea
 
 -- The lock that keeps the thread-root resolver and the apply batches apart: every batch
 -- takes it in shared mode before its first write, the resolver exclusively (it waits for
--- the batches in flight, and new batches wait for it).
+-- the batches in flight, and new batches wait for it). extension/src/apply/apply.cpp
+-- (NextSequence) writes the same value out; change both together.
 CREATE FUNCTION waypoint.thread_roots_lock_key() RETURNS bigint
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT 7176716458105632101::bigint $$;

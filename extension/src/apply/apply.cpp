@@ -1064,15 +1064,15 @@ bool HasKeyMessages(const core::RowSet& rows) {
 }
 
 // One apply sequence value per batch: every row this batch offers is confirmed at it.
-// Before its first write the batch also takes the thread-root lock in shared mode
-// (waypoint.thread_roots_lock_key()), so the resolver, which takes it exclusively, never
-// runs while a batch that writes casts is in flight (docs/apply-semantics.md, "Thread
-// roots"). Taken again by a nested apply of the same transaction, it is already held.
+// Before its first write the batch also takes the thread-root lock in shared mode, so
+// the resolver, which takes it exclusively, never runs while a batch that writes casts is
+// in flight (docs/apply-semantics.md, "Thread roots"). Taken again by a nested apply of
+// the same transaction, it is already held. The key is the value of
+// waypoint.thread_roots_lock_key(), written out: an upgrade applies payloads with this
+// library while the schema is still an older version's, which lacks that function.
 void NextSequence() {
   static PreparedStatement next{
-      "apply_seq",
-      "SELECT nextval('waypoint.apply_seq'), pg_advisory_xact_lock_shared(waypoint.thread_roots_lock_key())",
-      {}};
+      "apply_seq", "SELECT nextval('waypoint.apply_seq'), pg_advisory_xact_lock_shared(7176716458105632101)", {}};
   pg::ExecuteArrays(next, {});
 }
 
