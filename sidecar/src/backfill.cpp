@@ -451,10 +451,7 @@ void BackfillWorker::WatchBacklog(Redis& r) {
     }
     if (now >= next_trim_) {
       next_trim_ = now + cfg_.trim_interval_ms;
-      uint64_t trimmed = 0;
-      for (uint32_t p = 0; p < cfg_.partitions; ++p) trimmed += TrimAcknowledged(r, keys.PartitionStream(p));
-      trimmed += TrimAcknowledged(r, keys.BackfillJobStream());
-      GlobalMetrics().Add("waypoint_sidecar_trimmed_entries_total", "", static_cast<double>(trimmed));
+      TrimAllAcknowledged(r, keys, cfg_.partitions);
     }
   } catch (const Error& e) {
     // Redis away: the page writes fail and retry on their own; keep the last decision.

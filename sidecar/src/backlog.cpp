@@ -1,5 +1,7 @@
 #include "backlog.hpp"
 
+#include "metrics.hpp"
+
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -89,6 +91,13 @@ uint64_t TrimAcknowledged(Redis& r, const std::string& stream) {
       r.Command({"XTRIM", stream, "MINID", std::to_string(threshold->first) + "-" + std::to_string(threshold->second)});
   Redis::Check(t, "XTRIM " + stream);
   return t->type == REDIS_REPLY_INTEGER ? static_cast<uint64_t>(t->integer) : 0;
+}
+
+void TrimAllAcknowledged(Redis& r, const core::KeyLayout& keys, uint32_t partitions) {
+  uint64_t trimmed = 0;
+  for (uint32_t p = 0; p < partitions; ++p) trimmed += TrimAcknowledged(r, keys.PartitionStream(p));
+  trimmed += TrimAcknowledged(r, keys.BackfillJobStream());
+  GlobalMetrics().Add("waypoint_sidecar_trimmed_entries_total", "", static_cast<double>(trimmed));
 }
 
 }  // namespace waypoint::sidecar

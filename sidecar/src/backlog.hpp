@@ -7,6 +7,7 @@
 #include <string>
 
 #include "redis.hpp"
+#include "waypoint/core/routing.hpp"
 
 namespace waypoint::sidecar {
 
@@ -18,5 +19,9 @@ uint64_t StreamBacklog(Redis& r, const std::string& stream);
 // or last-delivered id + 1 when the group has nothing pending). No group: no trim.
 // Returns the number of entries removed.
 uint64_t TrimAcknowledged(Redis& r, const std::string& stream);
+
+// TrimAllAcknowledged trims every partition stream and the backfill job stream, and counts
+// what it removed in waypoint_sidecar_trimmed_entries_total. Both modes call it.
+void TrimAllAcknowledged(Redis& r, const core::KeyLayout& keys, uint32_t partitions);
 
 }  // namespace waypoint::sidecar

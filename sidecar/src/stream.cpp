@@ -644,10 +644,7 @@ void StreamService::Supervise() {
       }
       if (now >= next_trim) {
         next_trim = now + cfg_.trim_interval_ms;
-        uint64_t trimmed = 0;
-        for (uint32_t p = 0; p < cfg_.partitions; ++p) trimmed += TrimAcknowledged(redis, keys.PartitionStream(p));
-        trimmed += TrimAcknowledged(redis, keys.BackfillJobStream());
-        GlobalMetrics().Add("waypoint_sidecar_trimmed_entries_total", "", static_cast<double>(trimmed));
+        TrimAllAcknowledged(redis, keys, cfg_.partitions);
       }
     } catch (const Error& e) {
       if (redis_ok_) spdlog::warn("supervisor: {}", e.what());
