@@ -277,6 +277,7 @@ DECLARE
   pending bigint;
   done bigint;
   rounds int := 0;
+  started timestamptz := clock_timestamp();
 BEGIN
   IF NOT pg_try_advisory_xact_lock(hashtext('waypoint.resolve_thread_roots')) THEN
     RETURN 0;
@@ -359,7 +360,8 @@ BEGIN
        AND (c.root_fid, c.root_hash, c.root_url, c.root_open) IS DISTINCT FROM
            (n.root_fid, n.root_hash, n.root_url, n.root_open);
   END IF;
-  RAISE LOG 'waypoint: thread roots rebuilt: % queued casts, % casts written, % rounds', taken, done, rounds;
+  RAISE LOG 'waypoint: thread roots rebuilt: % queued casts, % casts written, % rounds, in % s', taken, done, rounds,
+    round(extract(epoch FROM clock_timestamp() - started)::numeric, 1);
   DROP TABLE thread_up, thread_top, thread_new;
   TRUNCATE waypoint.cast_thread_queue;
   RETURN taken;
