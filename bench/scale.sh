@@ -6,7 +6,7 @@
 #
 # usage: bench/scale.sh BUILD_DIR [--mode stream|backfill|both] [--messages N] [--chunks K]
 #          [--fids F] [--settings small|recommended] [--seed S] [--out-dir DIR]
-#          [--work-dir DIR] [--keep] [--bulk]
+#          [--work-dir DIR] [--keep] [--bulk] [--thread-parents]
 #
 # Per chunk, with the apply workers paused (waypoint.apply_paused = on):
 #   stream:   the node is told (its release file) to generate the stream up to the chunk's
@@ -20,10 +20,12 @@
 # the prefill only, so the node and sidecar take no CPU from the timed drain.
 # --bulk starts with waypoint.begin_bulk_sync() and ends with end_bulk_sync(), timing the
 # workers' build of the secondary indexes (docs/storage.md).
+# --thread-parents: replies name earlier casts of the dataset (the node's
+# --scale-thread-parents), so threads form and the thread-root pass has chains to resolve.
 set -euo pipefail
 BUILD_DIR=$(cd "$1" && pwd); shift
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-MODE=both MESSAGES=30000000 CHUNKS=12 FIDS=0 SETTINGS=recommended SEED=1 OUT_DIR= WORK_DIR=${TMPDIR:-/tmp} KEEP=0 BULK=0
+MODE=both MESSAGES=30000000 CHUNKS=12 FIDS=0 SETTINGS=recommended SEED=1 OUT_DIR= WORK_DIR=${TMPDIR:-/tmp} KEEP=0 BULK=0 THREAD_PARENTS=0
 MAINNET=${SCALE_MAINNET_MESSAGES:-665000000}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,7 +39,8 @@ while [ $# -gt 0 ]; do
     --work-dir) WORK_DIR=$2; shift ;;
     --keep) KEEP=1 ;;
     --bulk) BULK=1 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    --thread-parents) THREAD_PARENTS=1 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -136,6 +139,7 @@ waypoint.apply_paused = on"
   [ "$BULK" = 1 ] && q "SELECT waypoint.begin_bulk_sync()" >/dev/null
   echo 0 >"$STACK_DIR/release"
   local fid_args=(); [ "$FIDS" -gt 0 ] && fid_args=(--scale-fids "$FIDS")
+  [ "$THREAD_PARENTS" = 1 ] && fid_args+=(--scale-thread-parents)
   start_node "$NODE_BIN" --seed "$SEED" --shards "$SHARDS" --scale-messages "$MESSAGES" "${fid_args[@]}" \
     --scale-release "$STACK_DIR/release" --scale-status "$STACK_DIR/node.status" --scale-plan "$STACK_DIR/plan"
   wait_for 600 "node plan" test -s "$STACK_DIR/plan"
@@ -250,5 +254,6 @@ CMD="bench/scale.sh ${BUILD_DIR#"$ROOT"/} --mode $MODE --messages $MESSAGES --ch
 [ "$FIDS" -gt 0 ] && CMD="$CMD --fids $FIDS"
 CMD="$CMD --settings $SETTINGS --seed $SEED"
 [ "$BULK" = 1 ] && CMD="$CMD --bulk"
+[ "$THREAD_PARENTS" = 1 ] && CMD="$CMD --thread-parents"
 python3 "$ROOT/bench/scale_report.py" report "$RESULTS" "$CSV" "$DOC" "$PNG" "$CMD" "$MAINNET" \
   "$(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GB" "$MESSAGES"
