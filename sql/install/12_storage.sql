@@ -8,9 +8,11 @@
 -- the mode becomes 'building' and each apply worker builds them for its own table
 -- partitions, one index at a time between its batches, so no other writer waits on the
 -- build; the last one makes the mode 'live' again. The apply never reads these indexes,
--- so exactness does not depend on the mode. The thread-root resolver does read them
--- (casts_parent_hash_idx, casts_root_open_idx): it waits for 'live', and the casts it has
--- to resolve wait in waypoint.cast_thread_queue meanwhile.
+-- so exactness does not depend on the mode. The incremental thread-root resolver does read
+-- them (casts_parent_hash_idx, casts_root_open_idx): it waits for 'live', and the casts it
+-- has to resolve wait in waypoint.cast_thread_queue meanwhile. The queue a bulk sync
+-- leaves is resolved set-based first thing in 'building', before the casts indexes exist
+-- (storage_step).
 
 CREATE TABLE waypoint.secondary_indexes (
   name text PRIMARY KEY,
@@ -133,9 +135,13 @@ COMMENT ON FUNCTION waypoint.end_bulk_sync() IS
   'Ends a bulk sync: the apply workers build the secondary indexes partition by partition (storage mode building, then live).';
 
 -- Called by apply worker `worker` of `workers` between batches, in its own transaction:
--- ends a bulk sync whose job is complete; while building, builds one missing index of a
--- table partition this worker owns (remainder % workers = worker) and returns its name;
--- makes the mode live when nothing is missing. Returns NULL when there was nothing to do.
+-- ends a bulk sync whose job is complete; while building, first resolves the thread roots
+-- the bulk sync queued, set-based (waypoint.rebuild_thread_roots, when
+-- thread_roots_rebuild_due()), while casts has no secondary index to maintain: one worker
+-- does it, the others build the indexes of the other tables meanwhile; then builds one
+-- missing index of a table partition this worker owns (remainder % workers = worker) and
+-- returns its name; makes the mode live when nothing is missing. Returns NULL when there
+-- was nothing to do.
 CREATE FUNCTION waypoint.storage_step(worker int, workers int) RETURNS text
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -143,6 +149,8 @@ AS $$
 DECLARE
   st waypoint.storage_mode;
   r record;
+  roots_due boolean;
+  taken bigint;
 BEGIN
   SELECT * INTO st FROM waypoint.storage_mode;
   IF st.mode = 'bulk' AND st.bulk_job_id IS NOT NULL AND EXISTS (
@@ -154,8 +162,15 @@ BEGIN
   IF st.mode <> 'building' THEN
     RETURN NULL;
   END IF;
+  roots_due := waypoint.thread_roots_rebuild_due();
+  IF roots_due THEN
+    taken := waypoint.rebuild_thread_roots();
+    IF taken > 0 THEN
+      RETURN 'thread roots of ' || taken || ' queued casts';
+    END IF;
+  END IF;
   SELECT * INTO r FROM waypoint.missing_index_partitions() AS m
-   WHERE m.remainder % workers = worker LIMIT 1;
+   WHERE m.remainder % workers = worker AND NOT (roots_due AND m.table_name = 'casts') LIMIT 1;
   IF FOUND THEN
     EXECUTE format('CREATE INDEX %I ON waypoint.%I %s', r.index_name || '_p' || r.remainder, r.partition_name,
                    r.definition);
@@ -163,7 +178,7 @@ BEGIN
                    r.index_name || '_p' || r.remainder);
     RETURN r.index_name || '_p' || r.remainder;
   END IF;
-  IF NOT EXISTS (SELECT 1 FROM waypoint.missing_index_partitions()) THEN
+  IF NOT roots_due AND NOT EXISTS (SELECT 1 FROM waypoint.missing_index_partitions()) THEN
     UPDATE waypoint.storage_mode SET mode = 'live', bulk_job_id = NULL, changed_at = now() WHERE mode = 'building';
     RETURN 'live';
   END IF;
@@ -172,7 +187,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION waypoint.storage_step(int, int) FROM PUBLIC;
 COMMENT ON FUNCTION waypoint.storage_step(int, int) IS
-  'Internal (the apply workers call it between batches): ends a bulk sync whose job is complete, builds one missing secondary-index partition of the given worker, or makes the storage mode live.';
+  'Internal (the apply workers call it between batches): ends a bulk sync whose job is complete, resolves the thread roots it queued (set-based, before the casts indexes), builds one missing secondary-index partition of the given worker, or makes the storage mode live.';
 
 -- What waypoint.sync_status shows of the storage mode.
 CREATE FUNCTION waypoint.storage_state(OUT storage_mode text, OUT indexes_missing bigint)

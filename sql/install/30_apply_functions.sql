@@ -39,6 +39,26 @@ REVOKE ALL ON FUNCTION waypoint.thread_roots_lock_key() FROM PUBLIC;
 COMMENT ON FUNCTION waypoint.thread_roots_lock_key() IS
   'Internal: the advisory lock key the apply batches take in shared mode and waypoint.resolve_thread_roots exclusively.';
 
+-- The thread-root rule at the top of a thread (docs/apply-semantics.md "Thread roots"):
+-- the root of a cast whose parent is not held, given the cast's own row. Both resolvers
+-- take it from here (inlined: a set-returning SQL function in FROM).
+--   - no parent cast: its own root, its parent URL (the channel) as root_url;
+--   - a parent cast the node does not hold (deleted, pruned, not seen yet): open at it.
+-- A cast whose parent is held has its parent's root.
+CREATE FUNCTION waypoint.thread_root_at_top(fid bigint, hash bytea, parent_fid bigint, parent_hash bytea,
+                                            parent_url text)
+RETURNS TABLE (root_fid bigint, root_hash bytea, root_url text, root_open boolean)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT CASE WHEN parent_hash IS NULL THEN fid ELSE parent_fid END,
+         CASE WHEN parent_hash IS NULL THEN hash ELSE parent_hash END,
+         CASE WHEN parent_hash IS NULL THEN parent_url END,
+         parent_hash IS NOT NULL
+$$;
+REVOKE ALL ON FUNCTION waypoint.thread_root_at_top(bigint, bytea, bigint, bytea, text) FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.thread_root_at_top(bigint, bytea, bigint, bytea, text) IS
+  'Internal (the thread-root resolvers use it): the thread root of a cast whose parent is not held: its own (with its parent URL) when it replies to no cast, else open at the parent.';
+
 -- Thread roots (docs/apply-semantics.md "Thread roots"). A cast's thread root is the top
 -- of its chain of parents as far as the node holds them:
 --   - a cast that replies to no cast is its own root (root_url: its parent URL, if any);
@@ -60,6 +80,8 @@ COMMENT ON FUNCTION waypoint.thread_roots_lock_key() IS
 -- step 2, and its own turn reads a parent whose change this call has not committed yet.
 -- It waits while secondary indexes are missing (storage mode not 'live'), since 2 and 3
 -- read casts_root_open_idx and casts_parent_hash_idx.
+-- A queue that is a large share of the table goes to the set-based pass of the same rule
+-- (waypoint.rebuild_thread_roots, below) instead.
 -- Every read is a lookup by key from the queued casts (LATERAL ... LIMIT 1 by the primary
 -- key, or by those two indexes), and each step writes its changed rows in one statement
 -- by primary key, so the cost is per queued cast and does not grow with the table: scans
@@ -98,6 +120,10 @@ BEGIN
      OR NOT pg_try_advisory_xact_lock(hashtext('waypoint.resolve_thread_roots')) THEN
     RETURN 0;
   END IF;
+  -- A queue that is a large share of the table: one set-based pass instead.
+  IF waypoint.thread_roots_rebuild_due() THEN
+    RETURN waypoint.rebuild_thread_roots();
+  END IF;
   -- No batch in flight while it runs: what it reads is every batch's committed rows, and
   -- no batch copies a root it is about to change.
   PERFORM pg_advisory_xact_lock(waypoint.thread_roots_lock_key());
@@ -132,13 +158,15 @@ BEGIN
          AND w.depth < cardinality(fids)
     ),
     top AS (SELECT DISTINCT ON (sfid, shash) * FROM walk ORDER BY sfid, shash, depth DESC),
+    -- The top's parent, held with a root: its root; else the rule at the top of a thread.
     n AS (
       SELECT t.sfid, t.shash, t.old_fid, t.old_hash, t.old_url, t.old_open, t.held,
-             CASE WHEN t.parent_hash IS NULL THEN t.fid WHEN p.root_hash IS NOT NULL THEN p.root_fid ELSE t.parent_fid END AS root_fid,
-             CASE WHEN t.parent_hash IS NULL THEN t.hash WHEN p.root_hash IS NOT NULL THEN p.root_hash ELSE t.parent_hash END AS root_hash,
-             CASE WHEN t.parent_hash IS NULL THEN t.parent_url WHEN p.root_hash IS NOT NULL THEN p.root_url END AS root_url,
-             CASE WHEN t.parent_hash IS NULL THEN false WHEN p.root_hash IS NOT NULL THEN p.root_open ELSE true END AS root_open
+             CASE WHEN p.root_hash IS NOT NULL THEN p.root_fid ELSE r.root_fid END AS root_fid,
+             CASE WHEN p.root_hash IS NOT NULL THEN p.root_hash ELSE r.root_hash END AS root_hash,
+             CASE WHEN p.root_hash IS NOT NULL THEN p.root_url ELSE r.root_url END AS root_url,
+             CASE WHEN p.root_hash IS NOT NULL THEN p.root_open ELSE r.root_open END AS root_open
         FROM top t
+        CROSS JOIN LATERAL waypoint.thread_root_at_top(t.fid, t.hash, t.parent_fid, t.parent_hash, t.parent_url) r
         LEFT JOIN LATERAL (
                SELECT * FROM waypoint.casts p WHERE p.fid = t.parent_fid AND p.hash = t.parent_hash LIMIT 1) p
           ON NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL
@@ -216,7 +244,170 @@ END
 $$;
 REVOKE ALL ON FUNCTION waypoint.resolve_thread_roots(int) FROM PUBLIC;
 COMMENT ON FUNCTION waypoint.resolve_thread_roots(int) IS
-  'Internal (the apply workers call it between batches): resolves the thread roots of up to max_entries queued casts (waypoint.cast_thread_queue) and of the casts whose thread they change; returns the entries taken, 0 when another caller is resolving or secondary indexes are missing.';
+  'Internal (the apply workers call it between batches): resolves the thread roots of up to max_entries queued casts (waypoint.cast_thread_queue) and of the casts whose thread they change; a queue that is a large share of the table (waypoint.thread_roots_rebuild_due()) is resolved by waypoint.rebuild_thread_roots() instead; returns the entries taken, 0 when another caller is resolving or secondary indexes are missing.';
+
+-- The set-based pass of the same rule, for a queue that is a large share of the table
+-- (after a bulk sync every cast written meanwhile is queued; an upgrade from 0.4.0 queues
+-- every cast): instead of a lookup per queued cast, every cast's root is computed anew
+-- from casts alone, in a few hash joins over the whole table, and only the rows whose
+-- stored root differs are written. Under the same locks as resolve_thread_roots (one
+-- resolver; no batch in flight, so the whole queue is covered and emptied); batches wait
+-- for it, their entries in Redis. It reads no secondary index, so it also runs in
+-- storage mode 'building' before they are built (waypoint.storage_step).
+--   1. thread_up: the casts whose parent is held, with the parent as their pointer. Every
+--      other cast is the top of its thread, and its root follows from its own row:
+--      itself (no parent cast; root_url its parent URL) or open at its parent.
+--   2. pointer jumping: a cast whose pointer is a top (not in thread_up) has that top;
+--      one whose pointer already has its top takes it; every other cast's pointer becomes
+--      its pointer's pointer. A chain of depth d is done in about log2(d) rounds. (Parent
+--      cycles cannot occur, since a hash covers the parent's hash; a self-parent or other
+--      cycle in garbage would never reach a top and ends the rounds: below.)
+--   3. every cast's root from its top's row; the rows where it differs are written.
+-- Returns the number of queue entries emptied, 0 when another caller is resolving.
+CREATE FUNCTION waypoint.rebuild_thread_roots() RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = on
+SET enable_hashjoin = on
+SET enable_mergejoin = on
+-- Every join but the last update's is of whole tables: hash joins. (The planner cannot
+-- know how many pointers lead out of thread_up, and with an estimate of one row it chose
+-- a loop over thread_top: 19.6 s instead of 0.2 s for 360k casts.)
+SET enable_nestloop = off
+SET jit = off
+AS $$
+DECLARE
+  taken bigint;
+  pending bigint;
+  done bigint;
+  rounds int := 0;
+  started timestamptz := clock_timestamp();
+BEGIN
+  IF NOT pg_try_advisory_xact_lock(hashtext('waypoint.resolve_thread_roots')) THEN
+    RETURN 0;
+  END IF;
+  PERFORM pg_advisory_xact_lock(waypoint.thread_roots_lock_key());
+  SELECT count(*) INTO taken FROM waypoint.cast_thread_queue;
+  -- Hash joins over the whole table: as much memory as an index build gets.
+  PERFORM set_config('work_mem', current_setting('maintenance_work_mem'), true);
+
+  -- 1.
+  CREATE TEMP TABLE thread_up ON COMMIT DROP AS
+    SELECT c.fid, c.hash, c.parent_fid AS up_fid, c.parent_hash AS up_hash
+      FROM waypoint.casts c
+      JOIN waypoint.casts p ON p.fid = c.parent_fid AND p.hash = c.parent_hash
+     WHERE NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL;
+  ANALYZE thread_up;
+  CREATE TEMP TABLE thread_top (fid bigint, hash bytea, top_fid bigint, top_hash bytea) ON COMMIT DROP;
+
+  -- 2.
+  SELECT count(*) INTO pending FROM thread_up;
+  WHILE pending > 0 LOOP
+    INSERT INTO thread_top
+      SELECT r.fid, r.hash, coalesce(d.top_fid, r.up_fid), coalesce(d.top_hash, r.up_hash)
+        FROM thread_up r
+        LEFT JOIN thread_top d ON d.fid = r.up_fid AND d.hash = r.up_hash
+       WHERE NOT EXISTS (SELECT 1 FROM thread_up q WHERE q.fid = r.up_fid AND q.hash = r.up_hash);
+    GET DIAGNOSTICS done = ROW_COUNT;
+    EXIT WHEN done = 0;  -- only cycles are left
+    rounds := rounds + 1;
+    CREATE TEMP TABLE thread_next ON COMMIT DROP AS
+      SELECT r.fid, r.hash, q.up_fid, q.up_hash
+        FROM thread_up r JOIN thread_up q ON q.fid = r.up_fid AND q.hash = r.up_hash;
+    DROP TABLE thread_up;
+    ALTER TABLE thread_next RENAME TO thread_up;
+    ANALYZE thread_up;
+    ANALYZE thread_top;
+    pending := pending - done;
+  END LOOP;
+
+  -- 3. A cast's top is itself, or the one its pointers reached; its root is the rule's at
+  -- that top. (thread_up holds what only cycles left: not here.)
+  CREATE TEMP TABLE thread_new ON COMMIT DROP AS
+    SELECT x.fid, x.hash, r.root_fid, r.root_hash, r.root_url, r.root_open
+      FROM (SELECT c.fid, c.hash, c.root_fid, c.root_hash, c.root_url, c.root_open,
+                   CASE WHEN d.fid IS NULL THEN c.fid ELSE d.top_fid END AS top_fid,
+                   CASE WHEN d.fid IS NULL THEN c.hash ELSE d.top_hash END AS top_hash,
+                   CASE WHEN d.fid IS NULL THEN c.parent_fid ELSE d.top_parent_fid END AS top_parent_fid,
+                   CASE WHEN d.fid IS NULL THEN c.parent_hash ELSE d.top_parent_hash END AS top_parent_hash,
+                   CASE WHEN d.fid IS NULL THEN c.parent_url ELSE d.top_parent_url END AS top_parent_url
+              FROM waypoint.casts c
+              LEFT JOIN (SELECT d.fid, d.hash, t.fid AS top_fid, t.hash AS top_hash, t.parent_fid AS top_parent_fid,
+                                t.parent_hash AS top_parent_hash, t.parent_url AS top_parent_url
+                           FROM thread_top d JOIN waypoint.casts t ON t.fid = d.top_fid AND t.hash = d.top_hash) d
+                ON d.fid = c.fid AND d.hash = c.hash
+             WHERE NOT EXISTS (SELECT 1 FROM thread_up q WHERE q.fid = c.fid AND q.hash = c.hash)) x
+      CROSS JOIN LATERAL waypoint.thread_root_at_top(x.top_fid, x.top_hash, x.top_parent_fid, x.top_parent_hash,
+                                                     x.top_parent_url) r
+     WHERE (x.root_fid, x.root_hash, x.root_url, x.root_open) IS DISTINCT FROM
+           (r.root_fid, r.root_hash, r.root_url, r.root_open);
+  ANALYZE thread_new;
+  -- (few changed rows: by primary key; many: a hash join)
+  PERFORM set_config('enable_nestloop', 'on', true);
+  UPDATE waypoint.casts c
+     SET root_fid = n.root_fid, root_hash = n.root_hash, root_url = n.root_url, root_open = n.root_open
+    FROM thread_new n
+   WHERE c.fid = n.fid AND c.hash = n.hash;
+  GET DIAGNOSTICS done = ROW_COUNT;
+  -- What cycles left (none but in garbage): as the incremental resolver's bounded walk
+  -- leaves a self-parent and its replies: the stored root of the cycle's cast, else open
+  -- at it.
+  IF pending > 0 THEN
+    UPDATE waypoint.casts c
+       SET root_fid = n.root_fid, root_hash = n.root_hash, root_url = n.root_url, root_open = n.root_open
+      FROM (SELECT r.fid, r.hash, coalesce(ap.root_fid, a.parent_fid) AS root_fid,
+                   coalesce(ap.root_hash, a.parent_hash) AS root_hash,
+                   CASE WHEN ap.root_hash IS NOT NULL THEN ap.root_url END AS root_url,
+                   CASE WHEN ap.root_hash IS NOT NULL THEN ap.root_open ELSE true END AS root_open
+              FROM thread_up r
+              JOIN waypoint.casts a ON a.fid = r.up_fid AND a.hash = r.up_hash
+              JOIN waypoint.casts ap ON ap.fid = a.parent_fid AND ap.hash = a.parent_hash) n
+     WHERE c.fid = n.fid AND c.hash = n.hash
+       AND (c.root_fid, c.root_hash, c.root_url, c.root_open) IS DISTINCT FROM
+           (n.root_fid, n.root_hash, n.root_url, n.root_open);
+  END IF;
+  RAISE LOG 'waypoint: thread roots rebuilt: % queued casts, % casts written, % rounds, in % s', taken, done, rounds,
+    round(extract(epoch FROM clock_timestamp() - started)::numeric, 1);
+  DROP TABLE thread_up, thread_top, thread_new;
+  TRUNCATE waypoint.cast_thread_queue;
+  RETURN taken;
+END
+$$;
+REVOKE ALL ON FUNCTION waypoint.rebuild_thread_roots() FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.rebuild_thread_roots() IS
+  'Internal (waypoint.resolve_thread_roots and waypoint.storage_step call it when waypoint.thread_roots_rebuild_due()): computes every cast''s thread root anew in a few passes over casts, writes the rows that differ and empties waypoint.cast_thread_queue; returns the entries emptied, 0 when another caller is resolving.';
+
+-- Whether the queue is large enough for the set-based pass: at least
+-- waypoint.thread_roots_rebuild_min entries and an eighth of the casts (estimated from the
+-- table's size). The incremental resolver costs a few index lookups per queued cast, the
+-- set-based pass a few sequential passes over the table (bench/notes.md, round 8).
+CREATE FUNCTION waypoint.thread_roots_rebuild_due() RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  need bigint;
+  casts_estimate float8;
+BEGIN
+  -- The planner's estimate of the rows of every casts partition (reltuples per page times
+  -- the pages it has now; 40 rows a page where it was never analyzed).
+  SELECT coalesce(sum(CASE WHEN c.reltuples >= 0 AND c.relpages > 0 THEN c.reltuples / c.relpages ELSE 40 END
+                      * (pg_relation_size(c.oid) / current_setting('block_size')::int)), 0)
+    INTO casts_estimate
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+   WHERE i.inhparent = 'waypoint.casts'::regclass;
+  need := greatest(coalesce(current_setting('waypoint.thread_roots_rebuild_min', true)::bigint, 100000),
+                   (casts_estimate / 8)::bigint, 1);
+  -- The queue's size in pages bounds its rows (about 130 a page): count only when it can be enough.
+  IF pg_relation_size('waypoint.cast_thread_queue') / current_setting('block_size')::int * 160 < need THEN
+    RETURN false;
+  END IF;
+  RETURN (SELECT count(*) FROM (SELECT 1 FROM waypoint.cast_thread_queue LIMIT need) q) >= need;
+END
+$$;
+REVOKE ALL ON FUNCTION waypoint.thread_roots_rebuild_due() FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.thread_roots_rebuild_due() IS
+  'Internal: whether waypoint.cast_thread_queue holds at least waypoint.thread_roots_rebuild_min entries and an eighth of the casts, so that waypoint.rebuild_thread_roots() is cheaper than the incremental resolver.';
 
 -- The database's state as text lines, to compare with the node (docs/state-lines.md).
 CREATE FUNCTION waypoint.state_lines() RETURNS SETOF text

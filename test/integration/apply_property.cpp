@@ -9,7 +9,8 @@
 // winner in the database differs from what the node holds ("mismatch ..."), then
 // "checked N". The casts form random threads (replies to earlier casts, to casts never
 // seen, channel tops); thread roots are resolved between random batches, as the workers
-// do, and every held cast's root is checked against the rule computed here.
+// do, and every held cast's root is checked against the rule computed here; then the
+// set-based pass (waypoint.rebuild_thread_roots) must leave every casts row as it is.
 // apply_property.sh runs it on a temporary instance.
 //
 //   waypoint-apply-property [--seed S] [--rounds R]
@@ -336,6 +337,21 @@ int main(int argc, char** argv) {
       "  FROM expected_threads e FULL JOIN got g ON e.fid = g.fid AND e.k = g.k\n"
       " WHERE (e.root_hash, e.root_url) IS DISTINCT FROM (g.root_hash, g.root_url) ORDER BY 1;\n"
       "SELECT 'checked ' || count(*) || ' thread roots' FROM expected_threads;\n");
+  // The set-based pass (waypoint.rebuild_thread_roots) computes every cast's root anew:
+  // it must leave every row, held or not, as the incremental resolver left it.
+  std::printf(
+      "CREATE TEMP TABLE incremental_roots AS\n"
+      "  SELECT fid, hash, root_fid, root_hash, root_url, root_open FROM waypoint.casts;\n"
+      "INSERT INTO waypoint.cast_thread_queue SELECT fid, hash FROM waypoint.casts;\n"
+      "SELECT 'rebuilt ' || waypoint.rebuild_thread_roots();\n"
+      "SELECT 'mismatch rebuild fid ' || coalesce(i.fid, c.fid) || ' cast ' ||\n"
+      "       encode(coalesce(i.hash, c.hash), 'hex') || ': incremental ' ||\n"
+      "       coalesce(encode(i.root_hash, 'hex'), '-') || ' ' || coalesce(i.root_open::text, '-') ||\n"
+      "       ', set-based ' || coalesce(encode(c.root_hash, 'hex'), '-') || ' ' || coalesce(c.root_open::text, '-')\n"
+      "  FROM incremental_roots i FULL JOIN waypoint.casts c ON c.fid = i.fid AND c.hash = i.hash\n"
+      " WHERE (i.root_fid, i.root_hash, i.root_url, i.root_open) IS DISTINCT FROM\n"
+      "       (c.root_fid, c.root_hash, c.root_url, c.root_open) ORDER BY 1;\n"
+      "SELECT 'checked ' || count(*) || ' casts rows against the set-based pass' FROM incremental_roots;\n");
   // The live winner of every key (a row shows no tombstone while its winner is alive).
   std::printf(
       "WITH got AS (\n"

@@ -21,5 +21,7 @@ extern int alert_backlog_warning;
 extern int alert_backlog_critical;
 extern int alert_age_warning_ms;
 extern int alert_age_critical_ms;
+// waypoint.thread_roots_rebuild_min (SUSET), read by SQL in waypoint.thread_roots_rebuild_due().
+extern int thread_roots_rebuild_min;
 
 }  // namespace waypoint::settings

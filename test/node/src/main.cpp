@@ -40,6 +40,8 @@ Scale mode (benchmarks; a mainnet-shaped dataset generated lazily, never held in
   --scale-messages N   serve about N messages instead of the history above
   --scale-fids N       fids (default: N / 600, at least 100)
   --scale-alpha A      Pareto exponent of the per-fid message counts (default 0.6)
+  --scale-thread-parents  replies name earlier casts of the dataset, so threads form
+                       (default: synthetic parent hashes, every reply open at its parent)
   --scale-release FILE the stream is generated while its messages are below the number in
                        FILE (re-read continuously; missing or empty = 0); without it, at once
   --scale-status FILE  written whenever the generator caught up with the release
@@ -184,7 +186,9 @@ Args Parse(int argc, char** argv) {
       const std::string v = val();
       a.scale.alpha = std::strtod(v.c_str(), nullptr);
       if (!(a.scale.alpha > 0.1 && a.scale.alpha < 10)) Die("--scale-alpha must be in (0.1, 10)");
-    } else if (f == "--scale-release")
+    } else if (f == "--scale-thread-parents")
+      a.scale.thread_parents = true;
+    else if (f == "--scale-release")
       a.scale.release_file = val();
     else if (f == "--scale-status")
       a.scale.status_file = val();

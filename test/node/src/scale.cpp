@@ -267,8 +267,23 @@ class ScaleDataset {
         b->set_text(Prose(r, 10 + r.Below(200)));
         const uint64_t p = r.Below(100);
         if (p < 35) {
-          b->mutable_parent_cast_id()->set_fid(PopularFid(r));
+          const uint64_t pfid = PopularFid(r);
+          b->mutable_parent_cast_id()->set_fid(pfid);
           b->mutable_parent_cast_id()->set_hash(r.Bytes(20));
+          // --scale-thread-parents: an earlier cast add of that fid, if one of a few draws
+          // is one (strictly earlier, so chains end); it may be removed or pruned later.
+          if (opt_.thread_parents) {
+            Rng q = R(fid, k, 6);
+            const uint32_t pf = static_cast<uint32_t>(pfid);
+            const uint32_t ts = Ts(fid, k);
+            for (int tries = 0; tries < 8; ++tries) {
+              const uint32_t pk = static_cast<uint32_t>(q.Below(Count(pf)));
+              if (RawKind(pf, pk) != K::kCastAdd || Ts(pf, pk) >= ts) continue;
+              const Hash20 h = MessageHashOf(Data(pf, pk, K::kCastAdd).SerializeAsString());
+              b->mutable_parent_cast_id()->set_hash(std::string(reinterpret_cast<const char*>(h.data()), 20));
+              break;
+            }
+          }
         } else if (p < 45) {
           b->set_parent_url("https://warpcast.com/~/channel/c" + std::to_string(r.Below(500)));
         }

@@ -28,10 +28,11 @@ struct ScaleOptions {
   uint64_t messages = 1000000;  // total user messages (approximately: per-fid counts are rounded)
   uint32_t fids = 0;            // 0: messages / 600 (mainnet's ratio), at least 100
   uint32_t shards = 2;
-  double alpha = 0.6;        // Pareto exponent of the per-fid message counts
-  std::string release_file;  // stream generated while its messages < the number in this file
-  std::string status_file;   // progress of the generator (see docs/test-node.md)
-  std::string plan_file;     // per fid: shard, messages, held messages
+  double alpha = 0.6;           // Pareto exponent of the per-fid message counts
+  bool thread_parents = false;  // replies name earlier casts of the dataset (else synthetic hashes)
+  std::string release_file;     // stream generated while its messages < the number in this file
+  std::string status_file;      // progress of the generator (see docs/test-node.md)
+  std::string plan_file;        // per fid: shard, messages, held messages
 };
 
 // Message kinds of the scale dataset.
