@@ -90,7 +90,7 @@ Datum ApplyPayloadsImpl(FunctionCallInfo fcinfo) {
     }
     if (!core::ParseEntryKind(kind.c_str(), &entries[i].kind))
       throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string("unknown entry kind: ") + kind_name,
-                     "use event, message, merged, onchain, fname, fid_start/<job>/<fid> or fid_done[/<job>/<fid>], "
+                     "use event, message, merged, onchain, fname, signer, fid_start/<job>/<fid> or fid_done[/<job>/<fid>], "
                      "with @<shard> or a full: prefix");
     bytea* b = nullptr;
     PgCall([&] { b = DatumGetByteaPP(payloads[i]); });
