@@ -179,8 +179,9 @@ void RowSet::Append(RowSet&& o) {
 bool RowSet::Empty() const {
   return messages.empty() && casts.empty() && reactions.empty() && links.empty() && link_compact_states.empty() &&
          verifications.empty() && user_data.empty() && username_proof_messages.empty() && lend_storage.empty() &&
-         app_keys.empty() && app_key_states.empty() && channel_updates.empty() && channel_members.empty() && channel_pins.empty() &&
-         channel_moderations.empty() && channel_registry.empty() && proofs.empty() && onchain.empty();
+         app_keys.empty() && app_key_states.empty() && channel_updates.empty() && channel_members.empty() &&
+         channel_pins.empty() && channel_moderations.empty() && channel_registry.empty() && proofs.empty() &&
+         onchain.empty();
 }
 
 }  // namespace waypoint::core

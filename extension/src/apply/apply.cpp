@@ -379,7 +379,8 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
 // GetSignersByFid pages): sql/apply/app_key_states.sql, after the batch's KEY_ADD
 // messages. No message, so no standing: the user nonce orders them (the file says how).
 void WriteAppKeyStates(const std::vector<core::AppKeyStateRow>& rows) {
-  static PreparedStatement stmt{"app_key_states", StoreSql("app_key_states"),
+  static PreparedStatement stmt{"app_key_states",
+                                StoreSql("app_key_states"),
                                 {ParamType::kInt8, ParamType::kBytea, ParamType::kInt4, ParamType::kText,
                                  ParamType::kInt8, ParamType::kInt8, ParamType::kInt8, ParamType::kInt8}};
   if (rows.empty()) return;
@@ -913,12 +914,15 @@ bool AppKeyAdmits(const AppKeyGrants& grants, const core::MessageRow& m) {
   return false;
 }
 
+// A key removed at an unknown time (a backfill's reconciliation: no KEY_REMOVE seen) grants
+// nothing: what it signed waits until the key is known again.
 void KnownAppKeys(const std::set<SignerKey>& wanted, AppKeyGrants* grants) {
   static PreparedStatement stmt{
       "known_app_keys",
       "SELECT a.fid, a.key, a.scopes::text, CASE WHEN a.removed THEN (extract(epoch FROM a.removed_at) - "
       "1609459200)::bigint END FROM unnest($1::bigint[], $2::bytea[]) AS k(fid, key) "
-      "JOIN waypoint.app_keys AS a ON a.fid = k.fid AND a.key = k.key",
+      "JOIN waypoint.app_keys AS a ON a.fid = k.fid AND a.key = k.key "
+      "WHERE NOT (a.removed AND a.removed_at IS NULL)",
       {ParamType::kInt8, ParamType::kBytea}};
   if (wanted.empty()) return;
   std::vector<ArrayParam> p = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea)};

@@ -79,9 +79,14 @@ SELECT reconciled_rows FROM waypoint.backfill_fid_starts WHERE job_id = 4;
 SELECT substr(encode(key, 'hex'), 1, 2) AS key, active, removed_at IS NOT NULL AS has_removed_at FROM waypoint.signers
  WHERE fid = 1410 ORDER BY key;
 SELECT * FROM pg_temp.lines();
--- Listed again by a later backfill (the same KEY_ADD): alive again, still with its hash.
+-- At level full a key removed at an unknown time (reconciled) grants nothing: its cast waits.
+SELECT pg_temp.apply('full:event', :'ev_sk_cast');
+SELECT pg_temp.n(hash) AS held FROM waypoint.held_messages WHERE fid = 1410;
+-- Listed again by a later backfill (the same KEY_ADD): alive again, still with its hash,
+-- and the cast is applied.
 SELECT pg_temp.apply('signer', :'st_a1');
 SELECT * FROM pg_temp.keys();
+SELECT pg_temp.n(hash) AS held FROM waypoint.held_messages WHERE fid = 1410;
 -- A live KEY_ADD after the fid_start, before the pages: not reconciled.
 SELECT pg_temp.apply('fid_start/5/1410', pg_temp.j('{"types":["app_key"],"fids_total":1}'));
 SELECT pg_temp.apply('event', :'ev_sa2');

@@ -174,10 +174,10 @@ struct AppKeyStateRow {
   uint64_t fid = 0;
   std::string key;  // 32-byte Ed25519 public key
   uint32_t key_type = 0;
-  std::string scopes;       // Postgres array literal of int
-  uint32_t ttl = 0;         // seconds
-  uint32_t nonce = 0;       // the KEY_ADD's user nonce
-  uint64_t added_at = 0;    // Unix seconds: the KEY_ADD's timestamp
+  std::string scopes;     // Postgres array literal of int
+  uint32_t ttl = 0;       // seconds
+  uint32_t nonce = 0;     // the KEY_ADD's user nonce
+  uint64_t added_at = 0;  // Unix seconds: the KEY_ADD's timestamp
   std::optional<uint64_t> request_fid;
   std::string Key() const { return std::to_string(fid) + '/' + key; }
 };
