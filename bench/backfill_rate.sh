@@ -23,7 +23,8 @@ trap 'stop_stack; rm -rf "$STACK_DIR"' EXIT
 start_redis
 start_postgres
 psql_stack -c "CREATE EXTENSION waypoint" >/dev/null
-# (--no-app-keys: a backfill cannot read KEY_ADD messages, so the state check would miss them)
+# (--no-app-keys: the history the figures in docs/benchmarks.md were measured on; it also
+# leaves out channels, which a backfill cannot read)
 start_node "$BUILD_DIR/test/node/waypoint-test-node" --seed 7 --fids "$FIDS" --messages "$MESSAGES" --shards 2 \
   --freeze --no-app-keys --dump-state "$STACK_DIR/node.state"
 wait_for 600 "node state dump" test -s "$STACK_DIR/node.state"

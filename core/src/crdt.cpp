@@ -82,6 +82,22 @@ std::vector<AppKeyRow> ReduceAppKeys(std::vector<AppKeyRow> rows) {
   return out;
 }
 
+// One state per (fid, key): the one of the latest KEY_ADD (highest nonce); at the same
+// nonce the first (two reads of one node agree on it).
+std::vector<AppKeyStateRow> ReduceAppKeyStates(std::vector<AppKeyStateRow> rows) {
+  std::vector<AppKeyStateRow> out;
+  out.reserve(rows.size());
+  std::unordered_map<std::string, size_t> index;
+  for (AppKeyStateRow& r : rows) {
+    auto [it, inserted] = index.emplace(r.Key(), out.size());
+    if (inserted)
+      out.push_back(std::move(r));
+    else if (r.nonce > out[it->second].nonce)
+      out[it->second] = std::move(r);
+  }
+  return out;
+}
+
 std::vector<OnChainRow> ReduceOnChain(std::vector<OnChainRow> rows) {
   std::vector<OnChainRow> out;
   out.reserve(rows.size());
@@ -114,6 +130,7 @@ void ReduceRowSet(RowSet& r) {
   r.username_proof_messages = DedupeCandidates(std::move(r.username_proof_messages));
   r.lend_storage = DedupeCandidates(std::move(r.lend_storage));
   r.app_keys = ReduceAppKeys(std::move(r.app_keys));
+  r.app_key_states = ReduceAppKeyStates(std::move(r.app_key_states));
   r.channel_updates = ReduceChannelSlots(std::move(r.channel_updates));
   r.channel_members = ReduceChannelSlots(std::move(r.channel_members));
   r.channel_pins = ReduceChannelSlots(std::move(r.channel_pins));

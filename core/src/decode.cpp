@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hub_event.pb.h"
+#include "request_response.pb.h"
 #include "waypoint/core/errors.hpp"
 #include "waypoint/core/hash.hpp"
 #include "waypoint/core/keccak.hpp"
@@ -631,12 +632,38 @@ RowSet DecodeUserNameProofBytes(std::string_view bytes) {
   return out;
 }
 
+RowSet DecodeSignerBytes(std::string_view bytes, uint64_t entry_fid) {
+  Signer sg;
+  Parse(sg, bytes, "Signer");
+  RowSet out;
+  if (sg.source() != SIGNER_SOURCE_OFFCHAIN) return out;  // on-chain keys come with their events
+  const std::string what = "signer of fid " + std::to_string(sg.fid());
+  if (sg.fid() == 0 || (entry_fid != 0 && sg.fid() != entry_fid))
+    Invalid(what + " in an entry of fid " + std::to_string(entry_fid));
+  if (sg.key().size() != 32) Invalid(what + " has a key of " + std::to_string(sg.key().size()) + " bytes, want 32");
+  if (!sg.has_added_at()) Invalid(what + " has no added_at");
+  if (!sg.has_nonce()) Invalid(what + " has no nonce");
+  CheckUnix(sg.added_at(), "signer added_at");
+  AppKeyStateRow r;
+  r.fid = sg.fid();
+  r.key = sg.key();
+  r.key_type = sg.key_type();
+  r.scopes = ArrayLiteral(sg.scopes());
+  r.ttl = sg.ttl();
+  r.nonce = sg.nonce();
+  r.added_at = sg.added_at();
+  if (sg.has_request_fid()) r.request_fid = sg.request_fid();
+  out.app_key_states.push_back(std::move(r));
+  return out;
+}
+
 RowSet DecodeStreamEntry(const StreamEntry& e) {
   switch (e.kind) {
     case EntryKind::kHubEvent: return DecodeHubEventBytes(e.payload, e.event_id, e.shard);
     case EntryKind::kMessage: return DecodeMessageBytes(e.payload);
     case EntryKind::kOnChainEvent: return DecodeOnChainEventBytes(e.payload);
     case EntryKind::kUserNameProof: return DecodeUserNameProofBytes(e.payload);
+    case EntryKind::kSigner: return DecodeSignerBytes(e.payload, e.fid);
     case EntryKind::kFidDone:
     case EntryKind::kFidStart: return {};
     case EntryKind::kRefused: throw Error(ErrorClass::kInvalid, "refused by verification: " + e.refused_check);

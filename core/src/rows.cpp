@@ -166,6 +166,7 @@ void RowSet::Append(RowSet&& o) {
   Move(username_proof_messages, o.username_proof_messages);
   Move(lend_storage, o.lend_storage);
   Move(app_keys, o.app_keys);
+  Move(app_key_states, o.app_key_states);
   Move(channel_updates, o.channel_updates);
   Move(channel_members, o.channel_members);
   Move(channel_pins, o.channel_pins);
@@ -178,8 +179,9 @@ void RowSet::Append(RowSet&& o) {
 bool RowSet::Empty() const {
   return messages.empty() && casts.empty() && reactions.empty() && links.empty() && link_compact_states.empty() &&
          verifications.empty() && user_data.empty() && username_proof_messages.empty() && lend_storage.empty() &&
-         app_keys.empty() && channel_updates.empty() && channel_members.empty() && channel_pins.empty() &&
-         channel_moderations.empty() && channel_registry.empty() && proofs.empty() && onchain.empty();
+         app_keys.empty() && app_key_states.empty() && channel_updates.empty() && channel_members.empty() &&
+         channel_pins.empty() && channel_moderations.empty() && channel_registry.empty() && proofs.empty() &&
+         onchain.empty();
 }
 
 }  // namespace waypoint::core

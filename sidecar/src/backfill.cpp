@@ -74,7 +74,7 @@ void WriteEntries(Redis& r, const std::string& stream, const std::vector<core::S
 const std::vector<std::string>& StoreNames() {
   static const std::vector<std::string> n = {"cast",         "reaction",  "link",           "link_compact_state",
                                              "verification", "user_data", "username_proof", "lend_storage",
-                                             "onchain",      "fname"};
+                                             "onchain",      "fname",     "app_key"};
   return n;
 }
 
@@ -187,6 +187,9 @@ uint64_t BackfillWorker::BackfillFid(Redis& r, uint64_t fid, const std::set<std:
   const std::string stream = keys.PartitionStream(core::PartitionOf(fid, cfg_.partitions));
   const uint32_t shard = core::ShardOf(fid, std::max<uint32_t>(1, num_shards_));
   uint64_t written = 0;
+  // The stores this attempt reads, named in full: app keys only when the node serves
+  // their read (an older sidecar's "every store" does not include them).
+  const bool read_signers = wanted("app_key") && ReadsSigners(fid);
   {
     // fid_start lands in the fid's partition before the first page is read (every
     // attempt): at fid_done the extension marks gone the fid's rows that neither these
@@ -200,7 +203,8 @@ uint64_t BackfillWorker::BackfillFid(Redis& r, uint64_t fid, const std::set<std:
     e.written_at_ms = WallMs();
     nlohmann::ordered_json start;
     start["types"] = nlohmann::ordered_json::array();
-    for (const auto& t : types) start["types"].push_back(t);
+    for (const auto& t : StoreNames())
+      if (wanted(t.c_str()) && (t != "app_key" || read_signers)) start["types"].push_back(t);
     start["fids_total"] = fids_total;
     e.payload = Payload(start);
     WriteEntries(r, stream, {e});
@@ -302,6 +306,8 @@ uint64_t BackfillWorker::BackfillFid(Redis& r, uint64_t fid, const std::set<std:
       write(K::kOnChainEvent, one);
     }
   }
+  // App keys last: at level full the fid's messages signed by them wait until then.
+  if (read_signers) PageSigners(fid, call, [&](std::vector<std::string>& signers) { write(K::kSigner, signers); });
   return written;
 }
 

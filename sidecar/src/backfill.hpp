@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -61,6 +62,13 @@ class BackfillWorker {
   void WatchBacklog(Redis& r);
   // Waits while the backlog keeps the page reads paused.
   void WaitWhilePaused() const;
+  // App keys (backfill_signers.cpp). ReadsSigners: whether the node serves
+  // GetSignersByFid (asked once, with this fid). PageSigners pages it for the fid until
+  // the token is unset and hands each page's off-chain Signers to `write`.
+  using RawCall = std::function<bool(const std::string&, const google::protobuf::MessageLite&, std::string*)>;
+  using PageWrite = std::function<void(std::vector<std::string>&)>;
+  bool ReadsSigners(uint64_t fid);
+  void PageSigners(uint64_t fid, const RawCall& call, const PageWrite& write);
   const Config& cfg_;
   Node* node_;
   const std::atomic<bool>* stop_;
@@ -69,6 +77,7 @@ class BackfillWorker {
   // in Run keeps its own dedicated connection).
   RedisPool pool_;
   std::atomic<bool> paused_{false};
+  std::atomic<int> signers_served_{-1};  // GetSignersByFid: -1 not asked yet, 0 no, 1 yes
   int64_t next_backlog_ = 0, next_trim_ = 0;
 };
 

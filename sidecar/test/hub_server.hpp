@@ -29,6 +29,9 @@ class HubServer final : public HubService::Service {
   std::set<uint64_t> failing_fids;                 // backfill: these fids get UNAVAILABLE
   std::set<uint64_t> invalid_fids;                 // backfill: these fids get INVALID_ARGUMENT
   std::map<uint64_t, uint32_t> user_data_per_fid;  // backfill: user-data messages per fid
+  // backfill: GetSignersByFid is served only when set (else UNIMPLEMENTED, as an older
+  // node); signers per fid, paged by page_size with a token even after a full last page
+  std::map<uint64_t, std::vector<Signer>>* signers_per_fid = nullptr;
   std::atomic<int> subscribes{0}, get_events{0};
   std::atomic<int> active_streams{0};
   // Operations tests: every unary call is recorded (method, steady ms) and may be slowed
@@ -201,6 +204,22 @@ class HubServer final : public HubService::Service {
       m->mutable_data()->mutable_user_data_body()->set_value("name-" + std::to_string(i));
       m->set_hash("ud-" + std::to_string(req->fid()) + "-" + std::to_string(i));
     }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetSignersByFid(grpc::ServerContext*, const SignersByFidRequest* req,
+                               SignersByFidResponse* out) override {
+    Flight f(this);
+    if (!Note("GetSignersByFid")) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node restarting");
+    if (!signers_per_fid) return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "unknown method");
+    auto it = signers_per_fid->find(req->fid());
+    if (it == signers_per_fid->end()) return grpc::Status::OK;
+    size_t from = 0;
+    for (unsigned char c : req->page_token()) from = from * 256 + c;
+    const size_t n = req->page_size() > 0 ? req->page_size() : 1000;
+    size_t i = from;
+    for (; i < it->second.size() && i < from + n; ++i) *out->add_signers() = it->second[i];
+    if (i - from == n) out->set_next_page_token(std::string(1, static_cast<char>(i)));
     return grpc::Status::OK;
   }
 

@@ -145,6 +145,7 @@ TEST(Backfill, PagesEveryFidReportsFailuresAndAcksAfterAll) {
   EXPECT_EQ(s.fid_starts[1], 1);
   EXPECT_EQ(s.fid_starts[4], 2);
   EXPECT_NE(s.fid_start[1].find("\"fids_total\":4}"), std::string::npos) << s.fid_start[1];
+  EXPECT_EQ(s.fid_start[1], "{\"types\":[\"cast\"],\"fids_total\":4}");
   EXPECT_EQ(s.fid_done[1], "{\"status\":\"ok\",\"messages\":7}");
   EXPECT_EQ(s.fid_done[2], "{\"status\":\"ok\",\"messages\":0}");
   EXPECT_EQ(s.fid_done[3], "{\"status\":\"ok\",\"messages\":25}");
@@ -155,6 +156,85 @@ TEST(Backfill, PagesEveryFidReportsFailuresAndAcksAfterAll) {
   Reply progress = r.Command({"HGET", "waypoint:backfill:job:job-1", "fids_done"});
   ASSERT_EQ(progress->type, REDIS_REPLY_STRING);
   EXPECT_EQ(std::string(progress->str), "4");
+}
+
+// App keys: the fid's signers are paged until the token is unset (here a full last page,
+// then an empty one), only the off-chain ones are written (kind signer, in the node's
+// order), after the other stores, and fid_start names app_key among every store. A node
+// without GetSignersByFid (UNIMPLEMENTED) leaves app keys out of fid_start.
+TEST(Backfill, AppKeysFromEveryPageOfGetSignersByFid) {
+  for (const bool served : {true, false}) {
+    RedisServer redis;
+    HubServer hub;
+    hub.casts_per_fid = {{5, 2}};
+    std::map<uint64_t, std::vector<Signer>> signers;
+    for (int i = 0; i < 6; ++i) {
+      Signer sg;
+      sg.set_source(i < 2 ? SIGNER_SOURCE_ONCHAIN : SIGNER_SOURCE_OFFCHAIN);
+      sg.set_key(std::string(32, static_cast<char>('a' + i)));
+      sg.set_fid(5);
+      sg.set_added_at(1700000000);
+      sg.set_nonce(static_cast<uint32_t>(i));
+      signers[5].push_back(sg);
+    }
+    if (served) hub.signers_per_fid = &signers;
+    const std::string addr = hub.Start();
+    Config cfg;
+    cfg.node_addr = addr;
+    cfg.redis_url = redis.url();
+    cfg.partitions = 2;
+    cfg.page_size = 2;
+    cfg.node_rps = 10000;
+    cfg.consumer = "keys";
+    Redis r(ParseRedisUrl(redis.url()));
+    const std::string jobs = KeyLayout{}.BackfillJobStream();
+    Redis::Check(r.Command({"XADD", jobs, "*", "v", "1", "job", "job-1", "fids", "5", "types", ""}), "XADD");
+    std::atomic<bool> stop{false};
+    Node node(cfg, &stop);
+    BackfillWorker w(cfg, &node, &stop);
+    std::thread t([&] { w.Run(); });
+    const bool acked = WaitFor(
+        [&] {
+          Reply g = r.Command({"XINFO", "GROUPS", jobs});
+          return g->type == REDIS_REPLY_ARRAY && g->elements > 0 && Pending(r) == 0 &&
+                 r.Command({"XLEN", KeyLayout{}.PartitionStream(1)})->integer > 0;
+        },
+        15000);
+    stop = true;
+    t.join();
+    ASSERT_TRUE(acked);
+    std::vector<std::string> keys;
+    std::vector<waypoint::core::EntryKind> kinds;
+    for (const auto& [p, e] : ReadPartitionEntries(r, cfg.partitions)) {
+      kinds.push_back(e.kind);
+      if (e.kind == waypoint::core::EntryKind::kSigner) {
+        Signer sg;
+        ASSERT_TRUE(sg.ParseFromString(e.payload));
+        EXPECT_EQ(sg.source(), SIGNER_SOURCE_OFFCHAIN);
+        keys.push_back(sg.key().substr(0, 1));
+      }
+      if (e.kind == waypoint::core::EntryKind::kFidStart) {
+        const bool names_keys = e.payload.find("\"app_key\"") != std::string::npos;
+        EXPECT_EQ(names_keys, served) << e.payload;
+        EXPECT_NE(e.payload.find("\"cast\""), std::string::npos) << e.payload;
+      }
+      if (e.kind == waypoint::core::EntryKind::kFidDone) {
+        EXPECT_EQ(e.payload, served ? "{\"status\":\"ok\",\"messages\":6}" : "{\"status\":\"ok\",\"messages\":2}");
+      }
+    }
+    int calls = 0;
+    for (const auto& [method, at] : hub.Calls()) calls += method == "GetSignersByFid";
+    if (served) {
+      EXPECT_EQ(keys, (std::vector<std::string>{"c", "d", "e", "f"}));
+      EXPECT_EQ(calls, 1 + 4);  // the first-use check, then pages of 2, 2, 2 and an empty one
+      // The signers come last, just before fid_done.
+      ASSERT_GE(kinds.size(), 2u);
+      EXPECT_EQ(kinds[kinds.size() - 2], waypoint::core::EntryKind::kSigner);
+    } else {
+      EXPECT_TRUE(keys.empty());
+      EXPECT_EQ(calls, 1);  // asked once, never again
+    }
+  }
 }
 
 // At level signature the in-test node's unsigned messages are refused: written as

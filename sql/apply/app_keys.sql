@@ -13,7 +13,10 @@
 -- for a copy seen only in a later event's deleted_messages, its death event (it was held
 -- until then, so it was merged after every KEY_ADD that died or merged before); at the
 -- same event the merge counts as later; without event ids, timestamp then hash. A dead
--- winner is a removed key (removed = true).
+-- winner is a removed key (removed = true). A row a backfill wrote from the node's key
+-- state (no message_hash: sql/apply/app_key_states.sql) is replaced by the KEY_ADD of the
+-- same or a later user nonce (the fid's nonce grows with every KEY_ADD the node accepts),
+-- which then brings its hash and its standing.
 INSERT INTO waypoint.app_keys AS t (
   fid, key, message_hash, "timestamp", key_type, scopes, ttl, nonce, deadline, request_fid,
   removed, removed_at, remove_hash, remove_event, dropped_at, dropped_reason,
@@ -65,13 +68,14 @@ ON CONFLICT (fid, key) DO UPDATE SET
   confirmed_seq = excluded.confirmed_seq,
   event_id = excluded.event_id,
   -- updated_at changes only when something a reader sees did
-  updated_at = CASE WHEN excluded.message_hash <> t.message_hash
+  updated_at = CASE WHEN excluded.message_hash IS DISTINCT FROM t.message_hash
                       OR excluded.removed <> t.removed
                       OR (excluded.remove_hash IS NOT NULL AND excluded.remove_hash IS DISTINCT FROM t.remove_hash)
                     THEN excluded.updated_at ELSE t.updated_at END
 -- Whether the candidate replaces the current winner t (its standing read fresh):
 WHERE excluded.message_hash = t.message_hash  -- the same KEY_ADD again: refresh it
-   OR coalesce((
+   OR (t.message_hash IS NULL AND excluded.nonce >= t.nonce)  -- a state row: its KEY_ADD or a later one
+   OR t.message_hash IS NOT NULL AND coalesce((
         SELECT (coalesce(excluded.event_id, excluded.remove_event, -1), excluded.event_id IS NOT NULL,
                 excluded."timestamp", excluded.message_hash)
              > (coalesce(mo.merge_event, mo.death_event, -1), mo.merge_event IS NOT NULL, t."timestamp", t.message_hash)

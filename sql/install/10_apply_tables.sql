@@ -310,17 +310,19 @@ SELECT waypoint.create_fid_partitions('lend_storage');
 
 -- App keys (KEY_ADD / KEY_REMOVE, docs/apply-semantics.md "App keys"): one row per
 -- (fid, key), the KEY_ADD the node keeps for it, or, once a KEY_REMOVE deleted it, that
--- KEY_ADD marked removed (the node stores no KEY_REMOVE). Written by sql/apply/app_keys.sql.
+-- KEY_ADD marked removed (the node stores no KEY_REMOVE). Written by sql/apply/app_keys.sql,
+-- and from the node's key state read by a backfill by sql/apply/app_key_states.sql (such a
+-- row has no message: message_hash and deadline are NULL).
 CREATE TABLE waypoint.app_keys (
   fid bigint NOT NULL,
   key bytea NOT NULL,
-  message_hash bytea NOT NULL,
+  message_hash bytea,
   "timestamp" timestamptz NOT NULL,
   key_type int NOT NULL,
   scopes int[] NOT NULL,
   ttl bigint NOT NULL,
   nonce bigint NOT NULL,
-  deadline bigint NOT NULL,
+  deadline bigint,
   request_fid bigint,
   removed boolean NOT NULL,
   removed_at timestamptz,

@@ -193,23 +193,23 @@ COMMENT ON TABLE waypoint.held_messages IS
 
 -- App keys (KEY_ADD / KEY_REMOVE).
 COMMENT ON TABLE waypoint.app_keys IS
-  'App keys (KEY_ADD, message type 16), one row per (fid, key): the KEY_ADD the node keeps (the latest merged: a later KEY_ADD of the key replaces it), or the last one, marked removed, once a KEY_REMOVE (type 17) deleted it; a removed key may be added again (docs/apply-semantics.md, "App keys").';
+  'App keys (KEY_ADD, message type 16), one row per (fid, key): the KEY_ADD the node keeps (the latest merged: a later KEY_ADD of the key replaces it), or the last one, marked removed, once a KEY_REMOVE (type 17) deleted it; a removed key may be added again; or, written by a backfill from the node''s key state (GetSignersByFid), the key as the node lists it, without its message (message_hash NULL) (docs/apply-semantics.md, "App keys").';
 COMMENT ON COLUMN waypoint.app_keys.fid IS 'Fid the key signs for.';
 COMMENT ON COLUMN waypoint.app_keys.key IS 'Ed25519 public key (32 bytes).';
-COMMENT ON COLUMN waypoint.app_keys.message_hash IS 'Hash of the winning KEY_ADD.';
+COMMENT ON COLUMN waypoint.app_keys.message_hash IS 'Hash of the winning KEY_ADD; NULL when the row comes from the node''s key state read by a backfill (no message), until the stream brings that KEY_ADD or a later one.';
 COMMENT ON COLUMN waypoint.app_keys."timestamp" IS 'Timestamp of the winning KEY_ADD (Farcaster time converted): when the key was added or last upserted.';
 COMMENT ON COLUMN waypoint.app_keys.key_type IS 'Key type (1 Ed25519).';
 COMMENT ON COLUMN waypoint.app_keys.scopes IS 'MessageType values the key may sign.';
 COMMENT ON COLUMN waypoint.app_keys.ttl IS 'Sliding lifetime in seconds: the node refuses messages once the key was unused for this long (not tracked by the mirror).';
-COMMENT ON COLUMN waypoint.app_keys.nonce IS 'The fid''s user nonce the KEY_ADD consumed.';
-COMMENT ON COLUMN waypoint.app_keys.deadline IS 'Deadline of the custody signature (Unix seconds).';
+COMMENT ON COLUMN waypoint.app_keys.nonce IS 'The fid''s user nonce the KEY_ADD consumed: it orders the KEY_ADDs of a fid, and so a backfill''s key state against the KEY_ADD messages.';
+COMMENT ON COLUMN waypoint.app_keys.deadline IS 'Deadline of the custody signature (Unix seconds); NULL for a row from a backfill (the node''s key state does not carry it).';
 COMMENT ON COLUMN waypoint.app_keys.request_fid IS 'Fid of the app that requested the key (SignedKeyRequest metadata); NULL when the metadata does not decode.';
 COMMENT ON COLUMN waypoint.app_keys.removed IS 'True when the node no longer holds the KEY_ADD (a KEY_REMOVE deleted it).';
 COMMENT ON COLUMN waypoint.app_keys.removed_at IS 'Timestamp of the KEY_REMOVE that deleted the winning KEY_ADD.';
 COMMENT ON COLUMN waypoint.app_keys.remove_hash IS 'Hash of that KEY_REMOVE (kept in waypoint.messages; the node does not store it).';
 COMMENT ON COLUMN waypoint.app_keys.remove_event IS 'Snapchain event id that deleted the winning KEY_ADD, while removed.';
-COMMENT ON COLUMN waypoint.app_keys.dropped_at IS 'When the node reported the winning KEY_ADD deleted (event time), while removed.';
-COMMENT ON COLUMN waypoint.app_keys.dropped_reason IS 'deleted while removed (app keys are never reconciled: a backfill cannot read KEY_ADD messages).';
+COMMENT ON COLUMN waypoint.app_keys.dropped_at IS 'When the node reported the winning KEY_ADD deleted (event time), or when a backfill reconciled the key away, while removed.';
+COMMENT ON COLUMN waypoint.app_keys.dropped_reason IS 'While removed: deleted (a KEY_REMOVE deleted the KEY_ADD) or reconciled (a completed backfill found the key no longer listed by the node).';
 COMMENT ON COLUMN waypoint.app_keys.confirmed_seq IS 'waypoint.apply_seq value of the last batch that offered the current winner.';
 COMMENT ON COLUMN waypoint.app_keys.event_id IS 'Latest Snapchain event id that merged the winning KEY_ADD.';
 COMMENT ON COLUMN waypoint.app_keys.updated_at IS 'When this row last changed.';

@@ -129,11 +129,13 @@ CREATE VIEW waypoint.tier_purchases AS
 COMMENT ON VIEW waypoint.tier_purchases IS 'Tier purchases (tier_type 1 Pro).';
 
 -- App keys (KEY_ADD / KEY_REMOVE) and the signers of both sources.
+-- (origin was added in 0.6.0.)
 CREATE VIEW waypoint.app_keys_live AS
-  SELECT fid, key, key_type, scopes, ttl, nonce, request_fid, deadline, message_hash AS hash, "timestamp"
+  SELECT fid, key, key_type, scopes, ttl, nonce, request_fid, deadline, message_hash AS hash, "timestamp",
+         CASE WHEN message_hash IS NULL THEN 'backfill' ELSE 'message' END AS origin
   FROM waypoint.app_keys
   WHERE NOT removed;
-COMMENT ON VIEW waypoint.app_keys_live IS 'App keys the node holds now (KEY_ADD not removed), one per (fid, key); expiry by TTL is not tracked.';
+COMMENT ON VIEW waypoint.app_keys_live IS 'App keys the node holds now (KEY_ADD not removed), one per (fid, key); origin: message (a KEY_ADD the mirror holds, with its hash) or backfill (the node''s key state, no hash or deadline); expiry by TTL is not tracked.';
 
 -- Columns after active were added in 0.5.0 (CREATE OR REPLACE VIEW keeps views built on it).
 CREATE VIEW waypoint.signers AS
@@ -148,7 +150,7 @@ CREATE VIEW waypoint.signers AS
   SELECT fid, key, key_type::bigint, "timestamp", CASE WHEN removed THEN coalesce(removed_at, dropped_at) END,
          NOT removed, 'app', scopes, ttl
   FROM waypoint.app_keys;
-COMMENT ON VIEW waypoint.signers IS 'Every key a fid may sign with now or could before, one row per (fid, key, source): source onchain (key registry events: added, removed by remove or admin reset) or app (KEY_ADD messages, with their scopes and ttl; removed by KEY_REMOVE). active: may sign now (app keys: expiry by TTL not tracked). Verification level full applies a message once its signer is a key of its fid here (docs/verification.md).';
+COMMENT ON VIEW waypoint.signers IS 'Every key a fid may sign with now or could before, one row per (fid, key, source): source onchain (key registry events: added, removed by remove or admin reset) or app (KEY_ADD messages, or the key state of the node read by a backfill, with their scopes and ttl; removed by KEY_REMOVE, or reconciled by a backfill that no longer found them). active: may sign now (app keys: expiry by TTL not tracked). Verification level full applies a message once its signer is a key of its fid here (docs/verification.md).';
 
 -- Channels (docs/apply-semantics.md, "Channels").
 -- The registry fold, as the node does it (its CHANNEL_REGISTER index), in chain order

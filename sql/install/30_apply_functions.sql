@@ -6,7 +6,7 @@ LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'waypoint_apply_payloads';
 REVOKE ALL ON FUNCTION waypoint.apply_payloads(text[], bytea[]) FROM PUBLIC;
 COMMENT ON FUNCTION waypoint.apply_payloads(text[], bytea[]) IS
-  'Superuser test surface: applies raw payloads (kind event = HubEvent, message = Message, onchain = OnChainEvent, fname = UserNameProof, fid_start/<job>/<fid> and fid_done/<job>/<fid> backfill markers, whose payload is their JSON; merged = a Message as the message of a MERGE_MESSAGE event with id 0; a suffix @<shard> names the data shard the entry came from, default 1; a prefix full: marks it as written at verification level full) exactly as the apply workers do, inside the caller''s transaction. One result row per payload; applied = false with the reason for rejected (undecodable or invalid) payloads.';
+  'Superuser test surface: applies raw payloads (kind event = HubEvent, message = Message, onchain = OnChainEvent, fname = UserNameProof, signer = a Signer of GetSignersByFid, fid_start/<job>/<fid> and fid_done/<job>/<fid> backfill markers, whose payload is their JSON; merged = a Message as the message of a MERGE_MESSAGE event with id 0; a suffix @<shard> names the data shard the entry came from, default 1; a prefix full: marks it as written at verification level full) exactly as the apply workers do, inside the caller''s transaction. One result row per payload; applied = false with the reason for rejected (undecodable or invalid) payloads.';
 
 -- Writes thread roots by primary key: one statement for the rows a step changed.
 CREATE FUNCTION waypoint.set_thread_roots(fids bigint[], hashes bytea[], root_fids bigint[], root_hashes bytea[],
@@ -439,7 +439,9 @@ AS $$
     SELECT 'msg' || E'\t' || 'lend_storage' || E'\t' || encode(message_hash, 'hex')
       FROM waypoint.lend_storage WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
     UNION ALL
-    SELECT 'msg' || E'\t' || 'app_key' || E'\t' || encode(message_hash, 'hex') FROM waypoint.app_keys WHERE NOT removed
+    SELECT 'app_key' || E'\t' || fid || E'\t' || encode(key, 'hex') || E'\t' || nonce || E'\t'
+           || array_to_string(scopes, ',') || E'\t' || ttl
+      FROM waypoint.app_keys WHERE NOT removed
     UNION ALL
     SELECT 'onchain' || E'\t' || type || E'\t' || fid || E'\t' || encode(transaction_hash, 'hex') || E'\t' || log_index
       FROM waypoint.onchain_events

@@ -85,7 +85,7 @@ CREATE FUNCTION waypoint.backfill_type_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT ARRAY['cast', 'reaction', 'link', 'link_compact_state', 'verification', 'user_data',
-                   'username_proof', 'lend_storage', 'onchain', 'fname']::text[] $$;
+                   'username_proof', 'lend_storage', 'onchain', 'fname', 'app_key']::text[] $$;
 COMMENT ON FUNCTION waypoint.backfill_type_names() IS
   'The names accepted in the types argument of waypoint.enqueue_backfill, enqueue_backfill_all and enqueue_backfill_upto.';
 

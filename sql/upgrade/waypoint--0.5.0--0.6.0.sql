@@ -247,7 +247,9 @@ AS $$
     SELECT 'msg' || E'\t' || 'lend_storage' || E'\t' || encode(message_hash, 'hex')
       FROM waypoint.lend_storage WHERE pruned_at IS NULL AND revoked_at IS NULL AND dropped_at IS NULL
     UNION ALL
-    SELECT 'msg' || E'\t' || 'app_key' || E'\t' || encode(message_hash, 'hex') FROM waypoint.app_keys WHERE NOT removed
+    SELECT 'app_key' || E'\t' || fid || E'\t' || encode(key, 'hex') || E'\t' || nonce || E'\t'
+           || array_to_string(scopes, ',') || E'\t' || ttl
+      FROM waypoint.app_keys WHERE NOT removed
     UNION ALL
     SELECT 'onchain' || E'\t' || type || E'\t' || fid || E'\t' || encode(transaction_hash, 'hex') || E'\t' || log_index
       FROM waypoint.onchain_events
@@ -278,9 +280,36 @@ AS $$
   ORDER BY line COLLATE "C";
 $$;
 
+-- App keys from a backfill (docs/apply-semantics.md, "App keys from a backfill"): a
+-- backfill reads the node's key state (GetSignersByFid), which carries no message, so such
+-- rows have no message_hash and no deadline; app keys are a backfill type ('app_key') and
+-- reconciled; the app_key lines of state_lines() (above) name the key, not the KEY_ADD's
+-- hash, which a mirror filled by backfill cannot know.
+ALTER TABLE waypoint.app_keys ALTER COLUMN message_hash DROP NOT NULL, ALTER COLUMN deadline DROP NOT NULL;
+COMMENT ON TABLE waypoint.app_keys IS
+  'App keys (KEY_ADD, message type 16), one row per (fid, key): the KEY_ADD the node keeps (the latest merged: a later KEY_ADD of the key replaces it), or the last one, marked removed, once a KEY_REMOVE (type 17) deleted it; a removed key may be added again; or, written by a backfill from the node''s key state (GetSignersByFid), the key as the node lists it, without its message (message_hash NULL) (docs/apply-semantics.md, "App keys").';
+COMMENT ON COLUMN waypoint.app_keys.message_hash IS 'Hash of the winning KEY_ADD; NULL when the row comes from the node''s key state read by a backfill (no message), until the stream brings that KEY_ADD or a later one.';
+COMMENT ON COLUMN waypoint.app_keys.deadline IS 'Deadline of the custody signature (Unix seconds); NULL for a row from a backfill (the node''s key state does not carry it).';
+COMMENT ON COLUMN waypoint.app_keys.nonce IS 'The fid''s user nonce the KEY_ADD consumed: it orders the KEY_ADDs of a fid, and so a backfill''s key state against the KEY_ADD messages.';
+COMMENT ON COLUMN waypoint.app_keys.dropped_at IS 'When the node reported the winning KEY_ADD deleted (event time), or when a backfill reconciled the key away, while removed.';
+COMMENT ON COLUMN waypoint.app_keys.dropped_reason IS 'While removed: deleted (a KEY_REMOVE deleted the KEY_ADD) or reconciled (a completed backfill found the key no longer listed by the node).';
+-- (origin was added in 0.6.0.)
+CREATE OR REPLACE VIEW waypoint.app_keys_live AS
+  SELECT fid, key, key_type, scopes, ttl, nonce, request_fid, deadline, message_hash AS hash, "timestamp",
+         CASE WHEN message_hash IS NULL THEN 'backfill' ELSE 'message' END AS origin
+  FROM waypoint.app_keys
+  WHERE NOT removed;
+COMMENT ON VIEW waypoint.app_keys_live IS 'App keys the node holds now (KEY_ADD not removed), one per (fid, key); origin: message (a KEY_ADD the mirror holds, with its hash) or backfill (the node''s key state, no hash or deadline); expiry by TTL is not tracked.';
+COMMENT ON VIEW waypoint.signers IS 'Every key a fid may sign with now or could before, one row per (fid, key, source): source onchain (key registry events: added, removed by remove or admin reset) or app (KEY_ADD messages, or the key state of the node read by a backfill, with their scopes and ttl; removed by KEY_REMOVE, or reconciled by a backfill that no longer found them). active: may sign now (app keys: expiry by TTL not tracked). Verification level full applies a message once its signer is a key of its fid here (docs/verification.md).';
+CREATE OR REPLACE FUNCTION waypoint.backfill_type_names() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT ARRAY['cast', 'reaction', 'link', 'link_compact_state', 'verification', 'user_data',
+                   'username_proof', 'lend_storage', 'onchain', 'fname', 'app_key']::text[] $$;
+
 -- The test surface's kinds merged and @<shard>.
 COMMENT ON FUNCTION waypoint.apply_payloads(text[], bytea[]) IS
-  'Superuser test surface: applies raw payloads (kind event = HubEvent, message = Message, onchain = OnChainEvent, fname = UserNameProof, fid_start/<job>/<fid> and fid_done/<job>/<fid> backfill markers, whose payload is their JSON; merged = a Message as the message of a MERGE_MESSAGE event with id 0; a suffix @<shard> names the data shard the entry came from, default 1; a prefix full: marks it as written at verification level full) exactly as the apply workers do, inside the caller''s transaction. One result row per payload; applied = false with the reason for rejected (undecodable or invalid) payloads.';
+  'Superuser test surface: applies raw payloads (kind event = HubEvent, message = Message, onchain = OnChainEvent, fname = UserNameProof, signer = a Signer of GetSignersByFid, fid_start/<job>/<fid> and fid_done/<job>/<fid> backfill markers, whose payload is their JSON; merged = a Message as the message of a MERGE_MESSAGE event with id 0; a suffix @<shard> names the data shard the entry came from, default 1; a prefix full: marks it as written at verification level full) exactly as the apply workers do, inside the caller''s transaction. One result row per payload; applied = false with the reason for rejected (undecodable or invalid) payloads.';
 
 -- Channels (docs/apply-semantics.md, "Channels").
 GRANT SELECT ON waypoint.channel_registry_events, waypoint.channel_metadata, waypoint.channel_members,

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "hub_event.pb.h"
+#include "request_response.pb.h"
 #include "hashed_message.hpp"
 #include "waypoint/core/hash.hpp"
 #include "waypoint/core/keccak.hpp"
@@ -169,6 +170,26 @@ Message KeyRemove(const std::string& name, uint64_t fid, uint32_t ts, char key, 
   b->set_deadline(1800000000);
   b->set_nonce(nonce);
   return Finish(name, std::move(d));
+}
+
+// A Signer as GetSignersByFid lists a gasless key (the node's state of a KEY_ADD: no
+// message), from the KEY_ADD it describes; or, with source ONCHAIN, an on-chain signer.
+std::string SignerState(const Message& key_add, SignerSource source = SIGNER_SOURCE_OFFCHAIN) {
+  const MessageData& d = key_add.data();
+  const KeyAddBody& b = d.key_add_body();
+  Signer s;
+  s.set_source(source);
+  s.set_key(b.key());
+  s.set_key_type(b.key_type());
+  s.set_fid(d.fid());
+  s.set_added_at(uint64_t{d.timestamp()} + 1609459200);
+  s.set_last_used_at(uint64_t{d.timestamp()} + 1609459200);
+  s.set_ttl(b.ttl());
+  s.set_expires_at(uint64_t{d.timestamp()} + 1609459200 + b.ttl());
+  for (int sc : b.scopes()) s.add_scopes(sc);
+  s.set_request_fid(9);
+  s.set_nonce(b.nonce());
+  return s.SerializeAsString();
 }
 
 // A message whose envelope is signed by `key` (the signer is not covered by the hash).
@@ -607,6 +628,45 @@ int main() {
   Emit("ev_ak_like", Merge(ak_like));
   Emit("ev_ak_follow", Merge(ak_follow));
   Emit("ev_ak_late", Merge(ak_late));
+
+  // App keys from a backfill: fid 1410 (apply_app_key_states). Key 0xa5: sa1 (nonce 1,
+  // scopes cast add), upserted by sa2 (nonce 3, cast add and like), removed by sr1 (nonce
+  // 4); a later add sa5 (nonce 5, also follow) only the node's state shows. Key 0xb5: sb1
+  // (nonce 2). st_*: the Signers GetSignersByFid lists for them; messages signed by key
+  // 0xa5 for level full.
+  Message sa1 = KeyAdd("sa1", 1410, 15000, '\xa5', 1, {1}, KeyMetadata(9));
+  Message sb1 = KeyAdd("sb1", 1410, 15005, '\xb5', 2, {1}, KeyMetadata(9));
+  Message sa2 = KeyAdd("sa2", 1410, 15010, '\xa5', 3, {1, 3}, KeyMetadata(9));
+  Message sr1 = KeyRemove("sr1", 1410, 15020, '\xa5', 4);
+  Message sa5 = KeyAdd("sa5", 1410, 15030, '\xa5', 5, {1, 3, 5}, KeyMetadata(9));
+  Emit("ev_sa1", Merge(sa1));
+  Emit("ev_sb1", Merge(sb1));
+  Emit("ev_sa2", Merge(sa2, {&sa1}));
+  Emit("ev_sr1", Merge(sr1, {&sa2}));
+  Emit("ev_sa5", Merge(sa5));
+  Emit("st_a1", SignerState(sa1));
+  Emit("st_a2", SignerState(sa2));
+  Emit("st_a5", SignerState(sa5));
+  Emit("st_b1", SignerState(sb1));
+  Emit("st_onchain", SignerState(sb1, SIGNER_SOURCE_ONCHAIN));
+  {
+    Signer bad;
+    bad.ParseFromString(SignerState(sa1));
+    bad.set_key(std::string(31, '\xa5'));
+    Emit("st_short_key", bad.SerializeAsString());
+    bad.ParseFromString(SignerState(sa1));
+    bad.clear_nonce();
+    Emit("st_no_nonce", bad.SerializeAsString());
+    bad.ParseFromString(SignerState(sa1));
+    bad.clear_added_at();
+    Emit("st_no_added_at", bad.SerializeAsString());
+    bad.ParseFromString(SignerState(sa1));
+    bad.set_fid(0);
+    Emit("st_fid0", bad.SerializeAsString());
+  }
+  Emit("st_garbage", std::string("\xff\xff\xff", 3));
+  Emit("ev_sk_cast", Merge(SignedBy(CastAdd("sk_cast", 1410, 15001, "by a backfilled key"), '\xa5')));
+  Emit("ev_sk_follow", Merge(SignedBy(Link("sk_follow", true, 1410, 15002, 1400), '\xa5')));
 
   // Channels (apply_channels): channel "waypoint" (id = keccak256 of the name) minted by
   // 0x..0a00 (the mint's TRANSFER first, then the REGISTER, one transaction), renewed,

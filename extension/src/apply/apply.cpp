@@ -375,6 +375,30 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
   });
 }
 
+// App keys as the node's state lists them (entry kind "signer", from a backfill's
+// GetSignersByFid pages): sql/apply/app_key_states.sql, after the batch's KEY_ADD
+// messages. No message, so no standing: the user nonce orders them (the file says how).
+void WriteAppKeyStates(const std::vector<core::AppKeyStateRow>& rows) {
+  static PreparedStatement stmt{"app_key_states",
+                                StoreSql("app_key_states"),
+                                {ParamType::kInt8, ParamType::kBytea, ParamType::kInt4, ParamType::kText,
+                                 ParamType::kInt8, ParamType::kInt8, ParamType::kInt8, ParamType::kInt8}};
+  if (rows.empty()) return;
+  std::vector<ArrayParam> p;
+  for (ParamType t : stmt.types) p.emplace_back(t);
+  for (const auto& r : rows) {
+    p[0].AddInt(static_cast<int64_t>(r.fid));
+    p[1].AddStr(r.key);
+    p[2].AddInt(static_cast<int64_t>(r.key_type));
+    p[3].AddStr(r.scopes);
+    p[4].AddInt(r.ttl);
+    p[5].AddInt(r.nonce);
+    p[6].AddInt(static_cast<int64_t>(r.added_at));
+    p[7].AddOptInt(r.request_fid);
+  }
+  pg::ExecuteArrays(stmt, p);
+}
+
 // Channel slots (docs/apply-semantics.md, "Channels"): one upsert per slot table
 // (sql/apply/channel_*.sql). Their parameters: channel_id, author fid, message_hash, ts,
 // merge_event, then the table's own columns. The candidate's merge event is its own (the
@@ -723,6 +747,15 @@ void Reconcile(const Markers& mk) {
         "AND (coalesce(cardinality(r.stores), 0) = 0 OR r.stores && ARRAY['username_proof', 'fname']) "
         "RETURNING r.job, r.fid)";
     all += " UNION ALL SELECT * FROM p";
+    // App keys: only when the start names them (a sidecar that read the fid's signers
+    // says so; "every store" from an older one does not include them). A key the node
+    // no longer lists is removed, as by a KEY_REMOVE the mirror did not see.
+    sql +=
+        ", k AS (UPDATE waypoint.app_keys t SET removed = true, remove_event = NULL, dropped_at = now(), "
+        "dropped_reason = 'reconciled', updated_at = now() FROM r "
+        "WHERE t.fid = r.fid AND t.confirmed_seq < r.start AND NOT t.removed AND 'app_key' = ANY (r.stores) "
+        "RETURNING r.job, r.fid)";
+    all += " UNION ALL SELECT * FROM k";
     sql += ", n AS (SELECT job, fid, count(*) AS rows FROM (" + all +
            ") x GROUP BY job, fid) "
            "INSERT INTO waypoint.backfill_fid_starts AS s (job_id, fid, start_seq, stores, reconciled_at, "
@@ -881,12 +914,15 @@ bool AppKeyAdmits(const AppKeyGrants& grants, const core::MessageRow& m) {
   return false;
 }
 
+// A key removed at an unknown time (a backfill's reconciliation: no KEY_REMOVE seen) grants
+// nothing: what it signed waits until the key is known again.
 void KnownAppKeys(const std::set<SignerKey>& wanted, AppKeyGrants* grants) {
   static PreparedStatement stmt{
       "known_app_keys",
       "SELECT a.fid, a.key, a.scopes::text, CASE WHEN a.removed THEN (extract(epoch FROM a.removed_at) - "
       "1609459200)::bigint END FROM unnest($1::bigint[], $2::bytea[]) AS k(fid, key) "
-      "JOIN waypoint.app_keys AS a ON a.fid = k.fid AND a.key = k.key",
+      "JOIN waypoint.app_keys AS a ON a.fid = k.fid AND a.key = k.key "
+      "WHERE NOT (a.removed AND a.removed_at IS NULL)",
       {ParamType::kInt8, ParamType::kBytea}};
   if (wanted.empty()) return;
   std::vector<ArrayParam> p = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea)};
@@ -1022,7 +1058,8 @@ std::vector<core::StreamEntry> SignedAfterRemovals(const std::vector<core::Strea
 // waypoint.held_messages. They are judged again when applied (a removal may already be
 // known, the KEY_ADD's scopes may not cover them: then they are held again).
 std::vector<core::StreamEntry> ReleaseHeld(const std::vector<core::OnChainRow>& onchain,
-                                           const std::vector<core::AppKeyRow>& app_keys) {
+                                           const std::vector<core::AppKeyRow>& app_keys,
+                                           const std::vector<core::AppKeyStateRow>& app_key_states) {
   static PreparedStatement release{
       "release_held",
       "DELETE FROM waypoint.held_messages AS h USING unnest($1::bigint[], $2::bytea[]) AS k(fid, key) "
@@ -1031,6 +1068,7 @@ std::vector<core::StreamEntry> ReleaseHeld(const std::vector<core::OnChainRow>& 
       {ParamType::kInt8, ParamType::kBytea}};
   std::set<SignerKey> adds = SignerAdds(onchain);
   for (const auto& r : app_keys) adds.insert({r.c.fid, r.key});
+  for (const auto& r : app_key_states) adds.insert({r.fid, r.key});
   if (adds.empty()) return {};
   std::vector<ArrayParam> p = {ArrayParam(ParamType::kInt8), ArrayParam(ParamType::kBytea)};
   for (const auto& [fid, key] : adds) {
@@ -1058,6 +1096,7 @@ std::vector<core::StreamEntry> ReleaseHeld(const std::vector<core::OnChainRow>& 
 }
 
 bool HasKeyMessages(const core::RowSet& rows) {
+  if (!rows.app_key_states.empty()) return true;  // a backfill's key state counts as a KEY_ADD
   for (const auto& m : rows.messages)
     if (m.type == MESSAGE_TYPE_KEY_ADD || m.type == MESSAGE_TYPE_KEY_REMOVE) return true;
   return false;
@@ -1130,10 +1169,11 @@ std::vector<EntryOutcome> ApplyEntries(const std::vector<core::StreamEntry>& ent
       });
     StandingMap standing = WriteMessages(rows.messages);
     WriteStores(rows, standing);
+    WriteAppKeyStates(rows.app_key_states);
     WriteChannels(rows);
     WriteProofs(rows.proofs);
     WriteOnChain(rows.onchain);
-    released = ReleaseHeld(rows.onchain, rows.app_keys);
+    released = ReleaseHeld(rows.onchain, rows.app_keys, rows.app_key_states);
   }
   Reconcile(markers);
   // Held messages whose key this batch added, then the revocations: applied now, after the

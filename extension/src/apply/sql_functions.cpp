@@ -89,9 +89,10 @@ Datum ApplyPayloadsImpl(FunctionCallInfo fcinfo) {
       entries[i].fid = strtoull(rest.c_str() + slash2 + 1, nullptr, 10);
     }
     if (!core::ParseEntryKind(kind.c_str(), &entries[i].kind))
-      throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string("unknown entry kind: ") + kind_name,
-                     "use event, message, merged, onchain, fname, fid_start/<job>/<fid> or fid_done[/<job>/<fid>], "
-                     "with @<shard> or a full: prefix");
+      throw SqlError(
+          ERRCODE_INVALID_PARAMETER_VALUE, std::string("unknown entry kind: ") + kind_name,
+          "use event, message, merged, onchain, fname, signer, fid_start/<job>/<fid> or fid_done[/<job>/<fid>], "
+          "with @<shard> or a full: prefix");
     bytea* b = nullptr;
     PgCall([&] { b = DatumGetByteaPP(payloads[i]); });
     entries[i].payload.assign(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));

@@ -1318,6 +1318,15 @@ void Node::AppendThreadLines(std::vector<std::string>& lines) const {
   }
 }
 
+std::vector<std::pair<std::string, MessageData>> Node::HeldAppKeys(uint64_t fid) const {
+  std::vector<std::pair<std::string, MessageData>> out;
+  const FidState* f = Fid(fid);
+  if (!f) return out;
+  for (const auto& [pk, idx] : f->held[static_cast<size_t>(Store::kAppKey)]) out.emplace_back(pk, DataOf(msgs_[idx]));
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
 std::vector<std::string> Node::StateLines() const {
   std::vector<std::string> lines;
   lines.reserve(num_held_ + onchain_.size() + fname_current_.size());
@@ -1332,6 +1341,17 @@ std::vector<std::string> Node::StateLines() const {
             const auto& p = m.data().username_proof_body();
             if (p.fid() != 0) lines.push_back("fname\t" + p.name() + "\t" + std::to_string(p.fid()));
           }
+          continue;
+        }
+        if (static_cast<Store>(si) == Store::kAppKey) {
+          // App keys: by key and the KEY_ADD's nonce, scopes and ttl, not by hash: a
+          // backfill reads the key state (GetSignersByFid), never the KEY_ADD message.
+          const MessageData d = DataOf(msgs_[v]);
+          const auto& b = d.key_add_body();
+          std::string scopes;
+          for (int s : b.scopes()) scopes += (scopes.empty() ? "" : ",") + std::to_string(s);
+          lines.push_back("app_key\t" + std::to_string(fid) + "\t" + Hex(b.key()) + "\t" + std::to_string(b.nonce()) +
+                          "\t" + scopes + "\t" + std::to_string(b.ttl()));
           continue;
         }
         lines.push_back(std::string("msg\t") + StoreName(static_cast<Store>(si)) + "\t" + Hex(HashStr(msgs_[v].hash)));

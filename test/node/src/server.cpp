@@ -436,6 +436,82 @@ class HubServiceImpl final : public HubService::WithRawCallbackMethod_Subscribe<
     return Done(ctx, Status::OK);
   }
 
+  // The unified signer read, as the node's list_signers_for_fid: the active on-chain
+  // signers first (in merge order), then the held gasless keys (by public key), at most
+  // page_size in all. The token is ours and opaque: 'o' + the position in the fid's
+  // on-chain events to go on from, or 'g' + the last gasless key sent. A page that fills
+  // page_size gets a token even when nothing follows (the next page is then empty), as a
+  // store page does; paging ends when the token is unset.
+  ServerUnaryReactor* GetSignersByFid(CallbackServerContext* ctx, const SignersByFidRequest* req,
+                                      SignersByFidResponse* resp) override {
+    std::shared_lock<std::shared_mutex> l(srv_->mutex());
+    const Node& n = srv_->node();
+    const FidState* f = n.Fid(req->fid());
+    if (req->reverse()) return Done(ctx, Status(StatusCode::UNIMPLEMENTED, "reverse paging is not served"));
+    const uint32_t limit = req->page_size() > 0 ? req->page_size() : 1000;
+    const std::string& token = req->page_token();
+    if (!token.empty() && token[0] != 'o' && token[0] != 'g')
+      return Done(ctx, Status(StatusCode::INVALID_ARGUMENT, "invalid signers page token"));
+    const auto apps = n.HeldAppKeys(req->fid());
+    resp->set_gasless_signer_count(static_cast<uint32_t>(apps.size()));
+    resp->set_gasless_signer_limit(1000);
+    resp->set_current_user_nonce(f ? f->user_nonce : 0);
+    if (!f) return Done(ctx, Status::OK);
+    uint32_t sent = 0;
+    std::string next;
+    if (token.empty() || token[0] == 'o') {
+      size_t from = 0;
+      for (size_t i = 1; i < token.size() && i < 5; ++i) from = from << 8 | static_cast<uint8_t>(token[i]);
+      for (size_t i = from; i < f->onchain.size(); ++i) {
+        const OnchainRec& o = n.Onchain(f->onchain[i]);
+        if (o.type != EVENT_TYPE_SIGNER || o.signer_event != SIGNER_EVENT_TYPE_ADD || o.key >= f->key_active.size() ||
+            !f->key_active[o.key])
+          continue;
+        if (sent == limit) {
+          const uint32_t at = static_cast<uint32_t>(i);
+          next = std::string("o") + char(at >> 24) + char(at >> 16) + char(at >> 8) + char(at);
+          break;
+        }
+        Signer* s = resp->add_signers();
+        s->set_source(SIGNER_SOURCE_ONCHAIN);
+        OnChainEvent* ev = s->mutable_onchain_event();
+        ev->ParseFromString(o.bytes);
+        s->set_key(ev->signer_event_body().key());
+        s->set_key_type(ev->signer_event_body().key_type());
+        s->set_fid(req->fid());
+        s->set_added_at(ev->block_timestamp());
+        ++sent;
+      }
+    }
+    if (next.empty()) {
+      const std::string after = !token.empty() && token[0] == 'g' ? token.substr(1) : std::string();
+      std::string last = after;
+      for (const auto& [pk, d] : apps) {
+        if (!after.empty() && pk <= after) continue;
+        if (sent == limit) break;
+        const auto& b = d.key_add_body();
+        Signer* s = resp->add_signers();
+        s->set_source(SIGNER_SOURCE_OFFCHAIN);
+        s->set_key(pk);
+        s->set_key_type(b.key_type());
+        s->set_fid(req->fid());
+        const uint64_t added = uint64_t{d.timestamp()} + 1609459200;  // Farcaster time to Unix seconds
+        s->set_added_at(added);
+        s->set_last_used_at(added);  // nothing bumps it here (TTLs of 90 days: nothing expires)
+        s->set_ttl(b.ttl());
+        if (b.ttl() > 0) s->set_expires_at(added + b.ttl());
+        for (int sc : b.scopes()) s->add_scopes(sc);
+        s->set_request_fid(1 + req->fid() % 7);  // the request fid of the test node's metadata
+        s->set_nonce(b.nonce());
+        last = pk;
+        ++sent;
+      }
+      if (sent == limit) next = "g" + last;
+    }
+    if (!next.empty()) resp->set_next_page_token(next);
+    return Done(ctx, Status::OK);
+  }
+
   ServerUnaryReactor* GetOnChainEvents(CallbackServerContext* ctx, const OnChainEventRequest* req,
                                        OnChainEventResponse* resp) override {
     std::shared_lock<std::shared_mutex> l(srv_->mutex());

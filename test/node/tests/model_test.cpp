@@ -46,7 +46,17 @@ struct Fixture {
   }
   bool Holds(const std::string& store, uint32_t msg) {
     const auto lines = node.StateLines();
-    const std::string want = "msg\t" + store + "\t" + HexHash(node.Msg(msg).hash);
+    std::string want = "msg\t" + store + "\t" + HexHash(node.Msg(msg).hash);
+    if (store == "app_key") {
+      // App keys are lines of the key state: fid, key, nonce, scopes, ttl (docs/state-lines.md).
+      Message m;
+      m.ParseFromString(node.Msg(msg).bytes);
+      const auto& b = m.data().key_add_body();
+      std::string scopes;
+      for (int sc : b.scopes()) scopes += (scopes.empty() ? "" : ",") + std::to_string(sc);
+      want = "app_key\t" + std::to_string(m.data().fid()) + "\t" + waypoint::core::ToHex(b.key()) + "\t" +
+             std::to_string(b.nonce()) + "\t" + scopes + "\t" + std::to_string(b.ttl());
+    }
     return std::binary_search(lines.begin(), lines.end(), want);
   }
   std::map<uint32_t, size_t> seen_;
@@ -311,12 +321,18 @@ TEST(StoreModel, AppKeysUpsertRemoveReaddAndSignWithinScopes) {
   EXPECT_EQ(ev[1].type(), HUB_EVENT_TYPE_MERGE_FAILURE);
   EXPECT_FALSE(fx.Holds("app_key", a2));
   EXPECT_TRUE(fx.Holds("cast", cast));
-  for (const auto& l : fx.node.StateLines()) EXPECT_NE(l, "msg\tapp_key\t" + HexHash(fx.node.Msg(r).hash));
+  for (const auto& l : fx.node.StateLines()) EXPECT_NE(l.rfind("app_key\t", 0), 0u);  // no key held, no remove
+  EXPECT_TRUE(fx.node.HeldAppKeys(fx.fid).empty());
   EXPECT_EQ(fx.Submit(CastAdd(kTs + 5, "after the remove"), key), wt::kNone);
   // Added again: it signs again.
   const uint32_t a3 = fx.node.KeyAdd(fx.fid, 0, {1}, 5, kTs + 6);
   EXPECT_NE(fx.Submit(CastAdd(kTs + 6, "after the re-add"), key), wt::kNone);
   EXPECT_TRUE(fx.Holds("app_key", a3));
+  // The key state GetSignersByFid serves: the held KEY_ADD per key.
+  const auto held = fx.node.HeldAppKeys(fx.fid);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].second.key_add_body().nonce(), 5u);
+  EXPECT_EQ(held[0].second.key_add_body().scopes_size(), 1);
 }
 
 TEST(EventLog, BlockConfirmedCountsEqualTheBlocksEvents) {

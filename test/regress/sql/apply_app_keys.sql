@@ -17,9 +17,15 @@ CREATE FUNCTION pg_temp.keys() RETURNS TABLE (key text, winner text, removed boo
          a.scopes, a.ttl, a.nonce, a.request_fid
     FROM waypoint.app_keys a ORDER BY a.key
 $$;
+-- The app_key lines (fid, key, nonce, scopes, ttl), each named by the KEY_ADD whose row it shows.
 CREATE FUNCTION pg_temp.lines() RETURNS text LANGUAGE sql AS $$
-  SELECT coalesce(string_agg(pg_temp.n(decode(split_part(l, E'\t', 3), 'hex')), ' ' ORDER BY l), '-')
-    FROM waypoint.state_lines() l WHERE l LIKE E'msg\tapp_key\t%'
+  SELECT coalesce(string_agg(coalesce(pg_temp.n(a.message_hash), '?'), ' ' ORDER BY l), '-')
+    FROM waypoint.state_lines() AS s(l)
+    LEFT JOIN waypoint.app_keys a
+      ON a.fid = split_part(l, E'\t', 2)::bigint AND encode(a.key, 'hex') = split_part(l, E'\t', 3)
+     AND a.nonce = split_part(l, E'\t', 4)::bigint AND array_to_string(a.scopes, ',') = split_part(l, E'\t', 5)
+     AND a.ttl = split_part(l, E'\t', 6)::bigint
+   WHERE l LIKE E'app_key\t%'
 $$;
 SELECT pg_temp.fresh();
 RESET client_min_messages;

@@ -69,6 +69,11 @@ RowSet DecodeHubEventBytes(std::string_view bytes, uint64_t event_id = 0, uint32
 RowSet DecodeMessageBytes(std::string_view bytes);
 RowSet DecodeOnChainEventBytes(std::string_view bytes);
 RowSet DecodeUserNameProofBytes(std::string_view bytes);
+// A Signer of a GetSignersByFid page (entry kind "signer"): an OFFCHAIN one becomes an
+// AppKeyStateRow; an ONCHAIN one gives nothing (the backfill reads the key registry's
+// events themselves). `entry_fid` is the fid the entry belongs to: a Signer of another
+// fid, without a 32-byte key, or without added_at or nonce is invalid.
+RowSet DecodeSignerBytes(std::string_view bytes, uint64_t entry_fid);
 
 // Lower level, for callers that already hold parsed protobufs. `raw` is the node's
 // bytes of that message (re-serialized when empty). event_unix: see MessageRow;

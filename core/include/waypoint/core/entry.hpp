@@ -9,6 +9,9 @@
 //        "fid_start" (a fid's backfill begins: written before its first page is read;
 //        payload JSON {"types":[store names, empty = all],"fids_total":N}),
 //        "fid_done" (end of one fid's backfill; payload JSON with the outcome),
+//        "signer" (a Signer from a backfill's GetSignersByFid page: an app key the node
+//        holds, as state without its KEY_ADD message; the sidecar writes only the
+//        off-chain ones),
 //        "refused" (an event or message the sidecar's verification refused: payload
 //        untouched, plus the fields rk, ck and why below)
 //   sh   data shard the entry came from (decimal)
@@ -36,7 +39,7 @@
 
 namespace waypoint::core {
 
-enum class EntryKind { kHubEvent, kMessage, kOnChainEvent, kUserNameProof, kFidDone, kFidStart, kRefused };
+enum class EntryKind { kHubEvent, kMessage, kOnChainEvent, kUserNameProof, kFidDone, kFidStart, kRefused, kSigner };
 enum class EntrySource { kLive, kRepair, kBackfill };
 
 const char* EntryKindName(EntryKind k);

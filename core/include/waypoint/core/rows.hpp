@@ -166,6 +166,22 @@ struct AppKeyRow {
   std::string Key() const;
 };
 
+// An app key as the node's state lists it (a Signer of source OFFCHAIN from a backfill's
+// GetSignersByFid page): no message, hash or signature, so no standing in
+// waypoint.messages. The KEY_ADD's user nonce orders it against KEY_ADD messages of the
+// same key (docs/apply-semantics.md, "App keys from a backfill").
+struct AppKeyStateRow {
+  uint64_t fid = 0;
+  std::string key;  // 32-byte Ed25519 public key
+  uint32_t key_type = 0;
+  std::string scopes;     // Postgres array literal of int
+  uint32_t ttl = 0;       // seconds
+  uint32_t nonce = 0;     // the KEY_ADD's user nonce
+  uint64_t added_at = 0;  // Unix seconds: the KEY_ADD's timestamp
+  std::optional<uint64_t> request_fid;
+  std::string Key() const { return std::to_string(fid) + '/' + key; }
+};
+
 // Channel slots (docs/apply-semantics.md, "Channels"): one row per slot, keyed by channel
 // (not by fid: any author may take a slot). Only a merge makes a candidate, and the newest
 // merge holds the slot whatever the timestamps: merge_event is the id of the data-shard-1
@@ -294,6 +310,7 @@ struct RowSet {
   std::vector<UsernameProofMessageRow> username_proof_messages;
   std::vector<LendStorageRow> lend_storage;
   std::vector<AppKeyRow> app_keys;
+  std::vector<AppKeyStateRow> app_key_states;
   std::vector<ChannelUpdateRow> channel_updates;
   std::vector<ChannelMemberRow> channel_members;
   std::vector<ChannelPinRow> channel_pins;

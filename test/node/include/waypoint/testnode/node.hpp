@@ -287,6 +287,9 @@ class Node {
   std::vector<uint32_t> HeldSorted(uint64_t fid, Store s) const;
   // The same plus the fid's forged messages of that store: what its pages serve.
   std::vector<uint32_t> ServedSorted(uint64_t fid, Store s) const;
+  // The fid's gasless key records (the KEY_ADD held per key), ordered by public key: what
+  // GetSignersByFid lists after the on-chain signers.
+  std::vector<std::pair<std::string, MessageData>> HeldAppKeys(uint64_t fid) const;
   uint64_t NumHeldMessages() const { return num_held_; }
   uint64_t NumHeldMessagesInShard(uint32_t shard) const { return held_by_shard_.at(shard); }
   uint64_t NumFids() const { return num_registered_; }
