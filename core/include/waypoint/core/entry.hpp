@@ -10,7 +10,10 @@
 //        payload JSON {"types":[store names, empty = all],"fids_total":N}),
 //        "fid_done" (end of one fid's backfill; payload JSON with the outcome),
 //        "refused" (an event or message the sidecar's verification refused: payload
-//        untouched, plus the fields rk, ck and why below)
+//        untouched, plus the fields rk, ck and why below),
+//        "channel_state" (a backfill's read of one registered channel's state: the
+//        node's responses of its channel reads, wrapped (core/channel_state.hpp); sh is
+//        1 and id the data-shard-1 position the state counts as of; fid 0)
 //   sh   data shard the entry came from (decimal)
 //   id   Snapchain event id (decimal; 0 when not from the event log)
 //   fid  fid the entry belongs to (decimal)
@@ -36,7 +39,7 @@
 
 namespace waypoint::core {
 
-enum class EntryKind { kHubEvent, kMessage, kOnChainEvent, kUserNameProof, kFidDone, kFidStart, kRefused };
+enum class EntryKind { kHubEvent, kMessage, kOnChainEvent, kUserNameProof, kFidDone, kFidStart, kRefused, kChannelState };
 enum class EntrySource { kLive, kRepair, kBackfill };
 
 const char* EntryKindName(EntryKind k);
