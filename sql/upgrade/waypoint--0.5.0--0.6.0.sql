@@ -295,7 +295,7 @@ $$;
 
 -- The test surface's kinds merged and @<shard>.
 COMMENT ON FUNCTION waypoint.apply_payloads(text[], bytea[]) IS
-  'Superuser test surface: applies raw payloads (kind event = HubEvent, message = Message, onchain = OnChainEvent, fname = UserNameProof, fid_start/<job>/<fid> and fid_done/<job>/<fid> backfill markers, whose payload is their JSON; merged = a Message as the message of a MERGE_MESSAGE event with id 0; a suffix @<shard> names the data shard the entry came from, default 1; a prefix full: marks it as written at verification level full) exactly as the apply workers do, inside the caller''s transaction. One result row per payload; applied = false with the reason for rejected (undecodable or invalid) payloads.';
+  'Superuser test surface: applies raw payloads (kind event = HubEvent, message = Message, onchain = OnChainEvent, fname = UserNameProof, fid_start/<job>/<fid> and fid_done/<job>/<fid> backfill markers, whose payload is their JSON; channel_state/<as_of> = a backfill''s read of one channel''s state (core/channel_state.hpp) as of that data-shard-1 event id; merged = a Message as the message of a MERGE_MESSAGE event with id 0; a suffix @<shard> names the data shard the entry came from, default 1; a prefix full: marks it as written at verification level full) exactly as the apply workers do, inside the caller''s transaction. One result row per payload; applied = false with the reason for rejected (undecodable or invalid) payloads.';
 
 -- Channels (docs/apply-semantics.md, "Channels").
 GRANT SELECT ON waypoint.channel_registry_events, waypoint.channel_metadata, waypoint.channel_members,
