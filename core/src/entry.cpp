@@ -15,8 +15,7 @@ struct KindName {
 constexpr KindName kKinds[] = {{EntryKind::kHubEvent, "event"},       {EntryKind::kMessage, "message"},
                                {EntryKind::kOnChainEvent, "onchain"}, {EntryKind::kUserNameProof, "fname"},
                                {EntryKind::kFidDone, "fid_done"},     {EntryKind::kFidStart, "fid_start"},
-                               {EntryKind::kRefused, "refused"},
-                               {EntryKind::kChannelState, "channel_state"}};
+                               {EntryKind::kRefused, "refused"},      {EntryKind::kChannelState, "channel_state"}};
 
 }  // namespace
 

@@ -180,7 +180,8 @@ bool RowSet::Empty() const {
   return messages.empty() && casts.empty() && reactions.empty() && links.empty() && link_compact_states.empty() &&
          verifications.empty() && user_data.empty() && username_proof_messages.empty() && lend_storage.empty() &&
          app_keys.empty() && channel_updates.empty() && channel_members.empty() && channel_pins.empty() &&
-         channel_moderations.empty() && channel_registry.empty() && channel_states.empty() && proofs.empty() && onchain.empty();
+         channel_moderations.empty() && channel_registry.empty() && channel_states.empty() && proofs.empty() &&
+         onchain.empty();
 }
 
 }  // namespace waypoint::core

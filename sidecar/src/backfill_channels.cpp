@@ -111,7 +111,8 @@ uint64_t BackfillWorker::BackfillChannels(Redis& r, const std::string& job_id) {
       if (!call(method, req, &raw)) return false;
       std::vector<std::string> items;
       std::string next;
-      if (!RepeatedBytes(raw, 1, &items, &next, 2)) throw Error(ErrorClass::kDecode, std::string(method) + ": undecodable");
+      if (!RepeatedBytes(raw, 1, &items, &next, 2))
+        throw Error(ErrorClass::kDecode, std::string(method) + ": undecodable");
       pages->push_back(std::move(raw));
       if (next.empty()) return true;
       if (next == token) throw Error(ErrorClass::kDecode, std::string(method) + ": the page token did not advance");

@@ -274,7 +274,7 @@ Message ChannelUpdate(const std::string& name, uint64_t fid, uint32_t ts, const 
 }
 
 Message ChannelMemberMsg(const std::string& name, uint64_t fid, uint32_t ts, const std::string& id, uint64_t target,
-                      int action) {
+                         int action) {
   MessageData d = Data(MESSAGE_TYPE_CHANNEL_MEMBER, fid, ts);
   d.mutable_channel_member_body()->set_channel_id(id);
   d.mutable_channel_member_body()->set_fid(target);
@@ -282,7 +282,8 @@ Message ChannelMemberMsg(const std::string& name, uint64_t fid, uint32_t ts, con
   return Finish(name, std::move(d));
 }
 
-Message ChannelPinMsg(const std::string& name, uint64_t fid, uint32_t ts, const std::string& id, const std::string& cast) {
+Message ChannelPinMsg(const std::string& name, uint64_t fid, uint32_t ts, const std::string& id,
+                      const std::string& cast) {
   MessageData d = Data(MESSAGE_TYPE_CHANNEL_PIN, fid, ts);
   d.mutable_channel_pin_body()->set_channel_id(id);
   d.mutable_channel_pin_body()->set_cast_hash(cast);
@@ -751,8 +752,8 @@ int main() {
   {
     const std::string b = ChannelId("backfilled");
     std::printf("\\set cb_id '%s'\n", ToHex(b).c_str());
-    Emit("reg_cb",
-         Registry(CHANNEL_REGISTER_EVENT_TYPE_REGISTER, b, "backfilled", Address(3), 1800000000, 300, 0).SerializeAsString());
+    Emit("reg_cb", Registry(CHANNEL_REGISTER_EVENT_TYPE_REGISTER, b, "backfilled", Address(3), 1800000000, 300, 0)
+                       .SerializeAsString());
     next_id = 50u << 14;
     Message bu = ChannelUpdate("bu", 800, 6000, b, "Bee");
     Emit("ev_bu", Merge(bu));

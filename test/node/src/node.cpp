@@ -1131,10 +1131,10 @@ void Node::AppendChannelLines(std::vector<std::string>& lines) const {
     if (ChannelUpdateOf(c, &u))
       lines.push_back("channel_meta\t" + Hex(id) + "\t" +
                       CastingModeName(u.has_casting_mode() ? static_cast<int>(u.casting_mode()) : 0) + "\t" +
-                      (c.membership_mode == 1 ? "open" : "approval") + "\t" + MetaText(u.has_name(), u.name()) +
-                      "\t" + MetaText(u.has_description(), u.description()) + "\t" +
-                      MetaText(u.has_image_url(), u.image_url()) + "\t" + MetaText(u.has_header(), u.header()) +
-                      "\t" + MetaText(u.has_rules(), u.rules()) + "\t" + Hex(HashStr(msgs_[c.update].hash)));
+                      (c.membership_mode == 1 ? "open" : "approval") + "\t" + MetaText(u.has_name(), u.name()) + "\t" +
+                      MetaText(u.has_description(), u.description()) + "\t" +
+                      MetaText(u.has_image_url(), u.image_url()) + "\t" + MetaText(u.has_header(), u.header()) + "\t" +
+                      MetaText(u.has_rules(), u.rules()) + "\t" + Hex(HashStr(msgs_[c.update].hash)));
     for (const auto& [fid, slot] : c.members)
       lines.push_back("channel_member\t" + Hex(id) + "\t" + std::to_string(fid) + "\t" + MemberStateName(slot.second) +
                       "\t" + Hex(HashStr(msgs_[slot.first].hash)));

@@ -479,7 +479,8 @@ class HubServiceImpl final : public HubService::WithRawCallbackMethod_Subscribe<
   template <typename Req>
   static Status ChannelPage(const Req& req, const std::string& id, uint32_t* size, std::optional<std::string>* after) {
     if (req.has_page_size() && req.page_size() == 0)
-      return Status(StatusCode::INVALID_ARGUMENT, "page_size must be greater than zero; omit it for the server default");
+      return Status(StatusCode::INVALID_ARGUMENT,
+                    "page_size must be greater than zero; omit it for the server default");
     *size = req.has_page_size() ? std::min(req.page_size(), kChannelPageMax) : kChannelPageMax;
     if (req.has_page_token() && !req.page_token().empty()) {
       if (req.page_token().size() <= 32 || req.page_token().compare(0, 32, id) != 0)

@@ -39,7 +39,16 @@
 
 namespace waypoint::core {
 
-enum class EntryKind { kHubEvent, kMessage, kOnChainEvent, kUserNameProof, kFidDone, kFidStart, kRefused, kChannelState };
+enum class EntryKind {
+  kHubEvent,
+  kMessage,
+  kOnChainEvent,
+  kUserNameProof,
+  kFidDone,
+  kFidStart,
+  kRefused,
+  kChannelState
+};
 enum class EntrySource { kLive, kRepair, kBackfill };
 
 const char* EntryKindName(EntryKind k);
