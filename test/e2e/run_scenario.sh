@@ -123,17 +123,10 @@ if [ "$SCENARIO" = sidecar-kill ] || [ "$SCENARIO" = backfill-kill ] || [ "$SCEN
   start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
 fi
 
-# state_form: the channel lines as the node's state reads show them (docs/state-lines.md,
-# "Channels filled by backfill"): without the message hash, without a metadata line that
-# says nothing but the defaults and without an unpinned pin. A mirror filled by backfill
-# alone is compared in this form, both sides alike; every other line stays as it is.
+# state_form: a mirror filled by backfill alone is compared in the channel state form
+# (channel_state_form, scripts/lib/stack.sh), both sides alike; every other run line for line.
 state_form() {
-  if [ "$SIDECAR_MODE" != backfill ]; then cat; return; fi
-  awk -F'\t' 'BEGIN { OFS = "\t" }
-    $1 == "channel_meta" && $3 == "members_only" && $4 == "approval" && $5 $6 $7 $8 $9 == "-----" { next }
-    $1 == "channel_pin" && $3 == "" { next }
-    $1 ~ /^channel_(meta|member|pin|moderation)$/ { NF = NF - 1 }
-    { print }'
+  if [ "$SIDECAR_MODE" != backfill ]; then cat; else channel_state_form; fi
 }
 
 # converge STATE_FILE: wait until the database's state lines equal the node's (exit 1 on timeout).
