@@ -30,8 +30,8 @@ std::string IdOf(const std::string& key) {
 
 class ChannelHub final : public HubService::Service {
  public:
-  std::map<std::string, std::map<uint64_t, int>> members;            // registered channels
-  std::map<std::string, std::map<std::string, int>> moderations;     // cast hash -> action
+  std::map<std::string, std::map<uint64_t, int>> members;         // registered channels
+  std::map<std::string, std::map<std::string, int>> moderations;  // cast hash -> action
   std::atomic<int> zero_page_sizes{0}, member_calls{0}, moderation_calls{0};
   std::vector<std::string> registry;  // OnChainEvent bytes
 
@@ -44,12 +44,14 @@ class ChannelHub final : public HubService::Service {
     }
     return grpc::Status::OK;
   }
-  grpc::Status GetOnChainEvents(grpc::ServerContext*, const OnChainEventRequest* q, OnChainEventResponse* out) override {
+  grpc::Status GetOnChainEvents(grpc::ServerContext*, const OnChainEventRequest* q,
+                                OnChainEventResponse* out) override {
     if (q->fid() == 0 && q->event_type() == EVENT_TYPE_CHANNEL_REGISTER)
       for (const auto& b : registry) out->add_events()->ParseFromString(b);
     return grpc::Status::OK;
   }
-  grpc::Status GetChannelMetadata(grpc::ServerContext*, const ChannelRequest* q, ChannelMetadataResponse* out) override {
+  grpc::Status GetChannelMetadata(grpc::ServerContext*, const ChannelRequest* q,
+                                  ChannelMetadataResponse* out) override {
     if (!members.count(q->channel_id())) return {grpc::StatusCode::NOT_FOUND, "channel not registered"};
     out->set_name("n");
     out->set_casting_mode(CASTING_MODE_EVERYONE);
@@ -65,7 +67,8 @@ class ChannelHub final : public HubService::Service {
     ++member_calls;
     auto it = members.find(q->channel_id());
     if (it == members.end()) return {grpc::StatusCode::NOT_FOUND, "channel not registered"};
-    if (q->has_page_size() && q->page_size() == 0) return ++zero_page_sizes, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "0");
+    if (q->has_page_size() && q->page_size() == 0)
+      return ++zero_page_sizes, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "0");
     const uint32_t size = q->has_page_size() ? q->page_size() : 1000;
     auto m = it->second.begin();
     if (q->has_page_token()) m = it->second.upper_bound(std::stoull(q->page_token()));
@@ -82,7 +85,8 @@ class ChannelHub final : public HubService::Service {
     ++moderation_calls;
     auto it = moderations.find(q->channel_id());
     if (!members.count(q->channel_id())) return {grpc::StatusCode::NOT_FOUND, "channel not registered"};
-    if (q->has_page_size() && q->page_size() == 0) return ++zero_page_sizes, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "0");
+    if (q->has_page_size() && q->page_size() == 0)
+      return ++zero_page_sizes, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "0");
     if (it == moderations.end()) return grpc::Status::OK;
     const uint32_t size = q->has_page_size() ? q->page_size() : 1000;
     auto m = q->has_page_token() ? it->second.upper_bound(q->page_token()) : it->second.begin();
@@ -135,8 +139,8 @@ TEST(ChannelBackfill, PagesEveryChannelToTheEndAndWritesOneStateEntryEach) {
   ChannelHub hub;
   const std::string a = IdOf("alpha"), b = IdOf("beta"), gone = IdOf("gone");
   hub.registry = {Register("alpha", 0), Register("beta", 1), Register("gone", 2)};
-  for (uint64_t f = 1; f <= 6; ++f) hub.members[a][f * 10] = 1 + static_cast<int>(f % 4);  // 6: pages of 2, then empty
-  hub.members[b][5] = 2;                                                                   // one short page
+  for (uint64_t f = 1; f <= 6; ++f) hub.members[a][f * 10] = 1 + static_cast<int>(f % 4);   // 6: pages of 2, then empty
+  hub.members[b][5] = 2;                                                                    // one short page
   for (char c = 'a'; c < 'f'; ++c) hub.moderations[a][std::string(20, c)] = c % 2 ? 1 : 2;  // 5: 2, 2, 1
   const std::string addr = hub.Start();
   Config cfg;
