@@ -41,8 +41,8 @@ psql_stack -At -F ' ' -c "
          'fids/s ' || round(count(*) / extract(epoch FROM max(recorded_at) - '$T0'::timestamptz)::numeric, 1),
          'messages/s ' || round(sum(messages) / extract(epoch FROM max(recorded_at) - '$T0'::timestamptz)::numeric, 0)
   FROM waypoint.backfill_fid_progress WHERE job_id = $JOB"
-LC_ALL=C sort "$STACK_DIR/node.state" >"$STACK_DIR/expected"
-psql_stack -At -c "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/actual"
+channel_state_form <"$STACK_DIR/node.state" | LC_ALL=C sort >"$STACK_DIR/expected"
+psql_stack -At -c "SELECT * FROM waypoint.state_lines()" | channel_state_form | LC_ALL=C sort >"$STACK_DIR/actual"
 if cmp -s "$STACK_DIR/expected" "$STACK_DIR/actual"; then
   echo "state: equal to the node ($(wc -l <"$STACK_DIR/expected") lines)"
 else

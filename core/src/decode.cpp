@@ -1,11 +1,13 @@
 #include "waypoint/core/decode.hpp"
 
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "hub_event.pb.h"
 #include "request_response.pb.h"
+#include "waypoint/core/channel_state.hpp"
 #include "waypoint/core/errors.hpp"
 #include "waypoint/core/hash.hpp"
 #include "waypoint/core/keccak.hpp"
@@ -657,6 +659,67 @@ RowSet DecodeSignerBytes(std::string_view bytes, uint64_t entry_fid) {
   return out;
 }
 
+// A channel_state entry (core/channel_state.hpp): the node's state reads of one channel,
+// checked as the node's own rules bound them (widths, enum values) and made one row.
+RowSet DecodeChannelStateEntry(std::string_view bytes, int64_t as_of) {
+  const ChannelStatePayload p = DecodeChannelStatePayload(bytes);
+  if (p.channel_id.size() != 32)
+    Invalid("channel_state names a channel id of " + std::to_string(p.channel_id.size()) + " bytes, want 32");
+  if (as_of <= 0) Invalid("channel_state needs the position it counts as of (field id)");
+  ChannelStateRow r;
+  r.channel_id = p.channel_id;
+  r.as_of = as_of;
+  ChannelMetadataResponse meta;
+  Parse(meta, p.metadata, "ChannelMetadataResponse");
+  r.name = OptText(meta.has_name(), meta.name());
+  r.description = OptText(meta.has_description(), meta.description());
+  r.image_url = OptText(meta.has_image_url(), meta.image_url());
+  r.header = OptText(meta.has_header(), meta.header());
+  r.rules = OptText(meta.has_rules(), meta.rules());
+  const int32_t casting = static_cast<int32_t>(meta.casting_mode());
+  const int32_t membership = static_cast<int32_t>(meta.membership_mode());
+  if (casting < 0 || casting > 3) Invalid("channel_state has an unknown casting mode " + std::to_string(casting));
+  if (membership < 0 || membership > 2)
+    Invalid("channel_state has an unknown membership mode " + std::to_string(membership));
+  r.casting_mode = casting == 0 ? CASTING_MODE_MEMBERS_ONLY : casting;
+  r.membership_mode = membership == 0 ? MEMBERSHIP_MODE_APPROVAL : membership;
+  ChannelPinResponse pin;
+  Parse(pin, p.pin, "ChannelPinResponse");
+  if (pin.has_pin() && !pin.pin().cast_hash().empty()) {
+    if (pin.pin().cast_hash().size() != 20)
+      Invalid("channel_state pins a cast hash of " + std::to_string(pin.pin().cast_hash().size()) + " bytes");
+    r.pin_cast_hash = pin.pin().cast_hash();
+    r.pin_author_fid = pin.pin().author_fid();
+  }
+  std::set<uint64_t> member_fids;
+  for (const auto& page : p.member_pages) {
+    ChannelMembersResponse resp;
+    Parse(resp, page, "ChannelMembersResponse");
+    for (const auto& m : resp.members()) {
+      if (m.fid() == 0 || m.fid() > 0xffffffffULL)
+        Invalid("channel_state lists member fid " + std::to_string(m.fid()) + ", want 1 .. 2^32-1");
+      const int32_t st = static_cast<int32_t>(m.state());
+      if (st < 1 || st > 4) Invalid("channel_state lists member state " + std::to_string(st));
+      if (member_fids.insert(m.fid()).second) r.members.emplace_back(m.fid(), st);
+    }
+  }
+  std::set<std::string> casts;
+  for (const auto& page : p.moderation_pages) {
+    ChannelModerationsResponse resp;
+    Parse(resp, page, "ChannelModerationsResponse");
+    for (const auto& m : resp.moderations()) {
+      if (m.cast_hash().size() != 20)
+        Invalid("channel_state moderates a cast hash of " + std::to_string(m.cast_hash().size()) + " bytes");
+      const int32_t action = static_cast<int32_t>(m.action());
+      if (action < 1 || action > 2) Invalid("channel_state lists moderation action " + std::to_string(action));
+      if (casts.insert(m.cast_hash()).second) r.moderations.push_back({m.cast_hash(), action, m.author_fid()});
+    }
+  }
+  RowSet out;
+  out.channel_states.push_back(std::move(r));
+  return out;
+}
+
 RowSet DecodeStreamEntry(const StreamEntry& e) {
   switch (e.kind) {
     case EntryKind::kHubEvent: return DecodeHubEventBytes(e.payload, e.event_id, e.shard);
@@ -666,6 +729,7 @@ RowSet DecodeStreamEntry(const StreamEntry& e) {
     case EntryKind::kSigner: return DecodeSignerBytes(e.payload, e.fid);
     case EntryKind::kFidDone:
     case EntryKind::kFidStart: return {};
+    case EntryKind::kChannelState: return DecodeChannelStateEntry(e.payload, static_cast<int64_t>(e.event_id));
     case EntryKind::kRefused: throw Error(ErrorClass::kInvalid, "refused by verification: " + e.refused_check);
   }
   throw Error(ErrorClass::kInvalid, "unknown entry kind");

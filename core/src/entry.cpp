@@ -12,10 +12,15 @@ struct KindName {
   EntryKind kind;
   const char* name;
 };
-constexpr KindName kKinds[] = {{EntryKind::kHubEvent, "event"},       {EntryKind::kMessage, "message"},
-                               {EntryKind::kOnChainEvent, "onchain"}, {EntryKind::kUserNameProof, "fname"},
-                               {EntryKind::kFidDone, "fid_done"},     {EntryKind::kFidStart, "fid_start"},
-                               {EntryKind::kRefused, "refused"},      {EntryKind::kSigner, "signer"}};
+constexpr KindName kKinds[] = {{EntryKind::kHubEvent, "event"},
+                               {EntryKind::kMessage, "message"},
+                               {EntryKind::kOnChainEvent, "onchain"},
+                               {EntryKind::kUserNameProof, "fname"},
+                               {EntryKind::kFidDone, "fid_done"},
+                               {EntryKind::kFidStart, "fid_start"},
+                               {EntryKind::kRefused, "refused"},
+                               {EntryKind::kSigner, "signer"},
+                               {EntryKind::kChannelState, "channel_state"}};
 
 }  // namespace
 

@@ -172,6 +172,7 @@ void RowSet::Append(RowSet&& o) {
   Move(channel_pins, o.channel_pins);
   Move(channel_moderations, o.channel_moderations);
   Move(channel_registry, o.channel_registry);
+  Move(channel_states, o.channel_states);
   Move(proofs, o.proofs);
   Move(onchain, o.onchain);
 }
@@ -180,8 +181,8 @@ bool RowSet::Empty() const {
   return messages.empty() && casts.empty() && reactions.empty() && links.empty() && link_compact_states.empty() &&
          verifications.empty() && user_data.empty() && username_proof_messages.empty() && lend_storage.empty() &&
          app_keys.empty() && app_key_states.empty() && channel_updates.empty() && channel_members.empty() &&
-         channel_pins.empty() && channel_moderations.empty() && channel_registry.empty() && proofs.empty() &&
-         onchain.empty();
+         channel_pins.empty() && channel_moderations.empty() && channel_registry.empty() && channel_states.empty() &&
+         proofs.empty() && onchain.empty();
 }
 
 }  // namespace waypoint::core

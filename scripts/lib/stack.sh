@@ -10,6 +10,18 @@
 PG_BIN="${PG_BIN:-$(pg_config --bindir)}"
 STACK_PIDS=()
 
+# channel_state_form: state lines (stdin) with the channel lines as the node's state reads
+# show them (docs/state-lines.md, "Channels filled by backfill"): no message hash, no
+# metadata line that says only the defaults, no unpinned pin. Comparisons of a mirror a
+# backfill filled apply it to both sides alike.
+channel_state_form() {
+  awk -F'\t' 'BEGIN { OFS = "\t" }
+    $1 == "channel_meta" && $3 == "members_only" && $4 == "approval" && $5 $6 $7 $8 $9 == "-----" { next }
+    $1 == "channel_pin" && $3 == "" { next }
+    $1 ~ /^channel_(meta|member|pin|moderation)$/ { NF = NF - 1 }
+    { print }'
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }

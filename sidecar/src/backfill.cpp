@@ -55,6 +55,8 @@ bool FirstEntry(const redisReply* entries, std::string* id, std::vector<std::pai
   return false;
 }
 
+}  // namespace
+
 void WriteEntries(Redis& r, const std::string& stream, const std::vector<core::StreamEntry>& entries) {
   if (entries.empty()) return;
   std::vector<std::vector<std::string>> cmds;
@@ -69,12 +71,10 @@ void WriteEntries(Redis& r, const std::string& stream, const std::vector<core::S
   for (auto& rep : r.Pipeline(cmds)) Redis::Check(rep, "XADD " + stream);
 }
 
-}  // namespace
-
 const std::vector<std::string>& StoreNames() {
   static const std::vector<std::string> n = {"cast",         "reaction",  "link",           "link_compact_state",
                                              "verification", "user_data", "username_proof", "lend_storage",
-                                             "onchain",      "fname",     "app_key"};
+                                             "onchain",      "fname",     "app_key",        "channel"};
   return n;
 }
 
@@ -188,7 +188,8 @@ uint64_t BackfillWorker::BackfillFid(Redis& r, uint64_t fid, const std::set<std:
   const uint32_t shard = core::ShardOf(fid, std::max<uint32_t>(1, num_shards_));
   uint64_t written = 0;
   // The stores this attempt reads, named in full: app keys only when the node serves
-  // their read (an older sidecar's "every store" does not include them).
+  // their read (an older sidecar's "every store" does not include them); channels never
+  // (they are read once per job, not per fid).
   const bool read_signers = wanted("app_key") && ReadsSigners(fid);
   {
     // fid_start lands in the fid's partition before the first page is read (every
@@ -204,7 +205,7 @@ uint64_t BackfillWorker::BackfillFid(Redis& r, uint64_t fid, const std::set<std:
     nlohmann::ordered_json start;
     start["types"] = nlohmann::ordered_json::array();
     for (const auto& t : StoreNames())
-      if (wanted(t.c_str()) && (t != "app_key" || read_signers)) start["types"].push_back(t);
+      if (wanted(t.c_str()) && t != "channel" && (t != "app_key" || read_signers)) start["types"].push_back(t);
     start["fids_total"] = fids_total;
     e.payload = Payload(start);
     WriteEntries(r, stream, {e});
@@ -315,10 +316,15 @@ bool BackfillWorker::RunJob(Redis& r, const Job& job) {
   core::KeyLayout keys;
   keys.prefix = cfg_.key_prefix;
   NumShards();
-  std::vector<uint64_t> fids = job.all_fids ? AllFids() : job.fids;
+  const bool channels_only = job.types.size() == 1 && job.types.count("channel");
+  std::vector<uint64_t> fids = channels_only ? std::vector<uint64_t>{} : job.all_fids ? AllFids() : job.fids;
   if (job.max_fid > 0)
     fids.erase(std::remove_if(fids.begin(), fids.end(), [&](uint64_t f) { return f > job.max_fid; }), fids.end());
   if (stop_->load()) return false;
+  if (WantsChannels(job)) {
+    // Channels are not per fid: once per job, before its fids (docs/sidecar.md).
+    if (!RunChannelPass(r, job)) return false;
+  }
   spdlog::info("backfill job {}: {} fid(s), types {}", job.id, fids.size(), job.types.empty() ? "all" : "selected");
   std::atomic<size_t> next{0}, done{0}, failed{0};
   std::atomic<uint64_t> messages{0};

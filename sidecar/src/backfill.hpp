@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "waypoint/core/entry.hpp"
 #include "node.hpp"
 #include "redis.hpp"
 
@@ -38,6 +39,12 @@ struct FidResult {
   std::string error;
 };
 
+// XADDs entries to one stream in one pipeline.
+void WriteEntries(Redis& r, const std::string& stream, const std::vector<core::StreamEntry>& entries);
+// Whether a job backfills channel state: a job of every fid whose types are empty or name
+// "channel", or any job naming "channel" (channels are not per fid: one pass per job).
+bool WantsChannels(const Job& job);
+
 class BackfillWorker {
  public:
   BackfillWorker(const Config& cfg, Node* node, const std::atomic<bool>* stop);
@@ -50,9 +57,17 @@ class BackfillWorker {
   // node or Redis call. fids_total (the job's size) rides on fid_start for progress.
   uint64_t BackfillFid(Redis& r, uint64_t fid, const std::set<std::string>& types, const std::string& job_id,
                        uint64_t fids_total = 0);
+  // BackfillChannels (sidecar/src/backfill_channels.cpp) reads the CHANNEL_REGISTER events
+  // (GetOnChainEvents of fid 0) and writes them, then one channel_state entry per
+  // registered channel (GetChannelMetadata, GetChannelPin, GetChannelMembers and
+  // GetChannelModerations paged to the end) to fid 0's partition stream. Returns the
+  // entries written; throws on a failed node or Redis call.
+  uint64_t BackfillChannels(Redis& r, const std::string& job_id);
 
  private:
   std::vector<uint64_t> AllFids();
+  // BackfillChannels with the fid attempts and backoff; false when interrupted.
+  bool RunChannelPass(Redis& r, const Job& job);
   uint32_t NumShards();
   // WatchBacklog, called often from the job loop: every backlog_interval_ms, pauses the
   // page reads above the high watermark and resumes them below the low one (contract 5,

@@ -31,6 +31,10 @@ ON CONFLICT (channel_id, member_fid) DO UPDATE SET
   message_hash = excluded.message_hash,
   "timestamp" = excluded."timestamp",
   merge_event = excluded.merge_event,
-  updated_at = CASE WHEN excluded.message_hash <> t.message_hash THEN excluded.updated_at ELSE t.updated_at END
+  updated_at = CASE WHEN excluded.message_hash IS DISTINCT FROM t.message_hash THEN excluded.updated_at ELSE t.updated_at END
+-- A row derived from a backfill's state read (message_hash NULL; waypoint.apply_channel_state)
+-- takes the hash, author and timestamp of a merge at or before its position that says the
+-- same, and that merge's event id: the stream tells which message holds the state.
 -- A later merge replaces the holder; the same event again, or an older one, changes nothing.
 WHERE excluded.merge_event > t.merge_event
+   OR (t.message_hash IS NULL AND excluded.state = t.state)

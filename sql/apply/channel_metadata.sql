@@ -37,7 +37,14 @@ ON CONFLICT (channel_id) DO UPDATE SET
   message_hash = excluded.message_hash,
   "timestamp" = excluded."timestamp",
   merge_event = excluded.merge_event,
-  updated_at = CASE WHEN excluded.message_hash <> t.message_hash THEN excluded.updated_at ELSE t.updated_at END
+  updated_at = CASE WHEN excluded.message_hash IS DISTINCT FROM t.message_hash THEN excluded.updated_at ELSE t.updated_at END
 -- A later merge replaces the holder (the same message merged again counts: it took the
+-- A row derived from a backfill's state read (message_hash NULL; waypoint.apply_channel_state)
+-- takes the hash, author and timestamp of a merge at or before its position that says the
+-- same, and that merge's event id: the stream tells which message holds the state.
 -- slot again); the same event again, or an older one, changes nothing.
 WHERE excluded.merge_event > t.merge_event
+   OR (t.message_hash IS NULL AND excluded.name IS NOT DISTINCT FROM t.name
+       AND excluded.description IS NOT DISTINCT FROM t.description AND excluded.image_url IS NOT DISTINCT FROM t.image_url
+       AND excluded.header IS NOT DISTINCT FROM t.header AND excluded.rules IS NOT DISTINCT FROM t.rules
+       AND excluded.casting_mode = t.casting_mode AND excluded.membership_mode = t.membership_mode)

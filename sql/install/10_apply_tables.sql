@@ -438,6 +438,9 @@ CREATE TABLE waypoint.backfill_fid_starts (
 -- may write any row (the upserts converge whichever applies first; docs/storage.md).
 -- Channel messages come from data shard 1's events only, and per slot the message
 -- merged last (the highest event id of that shard) holds it: sql/apply/channel_*.sql.
+-- A backfill writes rows derived from the node's state reads (waypoint.apply_channel_state):
+-- message_hash, "timestamp" (and author_fid, members' action where the read has none) are
+-- NULL on those, and merge_event is the data-shard-1 position the state counts as of.
 CREATE TABLE waypoint.channel_registry_events (
   transaction_hash bytea NOT NULL,
   log_index bigint NOT NULL,
@@ -465,9 +468,9 @@ CREATE TABLE waypoint.channel_metadata (
   rules text,
   casting_mode text NOT NULL,
   membership_mode text NOT NULL,
-  author_fid bigint NOT NULL,
-  message_hash bytea NOT NULL,
-  "timestamp" timestamptz NOT NULL,
+  author_fid bigint,
+  message_hash bytea,
+  "timestamp" timestamptz,
   merge_event bigint NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now()
 );
@@ -476,10 +479,10 @@ CREATE TABLE waypoint.channel_members (
   channel_id bytea NOT NULL,
   member_fid bigint NOT NULL,
   state text NOT NULL CHECK (state IN ('member', 'moderator', 'removed', 'banned')),
-  action text NOT NULL,
-  author_fid bigint NOT NULL,
-  message_hash bytea NOT NULL,
-  "timestamp" timestamptz NOT NULL,
+  action text,
+  author_fid bigint,
+  message_hash bytea,
+  "timestamp" timestamptz,
   merge_event bigint NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (channel_id, member_fid)
@@ -490,9 +493,9 @@ CREATE INDEX channel_members_member_idx ON waypoint.channel_members (member_fid)
 CREATE TABLE waypoint.channel_pins (
   channel_id bytea PRIMARY KEY,
   cast_hash bytea,
-  author_fid bigint NOT NULL,
-  message_hash bytea NOT NULL,
-  "timestamp" timestamptz NOT NULL,
+  author_fid bigint,
+  message_hash bytea,
+  "timestamp" timestamptz,
   merge_event bigint NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now()
 );
@@ -502,9 +505,9 @@ CREATE TABLE waypoint.channel_moderations (
   cast_hash bytea NOT NULL,
   action text NOT NULL,
   hidden boolean NOT NULL,
-  author_fid bigint NOT NULL,
-  message_hash bytea NOT NULL,
-  "timestamp" timestamptz NOT NULL,
+  author_fid bigint,
+  message_hash bytea,
+  "timestamp" timestamptz,
   merge_event bigint NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (channel_id, cast_hash)

@@ -85,7 +85,7 @@ CREATE FUNCTION waypoint.backfill_type_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT ARRAY['cast', 'reaction', 'link', 'link_compact_state', 'verification', 'user_data',
-                   'username_proof', 'lend_storage', 'onchain', 'fname', 'app_key']::text[] $$;
+                   'username_proof', 'lend_storage', 'onchain', 'fname', 'app_key', 'channel']::text[] $$;
 COMMENT ON FUNCTION waypoint.backfill_type_names() IS
   'The names accepted in the types argument of waypoint.enqueue_backfill, enqueue_backfill_all and enqueue_backfill_upto.';
 
@@ -410,6 +410,16 @@ CREATE VIEW waypoint.backfill_progress AS
     FROM r;
 COMMENT ON VIEW waypoint.backfill_progress IS
   'Per backfill job: state (queued, running, done, done_with_failures), fids queued (for all-fid jobs: as counted by the sidecar, known from the first fid_start on)/done/failed, messages written, rates since dispatch and the estimated time left.';
+
+CREATE FUNCTION waypoint.enqueue_backfill_channels()
+RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+RETURN waypoint.enqueue_backfill_all(ARRAY['channel']);
+COMMENT ON FUNCTION waypoint.enqueue_backfill_channels() IS
+  'Queues a backfill of every registered channel''s state (the CHANNEL_REGISTER events and each channel''s metadata, pin, members and moderations as the node reads them) and of no fid, in the caller''s transaction; returns the job id. enqueue_backfill_all() with no types does it too. Requires waypoint_operator.';
+REVOKE ALL ON FUNCTION waypoint.enqueue_backfill_channels() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION waypoint.enqueue_backfill_channels() TO waypoint_operator;
 
 -- Privileges: the verbs and Redis-backed views only for waypoint_operator (and superusers).
 GRANT USAGE ON SCHEMA waypoint TO waypoint_operator, pg_monitor;

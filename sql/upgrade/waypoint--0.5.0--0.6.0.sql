@@ -14,6 +14,9 @@
 -- may write any row (the upserts converge whichever applies first; docs/storage.md).
 -- Channel messages come from data shard 1's events only, and per slot the message
 -- merged last (the highest event id of that shard) holds it: sql/apply/channel_*.sql.
+-- A backfill writes rows derived from the node's state reads (waypoint.apply_channel_state):
+-- message_hash, "timestamp" (and author_fid, members' action where the read has none) are
+-- NULL on those, and merge_event is the data-shard-1 position the state counts as of.
 CREATE TABLE waypoint.channel_registry_events (
   transaction_hash bytea NOT NULL,
   log_index bigint NOT NULL,
@@ -41,9 +44,9 @@ CREATE TABLE waypoint.channel_metadata (
   rules text,
   casting_mode text NOT NULL,
   membership_mode text NOT NULL,
-  author_fid bigint NOT NULL,
-  message_hash bytea NOT NULL,
-  "timestamp" timestamptz NOT NULL,
+  author_fid bigint,
+  message_hash bytea,
+  "timestamp" timestamptz,
   merge_event bigint NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now()
 );
@@ -52,10 +55,10 @@ CREATE TABLE waypoint.channel_members (
   channel_id bytea NOT NULL,
   member_fid bigint NOT NULL,
   state text NOT NULL CHECK (state IN ('member', 'moderator', 'removed', 'banned')),
-  action text NOT NULL,
-  author_fid bigint NOT NULL,
-  message_hash bytea NOT NULL,
-  "timestamp" timestamptz NOT NULL,
+  action text,
+  author_fid bigint,
+  message_hash bytea,
+  "timestamp" timestamptz,
   merge_event bigint NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (channel_id, member_fid)
@@ -66,9 +69,9 @@ CREATE INDEX channel_members_member_idx ON waypoint.channel_members (member_fid)
 CREATE TABLE waypoint.channel_pins (
   channel_id bytea PRIMARY KEY,
   cast_hash bytea,
-  author_fid bigint NOT NULL,
-  message_hash bytea NOT NULL,
-  "timestamp" timestamptz NOT NULL,
+  author_fid bigint,
+  message_hash bytea,
+  "timestamp" timestamptz,
   merge_event bigint NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now()
 );
@@ -78,9 +81,9 @@ CREATE TABLE waypoint.channel_moderations (
   cast_hash bytea NOT NULL,
   action text NOT NULL,
   hidden boolean NOT NULL,
-  author_fid bigint NOT NULL,
-  message_hash bytea NOT NULL,
-  "timestamp" timestamptz NOT NULL,
+  author_fid bigint,
+  message_hash bytea,
+  "timestamp" timestamptz,
   merge_event bigint NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (channel_id, cast_hash)
@@ -262,19 +265,31 @@ AS $$
            || coalesce(owner_fid, 0)
       FROM waypoint.channels
     UNION ALL
-    SELECT 'channel_meta' || E'\t' || encode(channel_id, 'hex') || E'\t' || encode(message_hash, 'hex')
+    SELECT 'channel_meta' || E'\t' || encode(channel_id, 'hex') || E'\t' || casting_mode || E'\t' || membership_mode
+           || E'\t' || coalesce(encode(convert_to(name, 'UTF8'), 'hex'), '-')
+           || E'\t' || coalesce(encode(convert_to(description, 'UTF8'), 'hex'), '-')
+           || E'\t' || coalesce(encode(convert_to(image_url, 'UTF8'), 'hex'), '-')
+           || E'\t' || coalesce(encode(convert_to(header, 'UTF8'), 'hex'), '-')
+           || E'\t' || coalesce(encode(convert_to(rules, 'UTF8'), 'hex'), '-')
+           || E'\t' || coalesce(encode(message_hash, 'hex'), '')
       FROM waypoint.channel_metadata
+     -- a row derived from a state read that says nothing (the defaults): the read cannot
+     -- tell it from a channel without an update (docs/state-lines.md)
+     WHERE message_hash IS NOT NULL OR name IS NOT NULL OR description IS NOT NULL OR image_url IS NOT NULL
+        OR header IS NOT NULL OR rules IS NOT NULL OR casting_mode <> 'members_only' OR membership_mode <> 'approval'
     UNION ALL
     SELECT 'channel_member' || E'\t' || encode(channel_id, 'hex') || E'\t' || member_fid || E'\t' || state || E'\t'
-           || encode(message_hash, 'hex')
+           || coalesce(encode(message_hash, 'hex'), '')
       FROM waypoint.channel_members
     UNION ALL
     SELECT 'channel_pin' || E'\t' || encode(channel_id, 'hex') || E'\t' || coalesce(encode(cast_hash, 'hex'), '')
-           || E'\t' || encode(message_hash, 'hex')
+           || E'\t' || coalesce(author_fid::text, '') || E'\t' || coalesce(encode(message_hash, 'hex'), '')
       FROM waypoint.channel_pins
+     WHERE message_hash IS NOT NULL OR cast_hash IS NOT NULL  -- a derived "no pin" has no line
     UNION ALL
     SELECT 'channel_moderation' || E'\t' || encode(channel_id, 'hex') || E'\t' || encode(cast_hash, 'hex') || E'\t'
-           || CASE WHEN hidden THEN 'hidden' ELSE 'visible' END || E'\t' || encode(message_hash, 'hex')
+           || CASE WHEN hidden THEN 'hidden' ELSE 'visible' END || E'\t' || coalesce(author_fid::text, '')
+           || E'\t' || coalesce(encode(message_hash, 'hex'), '')
       FROM waypoint.channel_moderations
   ) s
   ORDER BY line COLLATE "C";
@@ -305,11 +320,11 @@ CREATE OR REPLACE FUNCTION waypoint.backfill_type_names() RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT ARRAY['cast', 'reaction', 'link', 'link_compact_state', 'verification', 'user_data',
-                   'username_proof', 'lend_storage', 'onchain', 'fname', 'app_key']::text[] $$;
+                   'username_proof', 'lend_storage', 'onchain', 'fname', 'app_key', 'channel']::text[] $$;
 
 -- The test surface's kinds merged and @<shard>.
 COMMENT ON FUNCTION waypoint.apply_payloads(text[], bytea[]) IS
-  'Superuser test surface: applies raw payloads (kind event = HubEvent, message = Message, onchain = OnChainEvent, fname = UserNameProof, signer = a Signer of GetSignersByFid, fid_start/<job>/<fid> and fid_done/<job>/<fid> backfill markers, whose payload is their JSON; merged = a Message as the message of a MERGE_MESSAGE event with id 0; a suffix @<shard> names the data shard the entry came from, default 1; a prefix full: marks it as written at verification level full) exactly as the apply workers do, inside the caller''s transaction. One result row per payload; applied = false with the reason for rejected (undecodable or invalid) payloads.';
+  'Superuser test surface: applies raw payloads (kind event = HubEvent, message = Message, onchain = OnChainEvent, fname = UserNameProof, signer = a Signer of GetSignersByFid, fid_start/<job>/<fid> and fid_done/<job>/<fid> backfill markers, whose payload is their JSON; channel_state/<as_of> = a backfill''s read of one channel''s state (core/channel_state.hpp) as of that data-shard-1 event id; merged = a Message as the message of a MERGE_MESSAGE event with id 0; a suffix @<shard> names the data shard the entry came from, default 1; a prefix full: marks it as written at verification level full) exactly as the apply workers do, inside the caller''s transaction. One result row per payload; applied = false with the reason for rejected (undecodable or invalid) payloads.';
 
 -- Channels (docs/apply-semantics.md, "Channels").
 GRANT SELECT ON waypoint.channel_registry_events, waypoint.channel_metadata, waypoint.channel_members,
@@ -359,6 +374,124 @@ $$;
 REVOKE ALL ON FUNCTION waypoint.fill_channels() FROM PUBLIC;
 COMMENT ON FUNCTION waypoint.fill_channels() IS
   'Internal (the upgrade scripts call it): fills the channel tables from the CHANNEL_REGISTER events in waypoint.onchain_events and the channel messages in waypoint.messages; returns the channel messages applied.';
+
+-- Applies a backfill's read of one channel's state (entry kind channel_state; the apply
+-- calls it once per entry; docs/apply-semantics.md, "Channel backfill"). The state counts
+-- as of the data-shard-1 position as_of: it reflects every merge up to it and may reflect
+-- later ones. Per slot: a row merged after as_of stays as it is; a row at or before as_of
+-- that says what the state says is kept (with its message hash, author and timestamp) and
+-- takes as_of as its merge_event; one that says something else is replaced by a row
+-- derived from the state (message_hash, "timestamp" NULL, author_fid as the read gives
+-- it or NULL; merge_event = as_of); a slot the mirror lacks gets such a row; member and
+-- moderation rows at or before as_of that the state does not list are deleted (the node
+-- never deletes a slot, so such a row was never the node's). A stream merge after as_of
+-- replaces a derived row as any later merge does; one at or before it changes nothing.
+-- The metadata and pin slots always get a row (the defaults, an unpinned pin): it
+-- records as_of, so a delayed older merge cannot take the slot back. Parameters: the
+-- folded metadata (casting_mode, membership_mode as numbers, already resolved), the pin
+-- (NULL: none), members (fid, ChannelMemberState 1..4), moderations (cast hash,
+-- ChannelModerateAction 1..2, author fid).
+CREATE FUNCTION waypoint.apply_channel_state(
+  channel bytea, as_of bigint, m_name text, m_description text, m_image_url text, m_header text, m_rules text,
+  m_casting int, m_membership int, pin_cast bytea, pin_author bigint,
+  member_fids bigint[], member_states int[], mod_casts bytea[], mod_actions int[], mod_authors bigint[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  cm text := CASE m_casting WHEN 1 THEN 'everyone' WHEN 3 THEN 'recommended' ELSE 'members_only' END;
+  mm text := CASE m_membership WHEN 1 THEN 'open' ELSE 'approval' END;
+BEGIN
+  INSERT INTO waypoint.channel_metadata (channel_id, name, description, image_url, header, rules, casting_mode,
+                                         membership_mode, author_fid, message_hash, "timestamp", merge_event)
+  VALUES (channel, m_name, m_description, m_image_url, m_header, m_rules, cm, mm, NULL, NULL, NULL, as_of)
+  ON CONFLICT (channel_id) DO NOTHING;
+  UPDATE waypoint.channel_metadata t SET
+    name = m_name, description = m_description, image_url = m_image_url, header = m_header, rules = m_rules,
+    casting_mode = cm, membership_mode = mm,
+    author_fid = CASE WHEN x.same THEN t.author_fid END,
+    message_hash = CASE WHEN x.same THEN t.message_hash END,
+    "timestamp" = CASE WHEN x.same THEN t."timestamp" END,
+    merge_event = as_of,
+    updated_at = CASE WHEN x.same THEN t.updated_at ELSE now() END
+  FROM (SELECT c.channel_id,
+               c.name IS NOT DISTINCT FROM m_name AND c.description IS NOT DISTINCT FROM m_description
+               AND c.image_url IS NOT DISTINCT FROM m_image_url AND c.header IS NOT DISTINCT FROM m_header
+               AND c.rules IS NOT DISTINCT FROM m_rules AND c.casting_mode = cm AND c.membership_mode = mm AS same
+          FROM waypoint.channel_metadata c WHERE c.channel_id = channel) AS x
+  WHERE t.channel_id = channel AND x.channel_id = t.channel_id AND t.merge_event <= as_of;
+
+  INSERT INTO waypoint.channel_pins (channel_id, cast_hash, author_fid, message_hash, "timestamp", merge_event)
+  VALUES (channel, pin_cast, CASE WHEN pin_cast IS NOT NULL THEN pin_author END, NULL, NULL, as_of)
+  ON CONFLICT (channel_id) DO NOTHING;
+  UPDATE waypoint.channel_pins t SET
+    cast_hash = pin_cast,
+    author_fid = CASE WHEN x.same THEN t.author_fid WHEN pin_cast IS NOT NULL THEN pin_author END,
+    message_hash = CASE WHEN x.same THEN t.message_hash END,
+    "timestamp" = CASE WHEN x.same THEN t."timestamp" END,
+    merge_event = as_of,
+    updated_at = CASE WHEN x.same THEN t.updated_at ELSE now() END
+  FROM (SELECT c.channel_id,
+               c.cast_hash IS NOT DISTINCT FROM pin_cast
+               AND (pin_cast IS NULL OR c.author_fid IS NOT DISTINCT FROM pin_author) AS same
+          FROM waypoint.channel_pins c WHERE c.channel_id = channel) AS x
+  WHERE t.channel_id = channel AND x.channel_id = t.channel_id AND t.merge_event <= as_of;
+
+  INSERT INTO waypoint.channel_members (channel_id, member_fid, state, action, author_fid, message_hash,
+                                        "timestamp", merge_event)
+  SELECT channel, u.fid,
+         CASE u.st WHEN 1 THEN 'member' WHEN 2 THEN 'moderator' WHEN 3 THEN 'removed' ELSE 'banned' END,
+         NULL, NULL, NULL, NULL, as_of
+    FROM unnest(member_fids, member_states) AS u(fid, st)
+   ORDER BY u.fid
+  ON CONFLICT (channel_id, member_fid) DO NOTHING;
+  UPDATE waypoint.channel_members t SET
+    state = x.state,
+    action = CASE WHEN x.same THEN t.action END,
+    author_fid = CASE WHEN x.same THEN t.author_fid END,
+    message_hash = CASE WHEN x.same THEN t.message_hash END,
+    "timestamp" = CASE WHEN x.same THEN t."timestamp" END,
+    merge_event = as_of,
+    updated_at = CASE WHEN x.same THEN t.updated_at ELSE now() END
+  FROM (SELECT c.member_fid, s.state, c.state = s.state AS same
+          FROM (SELECT u.fid, CASE u.st WHEN 1 THEN 'member' WHEN 2 THEN 'moderator' WHEN 3 THEN 'removed'
+                                        ELSE 'banned' END AS state
+                  FROM unnest(member_fids, member_states) AS u(fid, st)) AS s
+          JOIN waypoint.channel_members c ON c.channel_id = channel AND c.member_fid = s.fid) AS x
+  WHERE t.channel_id = channel AND t.member_fid = x.member_fid AND t.merge_event <= as_of;
+  DELETE FROM waypoint.channel_members t
+   WHERE t.channel_id = channel AND t.merge_event <= as_of AND t.member_fid <> ALL (member_fids);
+
+  INSERT INTO waypoint.channel_moderations (channel_id, cast_hash, action, hidden, author_fid, message_hash,
+                                            "timestamp", merge_event)
+  SELECT channel, u.cast_hash, CASE u.act WHEN 1 THEN 'hide' ELSE 'unhide' END, u.act = 1, u.author, NULL, NULL, as_of
+    FROM unnest(mod_casts, mod_actions, mod_authors) AS u(cast_hash, act, author)
+   ORDER BY u.cast_hash
+  ON CONFLICT (channel_id, cast_hash) DO NOTHING;
+  UPDATE waypoint.channel_moderations t SET
+    action = x.action, hidden = x.hidden,
+    author_fid = CASE WHEN x.same THEN t.author_fid ELSE x.author END,
+    message_hash = CASE WHEN x.same THEN t.message_hash END,
+    "timestamp" = CASE WHEN x.same THEN t."timestamp" END,
+    merge_event = as_of,
+    updated_at = CASE WHEN x.same THEN t.updated_at ELSE now() END
+  FROM (SELECT c.cast_hash, s.action, s.hidden, s.author,
+               c.action = s.action AND c.author_fid IS NOT DISTINCT FROM s.author AS same
+          FROM (SELECT u.cast_hash, CASE u.act WHEN 1 THEN 'hide' ELSE 'unhide' END AS action, u.act = 1 AS hidden,
+                       u.author
+                  FROM unnest(mod_casts, mod_actions, mod_authors) AS u(cast_hash, act, author)) AS s
+          JOIN waypoint.channel_moderations c ON c.channel_id = channel AND c.cast_hash = s.cast_hash) AS x
+  WHERE t.channel_id = channel AND t.cast_hash = x.cast_hash AND t.merge_event <= as_of;
+  DELETE FROM waypoint.channel_moderations t
+   WHERE t.channel_id = channel AND t.merge_event <= as_of AND t.cast_hash <> ALL (mod_casts);
+END
+$$;
+REVOKE ALL ON FUNCTION waypoint.apply_channel_state(bytea, bigint, text, text, text, text, text, int, int, bytea, bigint,
+  bigint[], int[], bytea[], int[], bigint[]) FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.apply_channel_state(bytea, bigint, text, text, text, text, text, int, int, bytea, bigint,
+  bigint[], int[], bytea[], int[], bigint[]) IS
+  'Internal (the apply workers call it for a channel_state entry): sets one channel''s slots to the state a backfill read as of a data-shard-1 position, keeping later merges and rows that already say the same.';
 
 SELECT waypoint.fill_channels();
 
@@ -805,3 +938,15 @@ COMMENT ON FUNCTION waypoint.storage_step(int, int) IS
 
 COMMENT ON VIEW waypoint.sync_status IS
   'Per data shard: highest event id (and block height) applied from the live stream, the node head the sidecar last saw (height, event id, time), the lag in blocks, and the circuit breakers: node_breaker as the sidecar last reported it (closed, open, half_open; sidecar_seen_at says when), redis_breaker as the extension''s workers see Redis (open while any running worker is disconnected or refuses the server); storage_mode (live, bulk, building: docs/storage.md) and the secondary-index partitions still missing; verify_level, the sidecar''s verification of what it writes (docs/verification.md); thread_roots_pending, casts written whose thread roots are not resolved yet (counted up to a million; the ones a bulk sync queued are resolved in one pass when it ends, before the casts indexes are built, else they wait while storage_mode is not live).';
+
+-- Channel backfill (docs/apply-semantics.md, "Channel backfill"): the type name 'channel'
+-- (waypoint.backfill_type_names above) and waypoint.enqueue_backfill_channels().
+CREATE FUNCTION waypoint.enqueue_backfill_channels()
+RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+RETURN waypoint.enqueue_backfill_all(ARRAY['channel']);
+COMMENT ON FUNCTION waypoint.enqueue_backfill_channels() IS
+  'Queues a backfill of every registered channel''s state (the CHANNEL_REGISTER events and each channel''s metadata, pin, members and moderations as the node reads them) and of no fid, in the caller''s transaction; returns the job id. enqueue_backfill_all() with no types does it too. Requires waypoint_operator.';
+REVOKE ALL ON FUNCTION waypoint.enqueue_backfill_channels() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION waypoint.enqueue_backfill_channels() TO waypoint_operator;

@@ -39,12 +39,13 @@ fail() {
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 q() { psql_stack -At -c "$1"; }
 qtest() { [ "$(q "$1")" "$2" "$3" ]; }  # qtest SQL OP VALUE, evaluated on each call (for wait_for)
-# converge SECONDS: wait until the database's state lines equal the node's.
+# converge SECONDS: wait until the database's state lines equal the node's (channels in
+# the state form: these mirrors are filled by backfill, docs/state-lines.md).
 converge() {
   local deadline=$((SECONDS + $1))
-  LC_ALL=C sort "$STACK_DIR/node.state" >"$STACK_DIR/expected"
+  channel_state_form <"$STACK_DIR/node.state" | LC_ALL=C sort >"$STACK_DIR/expected"
   while :; do
-    q "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/actual" || true
+    q "SELECT * FROM waypoint.state_lines()" | channel_state_form | LC_ALL=C sort >"$STACK_DIR/actual" || true
     cmp -s "$STACK_DIR/expected" "$STACK_DIR/actual" && return 0
     if [ $SECONDS -ge $deadline ]; then
       diff "$STACK_DIR/expected" "$STACK_DIR/actual" | head -20

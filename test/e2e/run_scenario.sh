@@ -52,12 +52,11 @@ case "$SCENARIO" in
   gaps) NODE_ARGS+=(--withhold 0.03) ;;
   garbled) NODE_ARGS+=(--garble-rate 0.02) ;;
   chaos) NODE_ARGS+=(--drop-every 200 --duplicate-rate 0.03 --withhold 0.02 --garble-rate 0.01) ;;
-  # A backfill reads app keys as the node's key state (GetSignersByFid), but no node read
-  # returns channel messages: the backfill-only scenarios run without channels
-  # (docs/state-lines.md).
-  backfill|backfill-kill|stale) SIDECAR_MODE=backfill; NODE_ARGS+=(--no-channels) ;;
+  # A backfill reads app keys as the node's key state (GetSignersByFid) and channels from
+  # the node's channel state reads, compared in the state form below.
+  backfill|backfill-kill|stale) SIDECAR_MODE=backfill ;;
   forged) NODE_ARGS+=(--forge-rate 0.03 --forge-log "$STACK_DIR/forged" --duplicate-rate 0.02) ;;
-  forged-backfill) SIDECAR_MODE=backfill; NODE_ARGS+=(--no-channels --forge-rate 0.03 --forge-log "$STACK_DIR/forged") ;;
+  forged-backfill) SIDECAR_MODE=backfill; NODE_ARGS+=(--forge-rate 0.03 --forge-log "$STACK_DIR/forged") ;;
   forged-full) VERIFY=full
     NODE_ARGS+=(--forge-rate 0.03 --forge-kinds "$ALL_FORGERIES" --forge-log "$STACK_DIR/forged" --duplicate-rate 0.02) ;;
   # (Without app keys: a message signed by an app key the node has removed since stays on
@@ -126,12 +125,18 @@ if [ "$SCENARIO" = sidecar-kill ] || [ "$SCENARIO" = backfill-kill ] || [ "$SCEN
   start_sidecar "$SIDECAR_BIN" "${SIDECAR_ARGS[@]}"
 fi
 
+# state_form: a mirror filled by backfill alone is compared in the channel state form
+# (channel_state_form, scripts/lib/stack.sh), both sides alike; every other run line for line.
+state_form() {
+  if [ "$SIDECAR_MODE" != backfill ]; then cat; else channel_state_form; fi
+}
+
 # converge STATE_FILE: wait until the database's state lines equal the node's (exit 1 on timeout).
 converge() {
-  LC_ALL=C sort "$1" >"$STACK_DIR/expected"
+  state_form <"$1" | LC_ALL=C sort >"$STACK_DIR/expected"
   local deadline=$((SECONDS + ${TIMEOUT:-240}))
   while :; do
-    psql_stack -At -c "SELECT * FROM waypoint.state_lines()" | LC_ALL=C sort >"$STACK_DIR/actual" || true
+    psql_stack -At -c "SELECT * FROM waypoint.state_lines()" | state_form | LC_ALL=C sort >"$STACK_DIR/actual" || true
     cmp -s "$STACK_DIR/expected" "$STACK_DIR/actual" && return 0
     if [ $SECONDS -ge $deadline ]; then
       echo "FAIL $SCENARIO: database differs from the node (expected $(wc -l <"$STACK_DIR/expected") lines, got $(wc -l <"$STACK_DIR/actual"))"
@@ -191,7 +196,7 @@ case " ${NODE_ARGS[*]} " in *" --no-app-keys "*) ;; *)
 esac
 # Channels took part (docs/test-node.md): registered channels with members of several
 # states, metadata, pins and moderations, all compared above; unless off.
-case " ${NODE_ARGS[*]} " in *" --no-app-keys "*|*" --no-channels "*) ;; *)
+case " ${NODE_ARGS[*]} " in *" --no-channels "*) ;; *)
   channels=$(grep -c $'^channel\t' "$STACK_DIR/expected" || true)
   states=$(grep $'^channel_member\t' "$STACK_DIR/expected" | cut -f4 | LC_ALL=C sort -u | paste -sd, -)
   slots=$(grep -c -e $'^channel_meta\t' -e $'^channel_pin\t' -e $'^channel_moderation\t' "$STACK_DIR/expected" || true)

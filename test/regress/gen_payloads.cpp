@@ -8,9 +8,12 @@
 // engine does not verify signatures).
 #include <cstdio>
 #include <string>
+#include <vector>
+#include <tuple>
 
 #include "hub_event.pb.h"
 #include "request_response.pb.h"
+#include "waypoint/core/channel_state.hpp"
 #include "hashed_message.hpp"
 #include "waypoint/core/hash.hpp"
 #include "waypoint/core/keccak.hpp"
@@ -290,8 +293,8 @@ Message ChannelUpdate(const std::string& name, uint64_t fid, uint32_t ts, const 
   return Finish(name, std::move(d));
 }
 
-Message ChannelMember(const std::string& name, uint64_t fid, uint32_t ts, const std::string& id, uint64_t target,
-                      int action) {
+Message ChannelMemberMsg(const std::string& name, uint64_t fid, uint32_t ts, const std::string& id, uint64_t target,
+                         int action) {
   MessageData d = Data(MESSAGE_TYPE_CHANNEL_MEMBER, fid, ts);
   d.mutable_channel_member_body()->set_channel_id(id);
   d.mutable_channel_member_body()->set_fid(target);
@@ -299,7 +302,8 @@ Message ChannelMember(const std::string& name, uint64_t fid, uint32_t ts, const 
   return Finish(name, std::move(d));
 }
 
-Message ChannelPin(const std::string& name, uint64_t fid, uint32_t ts, const std::string& id, const std::string& cast) {
+Message ChannelPinMsg(const std::string& name, uint64_t fid, uint32_t ts, const std::string& id,
+                      const std::string& cast) {
   MessageData d = Data(MESSAGE_TYPE_CHANNEL_PIN, fid, ts);
   d.mutable_channel_pin_body()->set_channel_id(id);
   d.mutable_channel_pin_body()->set_cast_hash(cast);
@@ -313,6 +317,47 @@ Message ChannelModerate(const std::string& name, uint64_t fid, uint32_t ts, cons
   d.mutable_channel_moderate_body()->set_cast_hash(cast);
   d.mutable_channel_moderate_body()->set_action(static_cast<ChannelModerateAction>(action));
   return Finish(name, std::move(d));
+}
+
+// A channel_state payload (core/channel_state.hpp) as the sidecar writes it: the node's
+// responses, members and moderations split into pages of two.
+struct StateRead {
+  std::string id;
+  ChannelMetadataResponse meta;
+  std::string pin_cast;
+  uint64_t pin_author = 0;
+  std::vector<std::pair<uint64_t, int>> members;
+  std::vector<std::tuple<std::string, int, uint64_t>> moderations;
+};
+
+std::string ChannelState(const StateRead& s) {
+  waypoint::core::ChannelStatePayload p;
+  p.channel_id = s.id;
+  p.metadata = s.meta.SerializeAsString();
+  ChannelPinResponse pin;
+  if (!s.pin_cast.empty()) {
+    pin.mutable_pin()->set_cast_hash(s.pin_cast);
+    pin.mutable_pin()->set_author_fid(s.pin_author);
+  }
+  p.pin = pin.SerializeAsString();
+  ChannelMembersResponse mp;
+  for (size_t i = 0; i < s.members.size(); ++i) {
+    auto* m = mp.add_members();
+    m->set_fid(s.members[i].first);
+    m->set_state(static_cast<ChannelMemberState>(s.members[i].second));
+    if (mp.members_size() == 2) p.member_pages.push_back(mp.SerializeAsString()), mp.Clear();
+  }
+  p.member_pages.push_back(mp.SerializeAsString());  // the last page (maybe empty, as the node's)
+  ChannelModerationsResponse dp;
+  for (const auto& [cast, action, author] : s.moderations) {
+    auto* m = dp.add_moderations();
+    m->set_cast_hash(cast);
+    m->set_action(static_cast<ChannelModerateAction>(action));
+    m->set_author_fid(author);
+    if (dp.moderations_size() == 2) p.moderation_pages.push_back(dp.SerializeAsString()), dp.Clear();
+  }
+  p.moderation_pages.push_back(dp.SerializeAsString());
+  return waypoint::core::EncodeChannelState(p);
 }
 
 }  // namespace
@@ -705,12 +750,12 @@ int main() {
   Emit("ev_cu1_again", Merge(cu1, {&cu2}));
   // Members: 700 invites 710 and makes it a moderator; 700 bans 711, moderator 710 unbans
   // it; 712 adds itself (OPEN) and leaves.
-  Message cm1 = ChannelMember("cm1", 700, 5001, ch, 710, CHANNEL_MEMBER_ACTION_ADD_MEMBER);
-  Message cm2 = ChannelMember("cm2", 700, 5002, ch, 710, CHANNEL_MEMBER_ACTION_ADD_MODERATOR);
-  Message cm3 = ChannelMember("cm3", 700, 5003, ch, 711, CHANNEL_MEMBER_ACTION_BAN);
-  Message cm4 = ChannelMember("cm4", 710, 5004, ch, 711, CHANNEL_MEMBER_ACTION_UNBAN);
-  Message cm5 = ChannelMember("cm5", 712, 5005, ch, 712, CHANNEL_MEMBER_ACTION_ADD_MEMBER);
-  Message cm6 = ChannelMember("cm6", 712, 5006, ch, 712, CHANNEL_MEMBER_ACTION_REMOVE_MEMBER);
+  Message cm1 = ChannelMemberMsg("cm1", 700, 5001, ch, 710, CHANNEL_MEMBER_ACTION_ADD_MEMBER);
+  Message cm2 = ChannelMemberMsg("cm2", 700, 5002, ch, 710, CHANNEL_MEMBER_ACTION_ADD_MODERATOR);
+  Message cm3 = ChannelMemberMsg("cm3", 700, 5003, ch, 711, CHANNEL_MEMBER_ACTION_BAN);
+  Message cm4 = ChannelMemberMsg("cm4", 710, 5004, ch, 711, CHANNEL_MEMBER_ACTION_UNBAN);
+  Message cm5 = ChannelMemberMsg("cm5", 712, 5005, ch, 712, CHANNEL_MEMBER_ACTION_ADD_MEMBER);
+  Message cm6 = ChannelMemberMsg("cm6", 712, 5006, ch, 712, CHANNEL_MEMBER_ACTION_REMOVE_MEMBER);
   Emit("ev_cm1", Merge(cm1));
   Emit("ev_cm2", Merge(cm2, {&cm1}));
   Emit("ev_cm3", Merge(cm3));
@@ -719,8 +764,8 @@ int main() {
   Emit("ev_cm6", Merge(cm6, {&cm5}));
   // Pins: 700 pins a cast, moderator 710 unpins. Moderations: 700 hides cast 0x71..,
   // 710 unhides it, 710 hides cast 0x72...
-  Message cp1 = ChannelPin("cp1", 700, 5007, ch, std::string(20, '\x70'));
-  Message cp2 = ChannelPin("cp2", 710, 5008, ch, "");
+  Message cp1 = ChannelPinMsg("cp1", 700, 5007, ch, std::string(20, '\x70'));
+  Message cp2 = ChannelPinMsg("cp2", 710, 5008, ch, "");
   Emit("ev_cp1", Merge(cp1));
   Emit("ev_cp2", Merge(cp2, {&cp1}));
   Message ch1 = ChannelModerate("ch1", 700, 5009, ch, std::string(20, '\x71'), CHANNEL_MODERATE_ACTION_HIDE);
@@ -738,14 +783,14 @@ int main() {
   Emit("ev2_ch1", Merge(ch1));
   Emit("msg_cu2", cu2.SerializeAsString());
   // Bodies the node refuses, whatever the channel's state.
-  Emit("ev_bad_id", Merge(ChannelPin("bad_id", 700, 5100, std::string(31, '\x01'), "")));
-  Emit("ev_bad_pin", Merge(ChannelPin("bad_pin", 700, 5101, ch, std::string(5, '\x01'))));
+  Emit("ev_bad_id", Merge(ChannelPinMsg("bad_id", 700, 5100, std::string(31, '\x01'), "")));
+  Emit("ev_bad_pin", Merge(ChannelPinMsg("bad_pin", 700, 5101, ch, std::string(5, '\x01'))));
   Emit("ev_bad_mod_hash", Merge(ChannelModerate("bad_mh", 700, 5102, ch, std::string(19, '\x01'), 1)));
   Emit("ev_bad_mod_none", Merge(ChannelModerate("bad_mn", 700, 5103, ch, std::string(20, '\x01'), 0)));
-  Emit("ev_bad_fid0", Merge(ChannelMember("bad_f0", 700, 5104, ch, 0, CHANNEL_MEMBER_ACTION_ADD_MEMBER)));
-  Emit("ev_bad_fid_big", Merge(ChannelMember("bad_fb", 700, 5105, ch, uint64_t{1} << 32, 1)));
-  Emit("ev_bad_action", Merge(ChannelMember("bad_a0", 700, 5106, ch, 710, CHANNEL_MEMBER_ACTION_NONE)));
-  Emit("ev_bad_action9", Merge(ChannelMember("bad_a9", 700, 5107, ch, 710, 9)));
+  Emit("ev_bad_fid0", Merge(ChannelMemberMsg("bad_f0", 700, 5104, ch, 0, CHANNEL_MEMBER_ACTION_ADD_MEMBER)));
+  Emit("ev_bad_fid_big", Merge(ChannelMemberMsg("bad_fb", 700, 5105, ch, uint64_t{1} << 32, 1)));
+  Emit("ev_bad_action", Merge(ChannelMemberMsg("bad_a0", 700, 5106, ch, 710, CHANNEL_MEMBER_ACTION_NONE)));
+  Emit("ev_bad_action9", Merge(ChannelMemberMsg("bad_a9", 700, 5107, ch, 710, 9)));
   Emit("ev_bad_mode", Merge(ChannelUpdate("bad_mode", 700, 5108, ch, "x", 7)));
   {
     MessageData d = Data(MESSAGE_TYPE_CHANNEL_PIN, 700, 5109);
@@ -759,6 +804,60 @@ int main() {
     e.mutable_channel_owner_change_hint_body()->set_owner_address(Address(1));
     e.mutable_channel_owner_change_hint_body()->set_cause(CHANNEL_OWNER_CHANGE_CAUSE_TRANSFER);
     Emit("ev_hint", e.SerializeAsString());
+  }
+
+  // Channel backfill (apply_channel_state): channel "backfilled", its slots merged on data
+  // shard 1 at ids from 50 << 14, then the state a backfill read as of (50 << 14) + 100.
+  {
+    const std::string b = ChannelId("backfilled");
+    std::printf("\\set cb_id '%s'\n", ToHex(b).c_str());
+    Emit("reg_cb", Registry(CHANNEL_REGISTER_EVENT_TYPE_REGISTER, b, "backfilled", Address(3), 1800000000, 300, 0)
+                       .SerializeAsString());
+    next_id = 50u << 14;
+    Message bu = ChannelUpdate("bu", 800, 6000, b, "Bee");
+    Emit("ev_bu", Merge(bu));
+    Emit("ev_bm801", Merge(ChannelMemberMsg("bm801", 800, 6001, b, 801, CHANNEL_MEMBER_ACTION_ADD_MEMBER)));
+    Emit("ev_bm802", Merge(ChannelMemberMsg("bm802", 800, 6002, b, 802, CHANNEL_MEMBER_ACTION_BAN)));
+    Emit("ev_bp", Merge(ChannelPinMsg("bp", 800, 6003, b, std::string(20, '\x80'))));
+    Emit("ev_bh", Merge(ChannelModerate("bh", 800, 6004, b, std::string(20, '\x81'), CHANNEL_MODERATE_ACTION_HIDE)));
+    // A slot the node does not hold (the read does not list it): reconciled away.
+    Emit("ev_bm803", Merge(ChannelMemberMsg("bm803", 800, 6005, b, 803, CHANNEL_MEMBER_ACTION_ADD_MEMBER)));
+    // Merges the mirror sees only later, at or before the read's position: 804 made a
+    // member (the read shows it a moderator since: no change) and 802 unbanned (the read
+    // shows it removed: the derived row takes this message's hash).
+    Emit("ev_bm804_old", Merge(ChannelMemberMsg("bm804", 800, 6006, b, 804, CHANNEL_MEMBER_ACTION_ADD_MEMBER)));
+    Emit("ev_bm802_unban", Merge(ChannelMemberMsg("bm802u", 800, 6007, b, 802, CHANNEL_MEMBER_ACTION_UNBAN)));
+    // After the read's position: a new pin.
+    next_id = (50u << 14) + 200;
+    Emit("ev_bp_after", Merge(ChannelPinMsg("bp2", 800, 6008, b, std::string(20, '\x83'))));
+    StateRead s;
+    s.id = b;
+    s.meta.set_name("Bee");
+    s.meta.set_casting_mode(CASTING_MODE_MEMBERS_ONLY);
+    s.meta.set_membership_mode(MEMBERSHIP_MODE_APPROVAL);
+    s.members = {{801, 1}, {802, 3}, {804, 2}};
+    s.moderations = {{std::string(20, '\x81'), 1, 800}, {std::string(20, '\x82'), 2, 805}};
+    Emit("cs_b", ChannelState(s));  // no pin: unpinned since
+    // A second channel read with nothing but the defaults and one member, never streamed.
+    const std::string q = ChannelId("quiet");
+    std::printf("\\set cq_id '%s'\n", ToHex(q).c_str());
+    StateRead sq;
+    sq.id = q;
+    sq.meta.set_casting_mode(CASTING_MODE_MEMBERS_ONLY);
+    sq.meta.set_membership_mode(MEMBERSHIP_MODE_APPROVAL);
+    sq.members = {{900, 1}};
+    Emit("cs_q", ChannelState(sq));
+    // Refused reads.
+    StateRead bad = sq;
+    bad.id = std::string(31, '\x01');
+    Emit("cs_bad_id", ChannelState(bad));
+    bad = sq;
+    bad.members = {{901, 0}};
+    Emit("cs_bad_state", ChannelState(bad));
+    bad = sq;
+    bad.moderations = {{std::string(19, '\x01'), 1, 1}};
+    Emit("cs_bad_cast", ChannelState(bad));
+    Emit("cs_garbage", std::string("\x0a\x05") + "abc");
   }
 
   std::printf("\\set QUIET off\n");

@@ -479,6 +479,53 @@ void WriteChannels(const core::RowSet& rs) {
   }
 }
 
+// Backfill reads of channel state (entry kind channel_state): one call of
+// waypoint.apply_channel_state per entry, after the batch's stream merges, in (channel,
+// as_of) order (docs/apply-semantics.md, "Channel backfill").
+void WriteChannelStates(std::vector<core::ChannelStateRow> rows) {
+  if (rows.empty()) return;
+  using T = ParamType;
+  static PreparedStatement stmt{
+      "apply_channel_state",
+      "SELECT waypoint.apply_channel_state($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+      {T::kBytea, T::kInt8, T::kText, T::kText, T::kText, T::kText, T::kText, T::kInt4, T::kInt4, T::kBytea, T::kInt8,
+       T::kInt8, T::kInt4, T::kBytea, T::kInt4, T::kInt8},
+      {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}};
+  std::stable_sort(rows.begin(), rows.end(), [](const core::ChannelStateRow& a, const core::ChannelStateRow& b) {
+    return std::tie(a.channel_id, a.as_of) < std::tie(b.channel_id, b.as_of);
+  });
+  for (const auto& r : rows) {
+    std::vector<ArrayParam> p;
+    for (ParamType t : stmt.types) p.emplace_back(t);
+    p[0].AddStr(r.channel_id);
+    p[1].AddInt(r.as_of);
+    p[2].AddOptStr(r.name);
+    p[3].AddOptStr(r.description);
+    p[4].AddOptStr(r.image_url);
+    p[5].AddOptStr(r.header);
+    p[6].AddOptStr(r.rules);
+    p[7].AddInt(r.casting_mode);
+    p[8].AddInt(r.membership_mode);
+    if (r.pin_cast_hash.empty()) {
+      p[9].AddNull();
+      p[10].AddNull();
+    } else {
+      p[9].AddStr(r.pin_cast_hash);
+      p[10].AddUint(r.pin_author_fid);
+    }
+    for (const auto& [fid, state] : r.members) {
+      p[11].AddUint(fid);
+      p[12].AddInt(state);
+    }
+    for (const auto& m : r.moderations) {
+      p[13].AddStr(m.cast_hash);
+      p[14].AddInt(m.action);
+      p[15].AddUint(m.author_fid);
+    }
+    pg::ExecuteArrays(stmt, p);
+  }
+}
+
 bool HasChannelRows(const core::RowSet& rs) {
   return !rs.channel_updates.empty() || !rs.channel_members.empty() || !rs.channel_pins.empty() ||
          !rs.channel_moderations.empty() || !rs.channel_registry.empty();
@@ -1171,6 +1218,7 @@ std::vector<EntryOutcome> ApplyEntries(const std::vector<core::StreamEntry>& ent
     WriteStores(rows, standing);
     WriteAppKeyStates(rows.app_key_states);
     WriteChannels(rows);
+    WriteChannelStates(std::move(rows.channel_states));
     WriteProofs(rows.proofs);
     WriteOnChain(rows.onchain);
     released = ReleaseHeld(rows.onchain, rows.app_keys, rows.app_key_states);

@@ -82,17 +82,24 @@ Datum ApplyPayloadsImpl(FunctionCallInfo fcinfo) {
       const std::string rest = kind.substr(slash + 1);
       const size_t slash2 = rest.find('/');
       kind = kind.substr(0, slash);
-      if (slash2 == std::string::npos || (kind != "fid_start" && kind != "fid_done"))
+      // "channel_state/<as_of>": a backfill's channel state read, as of that shard-1 position.
+      if (kind == "channel_state" && slash2 == std::string::npos) {
+        if (rest.empty() || rest.size() > 18 || rest.find_first_not_of("0123456789") != std::string::npos)
+          throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string("unknown entry kind: ") + kind_name,
+                         "a channel state is channel_state/<as_of event id>");
+        entries[i].event_id = strtoull(rest.c_str(), nullptr, 10);
+      } else if (slash2 == std::string::npos || (kind != "fid_start" && kind != "fid_done"))
         throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string("unknown entry kind: ") + kind_name,
                        "markers are fid_start/<job>/<fid> or fid_done/<job>/<fid>");
-      entries[i].job_id = rest.substr(0, slash2);
-      entries[i].fid = strtoull(rest.c_str() + slash2 + 1, nullptr, 10);
+      if (kind != "channel_state") {
+        entries[i].job_id = rest.substr(0, slash2);
+        entries[i].fid = strtoull(rest.c_str() + slash2 + 1, nullptr, 10);
+      }
     }
     if (!core::ParseEntryKind(kind.c_str(), &entries[i].kind))
-      throw SqlError(
-          ERRCODE_INVALID_PARAMETER_VALUE, std::string("unknown entry kind: ") + kind_name,
-          "use event, message, merged, onchain, fname, signer, fid_start/<job>/<fid> or fid_done[/<job>/<fid>], "
-          "with @<shard> or a full: prefix");
+      throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string("unknown entry kind: ") + kind_name,
+                     "use event, message, merged, onchain, fname, signer, channel_state/<as_of>, "
+                     "fid_start/<job>/<fid> or fid_done[/<job>/<fid>], with @<shard> or a full: prefix");
     bytea* b = nullptr;
     PgCall([&] { b = DatumGetByteaPP(payloads[i]); });
     entries[i].payload.assign(VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));

@@ -57,10 +57,8 @@ Server:
   --live-events N      stop submitting after N live events (default: never)
   --freeze             produce no blocks after the initial history
   --no-app-keys        no KEY_ADD / KEY_REMOVE and no messages signed by app keys (a
-                       backfill cannot read KEY_ADD messages back); implies --no-channels,
-                       since the runs that use it fill their mirror by backfill alone
-  --no-channels        no channels: no CHANNEL_REGISTER events and no channel messages (a
-                       backfill cannot read them back either)
+                       backfill cannot read KEY_ADD messages back)
+  --no-channels        no channels: no CHANNEL_REGISTER events and no channel messages
   --emit-log FILE      for latency benchmarks: one line "<message hash hex>\t<unix ms>" per
                        MERGE_MESSAGE of a live block, stamped when the block is published
 
@@ -152,7 +150,7 @@ Args Parse(int argc, char** argv) {
     else if (f == "--forge-rate")
       a.gen.forge_rate = prob();
     else if (f == "--no-app-keys")
-      a.gen.app_keys = a.gen.channels = false;
+      a.gen.app_keys = false;
     else if (f == "--no-channels")
       a.gen.channels = false;
     else if (f == "--forge-log")

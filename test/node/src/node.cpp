@@ -1098,20 +1098,53 @@ uint32_t Node::ResubmitChannelMessage(uint32_t idx) {
   return MergeChannel(idx, d);
 }
 
+bool Node::ChannelUpdateOf(const ChannelState& c, ChannelUpdateBody* out) const {
+  if (c.update == kNone) return false;
+  const MsgRec& m = msgs_[c.update];
+  MessageData d;
+  if (m.signed_) {
+    Message msg;
+    msg.ParseFromString(m.bytes);
+    if (msg.has_data())
+      d = msg.data();
+    else
+      d.ParseFromString(msg.data_bytes());
+  } else {
+    d.ParseFromString(m.bytes);
+  }
+  *out = d.channel_update_body();
+  return true;
+}
+
+namespace {
+// The text fields of a channel_meta line: hex of the UTF-8 bytes, "-" when unset.
+std::string MetaText(bool has, const std::string& v) { return has ? Hex(v) : "-"; }
+const char* CastingModeName(int m) { return m == 1 ? "everyone" : m == 3 ? "recommended" : "members_only"; }
+}  // namespace
+
 void Node::AppendChannelLines(std::vector<std::string>& lines) const {
   for (const auto& [id, c] : channels_) {
     const std::optional<uint64_t> owner = ChannelOwnerFid(c);
     lines.push_back("channel\t" + Hex(id) + "\t" + c.key + "\t" + Hex(c.owner_address) + "\t" +
                     std::to_string(c.expiry) + "\t" + std::to_string(owner.value_or(0)));
-    if (c.update != kNone) lines.push_back("channel_meta\t" + Hex(id) + "\t" + Hex(HashStr(msgs_[c.update].hash)));
+    ChannelUpdateBody u;
+    if (ChannelUpdateOf(c, &u))
+      lines.push_back("channel_meta\t" + Hex(id) + "\t" +
+                      CastingModeName(u.has_casting_mode() ? static_cast<int>(u.casting_mode()) : 0) + "\t" +
+                      (c.membership_mode == 1 ? "open" : "approval") + "\t" + MetaText(u.has_name(), u.name()) + "\t" +
+                      MetaText(u.has_description(), u.description()) + "\t" +
+                      MetaText(u.has_image_url(), u.image_url()) + "\t" + MetaText(u.has_header(), u.header()) + "\t" +
+                      MetaText(u.has_rules(), u.rules()) + "\t" + Hex(HashStr(msgs_[c.update].hash)));
     for (const auto& [fid, slot] : c.members)
       lines.push_back("channel_member\t" + Hex(id) + "\t" + std::to_string(fid) + "\t" + MemberStateName(slot.second) +
                       "\t" + Hex(HashStr(msgs_[slot.first].hash)));
     if (c.pin != kNone)
-      lines.push_back("channel_pin\t" + Hex(id) + "\t" + Hex(c.pinned) + "\t" + Hex(HashStr(msgs_[c.pin].hash)));
+      lines.push_back("channel_pin\t" + Hex(id) + "\t" + Hex(c.pinned) + "\t" + std::to_string(msgs_[c.pin].fid) +
+                      "\t" + Hex(HashStr(msgs_[c.pin].hash)));
     for (const auto& [cast, slot] : c.moderations)
       lines.push_back("channel_moderation\t" + Hex(id) + "\t" + Hex(cast) + "\t" +
-                      (slot.second ? "hidden" : "visible") + "\t" + Hex(HashStr(msgs_[slot.first].hash)));
+                      (slot.second ? "hidden" : "visible") + "\t" + std::to_string(msgs_[slot.first].fid) + "\t" +
+                      Hex(HashStr(msgs_[slot.first].hash)));
   }
 }
 

@@ -539,6 +539,114 @@ class HubServiceImpl final : public HubService::WithRawCallbackMethod_Subscribe<
     return Done(ctx, Status(StatusCode::NOT_FOUND, "no id registry event for fid"));
   }
 
+  // Channel state reads (docs/channels-and-keys.md 4.2), from the ChannelModel: NOT_FOUND
+  // for a channel no REGISTER made known, INVALID_ARGUMENT for a channel id that is not 32
+  // bytes, page_size 0, or a token another channel minted. Lists are in key order (target
+  // fid; cast hash), page_size clamped to 1000 (the default); the token is the channel id
+  // and the last key sent, and a full page always carries one, so a list that ends on a
+  // page boundary ends with one empty page, as the node's may.
+  static constexpr uint32_t kChannelPageMax = 1000;
+  Status ChannelOf(const std::string& id, const ChannelState** out) const {
+    if (id.size() != 32) return Status(StatusCode::INVALID_ARGUMENT, "channel_id must be 32 bytes");
+    *out = srv_->node().Channel(id);
+    if (!*out) return Status(StatusCode::NOT_FOUND, "channel not registered");
+    return Status::OK;
+  }
+  template <typename Req>
+  static Status ChannelPage(const Req& req, const std::string& id, uint32_t* size, std::optional<std::string>* after) {
+    if (req.has_page_size() && req.page_size() == 0)
+      return Status(StatusCode::INVALID_ARGUMENT,
+                    "page_size must be greater than zero; omit it for the server default");
+    *size = req.has_page_size() ? std::min(req.page_size(), kChannelPageMax) : kChannelPageMax;
+    if (req.has_page_token() && !req.page_token().empty()) {
+      if (req.page_token().size() <= 32 || req.page_token().compare(0, 32, id) != 0)
+        return Status(StatusCode::INVALID_ARGUMENT, "page token of another channel");
+      *after = req.page_token().substr(32);
+    }
+    return Status::OK;
+  }
+
+  ServerUnaryReactor* GetChannelMetadata(CallbackServerContext* ctx, const ChannelRequest* req,
+                                         ChannelMetadataResponse* resp) override {
+    std::shared_lock<std::shared_mutex> l(srv_->mutex());
+    const ChannelState* c = nullptr;
+    if (Status s = ChannelOf(req->channel_id(), &c); !s.ok()) return Done(ctx, s);
+    ChannelUpdateBody u;
+    resp->set_casting_mode(CASTING_MODE_MEMBERS_ONLY);
+    resp->set_membership_mode(MEMBERSHIP_MODE_APPROVAL);
+    if (srv_->node().ChannelUpdateOf(*c, &u)) {
+      if (u.has_name()) resp->set_name(u.name());
+      if (u.has_description()) resp->set_description(u.description());
+      if (u.has_image_url()) resp->set_image_url(u.image_url());
+      if (u.has_header()) resp->set_header(u.header());
+      if (u.has_rules()) resp->set_rules(u.rules());
+      if (u.has_casting_mode() && u.casting_mode() != CASTING_MODE_NONE) resp->set_casting_mode(u.casting_mode());
+      resp->set_membership_mode(static_cast<MembershipMode>(c->membership_mode));
+    }
+    return Done(ctx, Status::OK);
+  }
+
+  ServerUnaryReactor* GetChannelPin(CallbackServerContext* ctx, const ChannelRequest* req,
+                                    ChannelPinResponse* resp) override {
+    std::shared_lock<std::shared_mutex> l(srv_->mutex());
+    const ChannelState* c = nullptr;
+    if (Status s = ChannelOf(req->channel_id(), &c); !s.ok()) return Done(ctx, s);
+    if (c->pin != kNone && !c->pinned.empty()) {  // an unpin reads as no pin
+      resp->mutable_pin()->set_cast_hash(c->pinned);
+      resp->mutable_pin()->set_author_fid(srv_->node().Msg(c->pin).fid);
+    }
+    return Done(ctx, Status::OK);
+  }
+
+  ServerUnaryReactor* GetChannelMembers(CallbackServerContext* ctx, const ChannelMembersRequest* req,
+                                        ChannelMembersResponse* resp) override {
+    std::shared_lock<std::shared_mutex> l(srv_->mutex());
+    const ChannelState* c = nullptr;
+    if (Status s = ChannelOf(req->channel_id(), &c); !s.ok()) return Done(ctx, s);
+    uint32_t size = 0;
+    std::optional<std::string> after;
+    if (Status s = ChannelPage(*req, req->channel_id(), &size, &after); !s.ok()) return Done(ctx, s);
+    if (req->has_reverse() && req->reverse()) return Done(ctx, Status(StatusCode::UNIMPLEMENTED, "reverse"));
+    auto it = c->members.begin();
+    if (after) {
+      auto last = ParseBe64(*after);
+      if (!last) return Done(ctx, Status(StatusCode::INVALID_ARGUMENT, "bad page token"));
+      it = c->members.upper_bound(*last);
+    }
+    const int filter = req->has_state_filter() ? static_cast<int>(req->state_filter()) : 0;
+    uint32_t n = 0;
+    for (; it != c->members.end() && n < size; ++it) {
+      const int state = static_cast<int>(it->second.second);  // MemberState has the proto's numbers
+      if (filter != 0 && state != filter) continue;
+      auto* m = resp->add_members();
+      m->set_fid(it->first);
+      m->set_state(static_cast<ChannelMemberState>(state));
+      if (++n == size) resp->set_next_page_token(req->channel_id() + Be64(it->first));
+    }
+    return Done(ctx, Status::OK);
+  }
+
+  ServerUnaryReactor* GetChannelModerations(CallbackServerContext* ctx, const ChannelModerationsRequest* req,
+                                            ChannelModerationsResponse* resp) override {
+    std::shared_lock<std::shared_mutex> l(srv_->mutex());
+    const ChannelState* c = nullptr;
+    if (Status s = ChannelOf(req->channel_id(), &c); !s.ok()) return Done(ctx, s);
+    uint32_t size = 0;
+    std::optional<std::string> after;
+    if (Status s = ChannelPage(*req, req->channel_id(), &size, &after); !s.ok()) return Done(ctx, s);
+    if (req->has_reverse() && req->reverse()) return Done(ctx, Status(StatusCode::UNIMPLEMENTED, "reverse"));
+    auto it = after ? c->moderations.upper_bound(*after) : c->moderations.begin();
+    uint32_t n = 0;
+    for (; it != c->moderations.end() && n < size; ++it) {
+      auto* m = resp->add_moderations();
+      m->set_cast_hash(it->first);
+      m->set_action(it->second.second ? CHANNEL_MODERATE_ACTION_HIDE : CHANNEL_MODERATE_ACTION_UNHIDE);
+      m->set_author_fid(srv_->node().Msg(it->second.first).fid);
+      if (++n == size) resp->set_next_page_token(req->channel_id() + it->first);
+    }
+    return Done(ctx, Status::OK);
+  }
+
   ServerUnaryReactor* GetCurrentStorageLimitsByFid(CallbackServerContext* ctx, const FidRequest* req,
                                                    StorageLimitsResponse* resp) override {
     std::shared_lock<std::shared_mutex> l(srv_->mutex());

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "rpc.grpc.pb.h"
@@ -470,4 +471,100 @@ TEST(Faults, DropEveryEndsWithUnavailableAndStallKeepsOpen) {
     EXPECT_FALSE(raw.Next(500ms).has_value());
     EXPECT_TRUE(raw.timed_out);  // still open: no end of stream, just silence
   }
+}
+
+// The channel state reads (docs/channels-and-keys.md 4.2) from the ChannelModel: lists paged
+// in key order until the token is unset (a full last page brings one empty page), NOT_FOUND
+// for a channel nobody registered, INVALID_ARGUMENT for page_size 0, a 31-byte id and
+// another channel's token; metadata, pin and moderations as the model holds them.
+TEST(ChannelModel, StateReadsPageLikeTheNode) {
+  Running r = StartNode();
+  const auto channels = r.srv->Read([](const wt::Node& n) { return n.Channels(); });
+  ASSERT_GE(channels.size(), 2u);
+  size_t members_seen = 0, moderations_seen = 0;
+  for (const auto& [id, c] : channels) {
+    for (uint32_t size : {1u, 2u, 1000u}) {
+      std::vector<std::pair<uint64_t, int>> got;
+      std::string token;
+      int pages = 0;
+      while (true) {
+        ChannelMembersRequest q;
+        q.set_channel_id(id);
+        q.set_page_size(size);
+        if (!token.empty()) q.set_page_token(token);
+        ChannelMembersResponse resp;
+        grpc::ClientContext ctx;
+        ASSERT_TRUE(r.stub->GetChannelMembers(&ctx, q, &resp).ok());
+        ++pages;
+        ASSERT_LE(static_cast<uint32_t>(resp.members_size()), size);
+        for (const auto& m : resp.members()) got.emplace_back(m.fid(), static_cast<int>(m.state()));
+        if (!resp.has_next_page_token()) break;
+        token = resp.next_page_token();
+      }
+      std::vector<std::pair<uint64_t, int>> want;
+      for (const auto& [fid, slot] : c.members) want.emplace_back(fid, static_cast<int>(slot.second));
+      EXPECT_EQ(got, want);
+      if (size == 1) {
+        EXPECT_EQ(pages, static_cast<int>(want.size()) + 1);  // ends with an empty page
+      }
+    }
+    members_seen += c.members.size();
+    std::vector<std::string> casts;
+    std::string token;
+    while (true) {
+      ChannelModerationsRequest q;
+      q.set_channel_id(id);
+      q.set_page_size(2);
+      if (!token.empty()) q.set_page_token(token);
+      ChannelModerationsResponse resp;
+      grpc::ClientContext ctx;
+      ASSERT_TRUE(r.stub->GetChannelModerations(&ctx, q, &resp).ok());
+      for (const auto& m : resp.moderations()) {
+        casts.push_back(m.cast_hash());
+        const auto& slot = c.moderations.at(m.cast_hash());
+        EXPECT_EQ(m.action() == CHANNEL_MODERATE_ACTION_HIDE, slot.second);
+      }
+      if (!resp.has_next_page_token()) break;
+      token = resp.next_page_token();
+    }
+    EXPECT_EQ(casts.size(), c.moderations.size());
+    moderations_seen += casts.size();
+    ChannelRequest q;
+    q.set_channel_id(id);
+    ChannelPinResponse pin;
+    grpc::ClientContext pctx;
+    ASSERT_TRUE(r.stub->GetChannelPin(&pctx, q, &pin).ok());
+    EXPECT_EQ(pin.has_pin(), !c.pinned.empty());
+    if (pin.has_pin()) {
+      EXPECT_EQ(pin.pin().cast_hash(), c.pinned);
+    }
+    ChannelMetadataResponse meta;
+    grpc::ClientContext mctx;
+    ASSERT_TRUE(r.stub->GetChannelMetadata(&mctx, q, &meta).ok());
+    EXPECT_NE(meta.casting_mode(), CASTING_MODE_NONE);
+    EXPECT_EQ(static_cast<int>(meta.membership_mode()), c.update == wt::kNone ? 2 : c.membership_mode);
+  }
+  EXPECT_GT(members_seen, 0u);
+  EXPECT_GT(moderations_seen, 0u);
+
+  const std::string first = channels.begin()->first, second = std::next(channels.begin())->first;
+  auto members = [&](const std::string& id, std::optional<uint32_t> size, const std::string& token) {
+    ChannelMembersRequest q;
+    q.set_channel_id(id);
+    if (size) q.set_page_size(*size);
+    if (!token.empty()) q.set_page_token(token);
+    ChannelMembersResponse resp;
+    grpc::ClientContext ctx;
+    return r.stub->GetChannelMembers(&ctx, q, &resp).error_code();
+  };
+  EXPECT_EQ(members(first, 0u, ""), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(members(first, std::nullopt, ""), grpc::StatusCode::OK);
+  EXPECT_EQ(members(std::string(32, '\x11'), 10u, ""), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(members(std::string(31, '\x11'), 10u, ""), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(members(second, 10u, first + std::string(8, '\0')), grpc::StatusCode::INVALID_ARGUMENT);
+  ChannelRequest unknown;
+  unknown.set_channel_id(std::string(32, '\x11'));
+  ChannelMetadataResponse meta;
+  grpc::ClientContext ctx;
+  EXPECT_EQ(r.stub->GetChannelMetadata(&ctx, unknown, &meta).error_code(), grpc::StatusCode::NOT_FOUND);
 }

@@ -13,7 +13,10 @@
 //        holds, as state without its KEY_ADD message; the sidecar writes only the
 //        off-chain ones),
 //        "refused" (an event or message the sidecar's verification refused: payload
-//        untouched, plus the fields rk, ck and why below)
+//        untouched, plus the fields rk, ck and why below),
+//        "channel_state" (a backfill's read of one registered channel's state: the
+//        node's responses of its channel reads, wrapped (core/channel_state.hpp); sh is
+//        1 and id the data-shard-1 position the state counts as of; fid 0)
 //   sh   data shard the entry came from (decimal)
 //   id   Snapchain event id (decimal; 0 when not from the event log)
 //   fid  fid the entry belongs to (decimal)
@@ -39,7 +42,17 @@
 
 namespace waypoint::core {
 
-enum class EntryKind { kHubEvent, kMessage, kOnChainEvent, kUserNameProof, kFidDone, kFidStart, kRefused, kSigner };
+enum class EntryKind {
+  kHubEvent,
+  kMessage,
+  kOnChainEvent,
+  kUserNameProof,
+  kFidDone,
+  kFidStart,
+  kRefused,
+  kSigner,
+  kChannelState
+};
 enum class EntrySource { kLive, kRepair, kBackfill };
 
 const char* EntryKindName(EntryKind k);

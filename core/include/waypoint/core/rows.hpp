@@ -244,6 +244,32 @@ struct ChannelRegistryRow {
   std::string Key() const;
 };
 
+// A backfill's read of one channel's state (entry kind channel_state; docs/apply-semantics.md,
+// "Channel backfill"): what the node's state reads return, with no message, hash or
+// timestamp. as_of is the data-shard-1 position it counts as of: every merge up to it is
+// reflected, a merge after it may be or not.
+struct ChannelStateRow {
+  std::string channel_id;  // 32 bytes
+  int64_t as_of = 0;
+  // GetChannelMetadata: the folded update (an absent field unset), modes resolved.
+  std::optional<std::string> name, description, image_url, header, rules;
+  int32_t casting_mode = 2;
+  int32_t membership_mode = 2;
+  // GetChannelPin: empty cast_hash = no pin.
+  std::string pin_cast_hash;
+  uint64_t pin_author_fid = 0;
+  // GetChannelMembers (every state), by target fid: state 1 member, 2 moderator, 3 removed,
+  // 4 banned (ChannelMemberState).
+  std::vector<std::pair<uint64_t, int32_t>> members;
+  // GetChannelModerations: (cast hash, action 1 hide / 2 unhide, author fid).
+  struct Moderation {
+    std::string cast_hash;
+    int32_t action = 0;
+    uint64_t author_fid = 0;
+  };
+  std::vector<Moderation> moderations;
+};
+
 // A UserNameProof from MERGE_USERNAME_PROOF or a backfill page, keyed by name.
 struct ProofRow {
   std::string name;        // UTF-8
@@ -316,6 +342,7 @@ struct RowSet {
   std::vector<ChannelPinRow> channel_pins;
   std::vector<ChannelModerationRow> channel_moderations;
   std::vector<ChannelRegistryRow> channel_registry;
+  std::vector<ChannelStateRow> channel_states;
   std::vector<ProofRow> proofs;
   std::vector<OnChainRow> onchain;
 

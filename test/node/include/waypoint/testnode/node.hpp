@@ -267,6 +267,8 @@ class Node {
   // owner address has the greatest (timestamp, hash), the lower fid on a tie; none: parked.
   std::optional<uint64_t> ChannelOwnerFid(const ChannelState& c) const;
   MemberState MemberStateIn(const ChannelState& c, uint64_t fid) const;
+  // The held CHANNEL_UPDATE's body (false: the channel has none).
+  bool ChannelUpdateOf(const ChannelState& c, ChannelUpdateBody* out) const;
 
   // Signs every message not yet signed (parallel over `threads`).
   void SignPending(unsigned threads);
