@@ -172,6 +172,8 @@ fi
 # Converge: the database must reach exactly the node's state lines.
 converge "$STACK_DIR/node.state"
 expect_evidence
+# The README's example queries answer on this mirror (casts, threads, keys, channels).
+if [ "$SCENARIO" = normal ]; then python3 "$ROOT/test/e2e/readme_examples.py" "$PG_PORT" "$ROOT/README.md"; fi
 # App keys took part (held KEY_ADDs, removes, messages signed by app keys), unless off.
 # A mirror filled by backfill alone knows them from the node's key state (no hash) and
 # never sees a removed key, except one a reconciliation removed (stale).
