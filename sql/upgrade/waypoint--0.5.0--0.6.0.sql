@@ -882,6 +882,25 @@ REVOKE ALL ON FUNCTION waypoint.thread_roots_rebuild_due() FROM PUBLIC;
 COMMENT ON FUNCTION waypoint.thread_roots_rebuild_due() IS
   'Internal: whether waypoint.cast_thread_queue holds at least waypoint.thread_roots_rebuild_min entries and an eighth of the casts, so that waypoint.rebuild_thread_roots() is cheaper than the incremental resolver.';
 
+-- Under a backlog the apply workers call this instead of resolve_thread_roots (a lookup
+-- per queued cast and an exclusive lock every round cost a catch-up more than a pass):
+-- the set-based pass once it is due, else nothing. Like resolve_thread_roots, only in
+-- storage mode 'live' (a bulk sync's queue is taken when it ends).
+CREATE FUNCTION waypoint.rebuild_thread_roots_if_due() RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF (SELECT mode FROM waypoint.storage_mode) <> 'live' OR NOT waypoint.thread_roots_rebuild_due() THEN
+    RETURN 0;
+  END IF;
+  RETURN waypoint.rebuild_thread_roots();
+END
+$$;
+REVOKE ALL ON FUNCTION waypoint.rebuild_thread_roots_if_due() FROM PUBLIC;
+COMMENT ON FUNCTION waypoint.rebuild_thread_roots_if_due() IS
+  'Internal (the apply workers call it between the batches of a backlog): waypoint.rebuild_thread_roots() when waypoint.thread_roots_rebuild_due() and the storage mode is live, else nothing; returns the entries emptied.';
+
 -- Called by apply worker `worker` of `workers` between batches, in its own transaction:
 -- ends a bulk sync whose job is complete; while building, first resolves the thread roots
 -- the bulk sync queued, set-based (waypoint.rebuild_thread_roots, when

@@ -136,7 +136,7 @@ class ApplyWorker {
         busy = Round(*r, idle_);
         idle_ = !busy;
         error_delay = 100;
-        ResolveThreads();
+        ResolveThreads(next_replies_.has_value());
       } catch (const redis::RedisError& e) {
         AbortTransaction();
         link_.Failed(e.what());
@@ -192,13 +192,27 @@ class ApplyWorker {
   // Thread roots (waypoint.resolve_thread_roots, docs/apply-semantics.md): after every
   // round, in its own transaction, one step of the queue the batches filled. One worker
   // at a time does it (the others return at once); it reads across all partitions, so
-  // it is not part of any batch.
-  void ResolveThreads() {
+  // it is not part of any batch. Under a backlog (the round read a full batch and the
+  // next read is already here) the queue is left to grow, and taken only by the
+  // set-based pass once that is due (checked at most every second): a lookup per queued
+  // cast and an exclusive lock every round cost a catch-up more than a pass over the
+  // table (bench/notes.md, round 13). Caught up, the incremental resolver takes the rest.
+  void ResolveThreads(bool backlog) {
     static PreparedStatement resolve{
         "resolve_thread_roots", "SELECT waypoint.resolve_thread_roots($1)", {ParamType::kInt4}, {1}};
+    static PreparedStatement rebuild_if_due{
+        "rebuild_thread_roots_if_due", "SELECT waypoint.rebuild_thread_roots_if_due()", {}, {}};
+    if (backlog) {
+      const TimestampTz now = GetCurrentTimestamp();
+      if (!TimestampDifferenceExceeds(last_rebuild_check_, now, 1000)) return;
+      last_rebuild_check_ = now;
+    }
     try {
       ext::pg::WithTransaction("waypoint: resolving thread roots", [&] {
-        ext::pg::ExecuteArrays(resolve, {ArrayParam(ParamType::kInt4, settings::batch_size * 4)});
+        if (backlog)
+          ext::pg::ExecuteArrays(rebuild_if_due, {});
+        else
+          ext::pg::ExecuteArrays(resolve, {ArrayParam(ParamType::kInt4, settings::batch_size * 4)});
       });
     } catch (const std::exception& e) {
       LogMessage(WARNING,
@@ -661,7 +675,8 @@ class ApplyWorker {
   std::optional<std::vector<Reply>> next_replies_;  // a read prefetched during the last batch
   TimestampTz last_claim_ = 0;
   TimestampTz last_storage_step_ = 0;
-  bool storage_building_ = false;  // the last storage step did something: step again next round
+  TimestampTz last_rebuild_check_ = 0;  // under a backlog: the last rebuild_thread_roots_if_due
+  bool storage_building_ = false;       // the last storage step did something: step again next round
 };
 
 }  // namespace

@@ -181,3 +181,28 @@ SELECT count(*) AS queued FROM waypoint.cast_thread_queue;
 SELECT * FROM pg_temp.roots(1400, 1403);
 RESET waypoint.thread_roots_rebuild_min;
 SELECT waypoint.thread_roots_rebuild_due() AS due;
+
+-- Under a backlog the workers call rebuild_thread_roots_if_due() between batches instead:
+-- nothing while the queue is not due (the casts keep their first guesses: the replies
+-- stay open at a after it came), the set-based pass once it is, and nothing outside
+-- storage mode 'live'.
+SELECT pg_temp.fresh();
+SELECT count(*) FROM waypoint.apply_payloads(ARRAY['event', 'event', 'event'], ARRAY[:'ev_t_c', :'ev_t_b', :'ev_t_root']::bytea[]);
+SELECT count(*) FROM waypoint.apply_payloads(ARRAY['event'], ARRAY[:'ev_t_a']::bytea[]);
+ANALYZE waypoint.casts;
+SELECT waypoint.rebuild_thread_roots_if_due() AS taken;
+SELECT count(*) AS queued FROM waypoint.cast_thread_queue;
+SELECT * FROM pg_temp.roots(1400, 1403);
+SET waypoint.thread_roots_rebuild_min = 1;
+SELECT waypoint.rebuild_thread_roots_if_due() AS taken;
+SELECT count(*) AS queued FROM waypoint.cast_thread_queue;
+SELECT * FROM pg_temp.roots(1400, 1403);
+SELECT waypoint.begin_bulk_sync() IS NOT NULL AS bulk;
+SELECT count(*) FROM waypoint.apply_payloads(ARRAY['event'], ARRAY[:'ev_t_a_rm']::bytea[]);
+SELECT waypoint.rebuild_thread_roots_if_due() AS taken_in_bulk;
+SELECT count(*) AS queued FROM waypoint.cast_thread_queue;
+SELECT waypoint.end_bulk_sync() IS NOT NULL AS ended;
+DO $$ BEGIN WHILE waypoint.storage_step(0, 1) IS DISTINCT FROM 'live' LOOP END LOOP; END $$;
+SELECT count(*) AS queued FROM waypoint.cast_thread_queue;
+SELECT * FROM pg_temp.roots(1400, 1403);
+RESET waypoint.thread_roots_rebuild_min;
