@@ -13,6 +13,7 @@
 #include "metrics.hpp"
 #include "spam.hpp"
 #include "verifier.hpp"
+#include "waypoint/core/decode.hpp"
 #include "waypoint/core/entry.hpp"
 #include "waypoint/core/errors.hpp"
 #include "waypoint/core/routing.hpp"
@@ -312,6 +313,34 @@ uint64_t BackfillWorker::BackfillFid(Redis& r, uint64_t fid, const std::set<std:
   return written;
 }
 
+bool BackfillWorker::WriteFidDone(Redis& r, const Job& job, uint64_t fid, const FidResult& res) {
+  core::KeyLayout keys;
+  keys.prefix = cfg_.key_prefix;
+  core::StreamEntry e;
+  e.kind = core::EntryKind::kFidDone;
+  e.shard = fid == 0 ? core::kChannelShard : core::ShardOf(fid, std::max<uint32_t>(1, num_shards_));
+  e.fid = fid;
+  e.source = core::EntrySource::kBackfill;
+  e.job_id = job.id;
+  nlohmann::ordered_json payload;
+  payload["status"] = res.ok ? "ok" : "failed";
+  payload["messages"] = res.messages;
+  if (!res.ok) payload["error"] = res.error;
+  e.payload = Payload(payload);
+  // fid_done must land: retry Redis until it does (or shutdown leaves the job pending).
+  Backoff rbo(cfg_.backoff_base_ms, cfg_.backoff_max_ms);
+  while (true) {
+    try {
+      e.written_at_ms = WallMs();
+      WriteEntries(r, keys.PartitionStream(core::PartitionOf(fid, cfg_.partitions)), {e});
+      return true;
+    } catch (const std::exception& ex) {
+      spdlog::warn("backfill job {} fid {}: writing fid_done: {}", job.id, fid, ex.what());
+      if (!SleepFor(rbo.Next(), *stop_)) return false;
+    }
+  }
+}
+
 bool BackfillWorker::RunJob(Redis& r, const Job& job) {
   core::KeyLayout keys;
   keys.prefix = cfg_.key_prefix;
@@ -359,31 +388,9 @@ bool BackfillWorker::RunJob(Redis& r, const Job& job) {
         interrupted = true;
         return;
       }
-      core::StreamEntry e;
-      e.kind = core::EntryKind::kFidDone;
-      e.shard = core::ShardOf(fid, std::max<uint32_t>(1, num_shards_));
-      e.fid = fid;
-      e.source = core::EntrySource::kBackfill;
-      e.job_id = job.id;
-      nlohmann::ordered_json payload;
-      payload["status"] = res.ok ? "ok" : "failed";
-      payload["messages"] = res.messages;
-      if (!res.ok) payload["error"] = res.error;
-      e.payload = Payload(payload);
-      // fid_done must land: retry Redis until it does (or shutdown leaves the job pending).
-      Backoff rbo(cfg_.backoff_base_ms, cfg_.backoff_max_ms);
-      while (true) {
-        try {
-          e.written_at_ms = WallMs();
-          WriteEntries(wr, keys.PartitionStream(core::PartitionOf(fid, cfg_.partitions)), {e});
-          break;
-        } catch (const std::exception& ex) {
-          spdlog::warn("backfill job {} fid {}: writing fid_done: {}", job.id, fid, ex.what());
-          if (!SleepFor(rbo.Next(), *stop_)) {
-            interrupted = true;
-            return;
-          }
-        }
+      if (!WriteFidDone(wr, job, fid, res)) {
+        interrupted = true;
+        return;
       }
       GlobalMetrics().Add("waypoint_sidecar_backfill_fids_total", Label("status", res.ok ? "ok" : "failed"));
       messages += res.messages;

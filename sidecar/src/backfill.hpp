@@ -66,8 +66,12 @@ class BackfillWorker {
 
  private:
   std::vector<uint64_t> AllFids();
-  // BackfillChannels with the fid attempts and backoff; false when interrupted.
+  // BackfillChannels with the fid attempts and backoff, then its outcome as the fid_done
+  // of fid 0; false when interrupted.
   bool RunChannelPass(Redis& r, const Job& job);
+  // Writes the fid_done entry of a fid (fid 0: the job's channel pass) to its partition
+  // stream, retrying Redis until it lands; false when interrupted by shutdown.
+  bool WriteFidDone(Redis& r, const Job& job, uint64_t fid, const FidResult& res);
   uint32_t NumShards();
   // WatchBacklog, called often from the job loop: every backlog_interval_ms, pauses the
   // page reads above the high watermark and resumes them below the low one (contract 5,

@@ -155,12 +155,16 @@ uint64_t BackfillWorker::BackfillChannels(Redis& r, const std::string& job_id) {
 
 bool BackfillWorker::RunChannelPass(Redis& r, const Job& job) {
   Backoff bo(cfg_.backoff_base_ms, cfg_.backoff_max_ms);
+  FidResult res;
   for (int attempt = 1; attempt <= cfg_.fid_attempts; ++attempt) {
     try {
-      BackfillChannels(r, job.id);
-      return true;
+      res.messages = BackfillChannels(r, job.id);
+      res.ok = true;
+      break;
     } catch (const std::exception& e) {
       if (stop_->load()) return false;
+      res.ok = false;
+      res.error = e.what();
       spdlog::warn("backfill job {} channels: attempt {}/{} failed: {}", job.id, attempt, cfg_.fid_attempts, e.what());
       GlobalMetrics().Add("waypoint_sidecar_backfill_channel_failures_total", "");
       const auto* ce = dynamic_cast<const Error*>(&e);
@@ -168,8 +172,10 @@ bool BackfillWorker::RunChannelPass(Redis& r, const Job& job) {
       if (attempt < cfg_.fid_attempts && !SleepFor(bo.Next(), *stop_)) return false;
     }
   }
-  spdlog::error("backfill job {}: channels not backfilled (the fids go on)", job.id);
-  return !stop_->load();
+  if (!res.ok) spdlog::error("backfill job {}: channels not backfilled (the fids go on)", job.id);
+  // The pass's outcome as the fid_done of fid 0, after its entries in the same stream:
+  // waypoint.backfill_progress shows a channels-only job done by it.
+  return WriteFidDone(r, job, 0, res);
 }
 
 }  // namespace waypoint::sidecar

@@ -2,7 +2,9 @@
 // the registry from GetOnChainEvents of fid 0, each registered channel's four state reads
 // with the list reads paged to the end (a full last page brings one empty page, as the
 // node's may), never page_size 0, a channel the node answers NOT_FOUND for skipped, and one
-// channel_state entry per channel with the position it counts as of.
+// channel_state entry per channel with the position it counts as of; a job's pass ends
+// with the fid_done of fid 0 (ok, or failed after its attempts), which is all a
+// channels-only job writes besides the pass.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -34,6 +36,7 @@ class ChannelHub final : public HubService::Service {
   std::map<std::string, std::map<std::string, int>> moderations;  // cast hash -> action
   std::atomic<int> zero_page_sizes{0}, member_calls{0}, moderation_calls{0};
   std::vector<std::string> registry;  // OnChainEvent bytes
+  std::atomic<bool> registry_down{false};
 
   grpc::Status GetInfo(grpc::ServerContext*, const GetInfoRequest*, GetInfoResponse* out) override {
     out->set_num_shards(2);
@@ -46,6 +49,7 @@ class ChannelHub final : public HubService::Service {
   }
   grpc::Status GetOnChainEvents(grpc::ServerContext*, const OnChainEventRequest* q,
                                 OnChainEventResponse* out) override {
+    if (registry_down) return {grpc::StatusCode::UNAVAILABLE, "down"};
     if (q->fid() == 0 && q->event_type() == EVENT_TYPE_CHANNEL_REGISTER)
       for (const auto& b : registry) out->add_events()->ParseFromString(b);
     return grpc::Status::OK;
@@ -191,4 +195,43 @@ TEST(ChannelBackfill, PagesEveryChannelToTheEndAndWritesOneStateEntryEach) {
   EXPECT_TRUE(sa.pin_cast_hash.empty());
   EXPECT_EQ(states.at(b).members.size(), 1u);
   EXPECT_TRUE(states.at(b).moderations.empty());
+}
+
+// A channels-only job reads no fid: its pass's entries, then the fid_done of fid 0 that
+// waypoint.backfill_progress counts it done by; a pass that keeps failing reports failed.
+TEST(ChannelBackfill, AChannelsOnlyJobEndsWithTheFidDoneOfFidZero) {
+  for (const bool down : {false, true}) {
+    RedisServer redis;
+    ChannelHub hub;
+    hub.registry = {Register("alpha", 0)};
+    hub.members[IdOf("alpha")][3] = 2;
+    hub.registry_down = down;
+    Config cfg;
+    cfg.node_addr = hub.Start();
+    cfg.redis_url = redis.url();
+    cfg.partitions = 4;
+    cfg.node_rps = 10000;
+    cfg.fid_attempts = 2;
+    cfg.backoff_base_ms = 1;
+    cfg.backoff_max_ms = 2;
+    std::atomic<bool> stop{false};
+    Node node(cfg, &stop);
+    BackfillWorker w(cfg, &node, &stop);
+    Redis r(ParseRedisUrl(redis.url()));
+    const Job job = ParseJob("0-1", {{"v", "1"}, {"job", "12"}, {"fids", "all"}, {"types", "channel"}});
+    ASSERT_TRUE(w.RunJob(r, job));
+    const auto landed = ReadPartitionEntries(r, cfg.partitions);
+    ASSERT_EQ(landed.size(), down ? 1u : 3u);  // the registry event and one channel_state before it
+    const auto& last = landed.back();
+    EXPECT_EQ(last.partition, waypoint::core::PartitionOf(0, cfg.partitions));
+    EXPECT_EQ(last.entry.kind, waypoint::core::EntryKind::kFidDone);
+    EXPECT_EQ(last.entry.fid, 0u);
+    EXPECT_EQ(last.entry.job_id, "12");
+    const auto done = waypoint::core::ParseFidDone(last.entry.payload);
+    EXPECT_EQ(done.status, down ? "failed" : "ok");
+    EXPECT_EQ(done.messages, down ? 0 : 2);
+    if (down) {
+      EXPECT_NE(done.error.find("GetOnChainEvents"), std::string::npos) << done.error;
+    }
+  }
 }

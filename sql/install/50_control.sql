@@ -48,7 +48,7 @@ CREATE TABLE waypoint.backfill_fid_progress (
   PRIMARY KEY (job_id, fid)
 );
 COMMENT ON TABLE waypoint.backfill_fid_progress IS
-  'One row per fid of a backfill job the sidecar finished (fid_done stream entries); a later report for the same fid replaces an earlier one.';
+  'One row per fid of a backfill job the sidecar finished (fid_done stream entries); fid 0 is the job''s channel pass; a later report for the same fid replaces an earlier one.';
 
 CREATE TABLE waypoint.shard_progress (
   shard            integer NOT NULL,
@@ -369,13 +369,17 @@ CREATE VIEW waypoint.refused_messages AS
 COMMENT ON VIEW waypoint.refused_messages IS
   'Events and backfill messages the sidecar''s verification refused (docs/verification.md): the check that failed (hash_mismatch, bad_signature, bad_data, data_mismatch, wrong_network, ...), why, and the payload exactly as the node sent it. They are dead letters of kind refused, never applied.';
 
+-- A job that reads channels (its types name channel, or an every-fid job of every type)
+-- reports its channel pass as the fid_done of fid 0 (docs/architecture.md): such a job is
+-- done once that is in too, and a channels-only job (types exactly channel) has no fids.
 CREATE VIEW waypoint.backfill_progress AS
   WITH p AS (
     SELECT fp.job_id,
-           count(*) FILTER (WHERE fp.status OPERATOR(pg_catalog.=) 'ok') AS fids_done,
-           count(*) FILTER (WHERE fp.status OPERATOR(pg_catalog.=) 'failed') AS fids_failed,
+           count(*) FILTER (WHERE fp.fid OPERATOR(pg_catalog.<>) 0 AND fp.status OPERATOR(pg_catalog.=) 'ok') AS fids_done,
+           count(*) FILTER (WHERE fp.fid OPERATOR(pg_catalog.<>) 0 AND fp.status OPERATOR(pg_catalog.=) 'failed') AS fids_failed,
            sum(fp.messages) AS messages,
-           max(fp.reported_at) AS last_report_at
+           max(fp.reported_at) AS last_report_at,
+           max(fp.status) FILTER (WHERE fp.fid OPERATOR(pg_catalog.=) 0) AS channel_pass
       FROM waypoint.backfill_fid_progress AS fp GROUP BY fp.job_id
   ), t AS (
     -- The sidecar counts an all-fid job's fids and sends the total on every fid_start.
@@ -383,8 +387,11 @@ CREATE VIEW waypoint.backfill_progress AS
       FROM waypoint.backfill_fid_starts AS fs GROUP BY fs.job_id
   ), r AS (
     SELECT j.*, coalesce(p.fids_done, 0) AS fids_done, coalesce(p.fids_failed, 0) AS fids_failed,
-           coalesce(p.messages, 0)::bigint AS messages, p.last_report_at,
-           coalesce(cardinality(j.fids)::bigint, t.fids_total) AS fids_total,
+           coalesce(p.messages, 0)::bigint AS messages, p.last_report_at, p.channel_pass,
+           'channel' OPERATOR(pg_catalog.=) ANY (j.types)
+             OR (j.fids IS NULL AND cardinality(j.types) OPERATOR(pg_catalog.=) 0) AS reads_channels,
+           CASE WHEN j.types OPERATOR(pg_catalog.=) ARRAY['channel']::text[] THEN 0::bigint
+                ELSE coalesce(cardinality(j.fids)::bigint, t.fids_total) END AS fids_total,
            extract(epoch FROM p.last_report_at OPERATOR(pg_catalog.-) j.dispatched_at) AS secs
       FROM waypoint.backfill_jobs AS j LEFT JOIN p ON p.job_id OPERATOR(pg_catalog.=) j.job_id
       LEFT JOIN t ON t.job_id OPERATOR(pg_catalog.=) j.job_id
@@ -392,8 +399,10 @@ CREATE VIEW waypoint.backfill_progress AS
   SELECT r.job_id,
          CASE WHEN r.dispatched_at IS NULL THEN 'queued'
               WHEN r.fids_total IS NOT NULL
-               AND r.fids_done OPERATOR(pg_catalog.+) r.fids_failed OPERATOR(pg_catalog.>=) r.fids_total THEN
-                CASE WHEN r.fids_failed OPERATOR(pg_catalog.>) 0 THEN 'done_with_failures' ELSE 'done' END
+               AND r.fids_done OPERATOR(pg_catalog.+) r.fids_failed OPERATOR(pg_catalog.>=) r.fids_total
+               AND (r.channel_pass IS NOT NULL OR NOT r.reads_channels) THEN
+                CASE WHEN r.fids_failed OPERATOR(pg_catalog.>) 0 OR r.channel_pass OPERATOR(pg_catalog.=) 'failed'
+                     THEN 'done_with_failures' ELSE 'done' END
               ELSE 'running' END AS state,
          r.fids IS NULL AS all_fids,
          r.fids_total AS fids_queued,
@@ -406,10 +415,12 @@ CREATE VIEW waypoint.backfill_progress AS
          CASE WHEN r.fids_total IS NOT NULL AND r.secs OPERATOR(pg_catalog.>) 0
                AND r.fids_done OPERATOR(pg_catalog.+) r.fids_failed OPERATOR(pg_catalog.>) 0
               THEN make_interval(secs => greatest(r.fids_total OPERATOR(pg_catalog.-) r.fids_done OPERATOR(pg_catalog.-) r.fids_failed, 0)
-                                        OPERATOR(pg_catalog.*) r.secs OPERATOR(pg_catalog./) (r.fids_done OPERATOR(pg_catalog.+) r.fids_failed)) END AS eta
+                                        OPERATOR(pg_catalog.*) r.secs OPERATOR(pg_catalog./) (r.fids_done OPERATOR(pg_catalog.+) r.fids_failed)) END AS eta,
+         CASE WHEN r.reads_channels
+              THEN coalesce(r.channel_pass, CASE WHEN r.dispatched_at IS NULL THEN 'queued' ELSE 'running' END) END AS channels
     FROM r;
 COMMENT ON VIEW waypoint.backfill_progress IS
-  'Per backfill job: state (queued, running, done, done_with_failures), fids queued (for all-fid jobs: as counted by the sidecar, known from the first fid_start on)/done/failed, messages written, rates since dispatch and the estimated time left.';
+  'Per backfill job: state (queued, running, done, done_with_failures), fids queued (for all-fid jobs: as counted by the sidecar, known from the first fid_start on; 0 for a channels-only job)/done/failed, messages written (channel entries included), rates since dispatch, the estimated time left, and for a job that reads channels the outcome of its channel pass (queued, running, ok, failed; NULL when the job reads none).';
 
 CREATE FUNCTION waypoint.enqueue_backfill_channels()
 RETURNS bigint

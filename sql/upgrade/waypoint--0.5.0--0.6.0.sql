@@ -969,3 +969,68 @@ COMMENT ON FUNCTION waypoint.enqueue_backfill_channels() IS
   'Queues a backfill of every registered channel''s state (the CHANNEL_REGISTER events and each channel''s metadata, pin, members and moderations as the node reads them) and of no fid, in the caller''s transaction; returns the job id. enqueue_backfill_all() with no types does it too. Requires waypoint_operator.';
 REVOKE ALL ON FUNCTION waypoint.enqueue_backfill_channels() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION waypoint.enqueue_backfill_channels() TO waypoint_operator;
+
+-- Channel pass progress: the sidecar reports a job's channel pass as the fid_done of fid 0,
+-- and backfill_progress counts a job that reads channels as done only with it (the column
+-- channels is new). Sidecars before 0.6.0 did not report it; they read channels before a
+-- job's fids, so every job already dispatched counts its pass as done.
+INSERT INTO waypoint.backfill_fid_progress (job_id, fid, status, messages, reported_at)
+SELECT j.job_id, 0, 'ok', 0, j.dispatched_at
+  FROM waypoint.backfill_jobs AS j
+ WHERE j.dispatched_at IS NOT NULL
+   AND ('channel' = ANY (j.types) OR (j.fids IS NULL AND cardinality(j.types) = 0))
+ON CONFLICT (job_id, fid) DO NOTHING;
+COMMENT ON TABLE waypoint.backfill_fid_progress IS
+  'One row per fid of a backfill job the sidecar finished (fid_done stream entries); fid 0 is the job''s channel pass; a later report for the same fid replaces an earlier one.';
+-- A job that reads channels (its types name channel, or an every-fid job of every type)
+-- reports its channel pass as the fid_done of fid 0 (docs/architecture.md): such a job is
+-- done once that is in too, and a channels-only job (types exactly channel) has no fids.
+CREATE OR REPLACE VIEW waypoint.backfill_progress AS
+  WITH p AS (
+    SELECT fp.job_id,
+           count(*) FILTER (WHERE fp.fid OPERATOR(pg_catalog.<>) 0 AND fp.status OPERATOR(pg_catalog.=) 'ok') AS fids_done,
+           count(*) FILTER (WHERE fp.fid OPERATOR(pg_catalog.<>) 0 AND fp.status OPERATOR(pg_catalog.=) 'failed') AS fids_failed,
+           sum(fp.messages) AS messages,
+           max(fp.reported_at) AS last_report_at,
+           max(fp.status) FILTER (WHERE fp.fid OPERATOR(pg_catalog.=) 0) AS channel_pass
+      FROM waypoint.backfill_fid_progress AS fp GROUP BY fp.job_id
+  ), t AS (
+    -- The sidecar counts an all-fid job's fids and sends the total on every fid_start.
+    SELECT fs.job_id, max(fs.fids_total) AS fids_total
+      FROM waypoint.backfill_fid_starts AS fs GROUP BY fs.job_id
+  ), r AS (
+    SELECT j.*, coalesce(p.fids_done, 0) AS fids_done, coalesce(p.fids_failed, 0) AS fids_failed,
+           coalesce(p.messages, 0)::bigint AS messages, p.last_report_at, p.channel_pass,
+           'channel' OPERATOR(pg_catalog.=) ANY (j.types)
+             OR (j.fids IS NULL AND cardinality(j.types) OPERATOR(pg_catalog.=) 0) AS reads_channels,
+           CASE WHEN j.types OPERATOR(pg_catalog.=) ARRAY['channel']::text[] THEN 0::bigint
+                ELSE coalesce(cardinality(j.fids)::bigint, t.fids_total) END AS fids_total,
+           extract(epoch FROM p.last_report_at OPERATOR(pg_catalog.-) j.dispatched_at) AS secs
+      FROM waypoint.backfill_jobs AS j LEFT JOIN p ON p.job_id OPERATOR(pg_catalog.=) j.job_id
+      LEFT JOIN t ON t.job_id OPERATOR(pg_catalog.=) j.job_id
+  )
+  SELECT r.job_id,
+         CASE WHEN r.dispatched_at IS NULL THEN 'queued'
+              WHEN r.fids_total IS NOT NULL
+               AND r.fids_done OPERATOR(pg_catalog.+) r.fids_failed OPERATOR(pg_catalog.>=) r.fids_total
+               AND (r.channel_pass IS NOT NULL OR NOT r.reads_channels) THEN
+                CASE WHEN r.fids_failed OPERATOR(pg_catalog.>) 0 OR r.channel_pass OPERATOR(pg_catalog.=) 'failed'
+                     THEN 'done_with_failures' ELSE 'done' END
+              ELSE 'running' END AS state,
+         r.fids IS NULL AS all_fids,
+         r.fids_total AS fids_queued,
+         r.fids_done, r.fids_failed, r.messages, r.types, r.requested_by, r.created_at,
+         r.dispatched_at, r.last_report_at,
+         CASE WHEN r.secs OPERATOR(pg_catalog.>) 0
+              THEN round(((r.fids_done OPERATOR(pg_catalog.+) r.fids_failed) OPERATOR(pg_catalog./) r.secs)::numeric, 2) END AS fids_per_second,
+         CASE WHEN r.secs OPERATOR(pg_catalog.>) 0
+              THEN round((r.messages OPERATOR(pg_catalog./) r.secs)::numeric, 1) END AS messages_per_second,
+         CASE WHEN r.fids_total IS NOT NULL AND r.secs OPERATOR(pg_catalog.>) 0
+               AND r.fids_done OPERATOR(pg_catalog.+) r.fids_failed OPERATOR(pg_catalog.>) 0
+              THEN make_interval(secs => greatest(r.fids_total OPERATOR(pg_catalog.-) r.fids_done OPERATOR(pg_catalog.-) r.fids_failed, 0)
+                                        OPERATOR(pg_catalog.*) r.secs OPERATOR(pg_catalog./) (r.fids_done OPERATOR(pg_catalog.+) r.fids_failed)) END AS eta,
+         CASE WHEN r.reads_channels
+              THEN coalesce(r.channel_pass, CASE WHEN r.dispatched_at IS NULL THEN 'queued' ELSE 'running' END) END AS channels
+    FROM r;
+COMMENT ON VIEW waypoint.backfill_progress IS
+  'Per backfill job: state (queued, running, done, done_with_failures), fids queued (for all-fid jobs: as counted by the sidecar, known from the first fid_start on; 0 for a channels-only job)/done/failed, messages written (channel entries included), rates since dispatch, the estimated time left, and for a job that reads channels the outcome of its channel pass (queued, running, ok, failed; NULL when the job reads none).';

@@ -208,6 +208,23 @@ case " ${NODE_ARGS[*]} " in *" --no-channels "*) ;; *)
     { echo "FAIL $SCENARIO: no channels in the history"; exit 1; }
   ;;
 esac
+# Backfill jobs end done, their channel pass included (the fid_done of fid 0); a
+# channels-only job has no fids and ends done by its pass alone, the mirror unchanged.
+case "$SCENARIO" in backfill|backfill-kill|stale)
+  jobs_not_done() { psql_stack -At -c "SELECT count(*) FROM waypoint.backfill_progress
+                                        WHERE state <> 'done' OR channels IS DISTINCT FROM 'ok'"; }
+  all_jobs_done() { [ "$(jobs_not_done)" = 0 ]; }
+  wait_for 60 "every backfill job done with its channel pass" all_jobs_done ||
+    { echo "FAIL $SCENARIO: backfill jobs not done"; psql_stack -c "SELECT * FROM waypoint.backfill_progress"; exit 1; }
+  job=$(psql_stack -At -c "SELECT waypoint.enqueue_backfill_channels()")
+  wait_for 60 "channels-only job $job done" all_jobs_done ||
+    { echo "FAIL $SCENARIO: channels-only job not done"; psql_stack -c "SELECT * FROM waypoint.backfill_progress"; exit 1; }
+  row=$(psql_stack -At -c "SELECT fids_queued, fids_done, messages > 0 FROM waypoint.backfill_progress WHERE job_id = $job")
+  [ "$row" = "0|0|t" ] || { echo "FAIL $SCENARIO: channels-only job's progress is $row, expected 0|0|t"; exit 1; }
+  echo "backfill jobs done, channel passes included; channels-only job $job done"
+  converge "$STACK_DIR/node.state"
+  ;;
+esac
 case "$SCENARIO" in forged*)
   # Every forgery is refused with its own check (as often as it was read), nothing else
   # is, and none of them is a row. At level full, casts signed by a key never added for

@@ -55,5 +55,32 @@ INSERT INTO waypoint.backfill_fid_starts (job_id, fid, start_seq, stores, fids_t
 SELECT state, fids_queued, fids_done, eta IS NOT NULL AS has_eta FROM waypoint.backfill_progress WHERE job_id = :job_b;
 INSERT INTO waypoint.backfill_fid_progress (job_id, fid, status, messages, reported_at)
   VALUES (:job_b, 8, 'ok', 1, now()), (:job_b, 9, 'ok', 1, now()), (:job_b, 10, 'failed', 0, now());
-SELECT state, fids_queued, fids_done, fids_failed FROM waypoint.backfill_progress WHERE job_id = :job_b;
+SELECT state, fids_queued, fids_done, fids_failed, channels FROM waypoint.backfill_progress WHERE job_id = :job_b;
+-- job_b reads channels too (every fid, every type): done once its channel pass, the
+-- fid_done of fid 0, is in; fid 0 is not a fid of the count.
+INSERT INTO waypoint.backfill_fid_progress (job_id, fid, status, messages, reported_at)
+  VALUES (:job_b, 0, 'ok', 9, now());
+SELECT state, fids_queued, fids_done, fids_failed, messages, channels FROM waypoint.backfill_progress WHERE job_id = :job_b;
+ROLLBACK;
+
+-- A channels-only job reads no fid: done by its channel pass alone; a job of some fids
+-- whose types name channel needs both, and a failed pass is a failure. Rolled back.
+BEGIN;
+SELECT waypoint.enqueue_backfill_channels() AS job_ch \gset
+SELECT waypoint.enqueue_backfill(ARRAY[5]::bigint[], ARRAY['cast', 'channel']) AS job_mix \gset
+SELECT types FROM waypoint.backfill_jobs WHERE job_id = :job_ch;
+SELECT job_id = :job_ch AS channels_only, state, fids_queued, channels
+  FROM waypoint.backfill_progress WHERE job_id IN (:job_ch, :job_mix) ORDER BY job_id;
+UPDATE waypoint.backfill_jobs SET dispatched_at = now() WHERE job_id IN (:job_ch, :job_mix);
+SELECT job_id = :job_ch AS channels_only, state, fids_queued, channels
+  FROM waypoint.backfill_progress WHERE job_id IN (:job_ch, :job_mix) ORDER BY job_id;
+INSERT INTO waypoint.backfill_fid_progress (job_id, fid, status, messages, reported_at)
+  VALUES (:job_ch, 0, 'ok', 3, now()), (:job_mix, 5, 'ok', 2, now());
+SELECT job_id = :job_ch AS channels_only, state, fids_queued, fids_done, messages, channels
+  FROM waypoint.backfill_progress WHERE job_id IN (:job_ch, :job_mix) ORDER BY job_id;
+INSERT INTO waypoint.backfill_fid_progress (job_id, fid, status, messages, error, reported_at)
+  VALUES (:job_mix, 0, 'failed', 1, 'GetOnChainEvents: unavailable', now());
+SELECT state, fids_done, fids_failed, messages, channels FROM waypoint.backfill_progress WHERE job_id = :job_mix;
+-- A job that reads no channels has none.
+SELECT channels FROM waypoint.backfill_progress WHERE job_id = :job_a;
 ROLLBACK;
