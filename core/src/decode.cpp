@@ -655,6 +655,10 @@ RowSet DecodeSignerBytes(std::string_view bytes, uint64_t entry_fid) {
   r.nonce = sg.nonce();
   r.added_at = sg.added_at();
   if (sg.has_request_fid()) r.request_fid = sg.request_fid();
+  if (sg.has_last_used_at()) {
+    CheckUnix(sg.last_used_at(), "signer last_used_at");
+    r.last_used_at = sg.last_used_at();
+  }
   out.app_key_states.push_back(std::move(r));
   return out;
 }

@@ -3,7 +3,8 @@
 -- keys from a backfill"). extension/src/apply/apply.cpp runs it as it is, after the
 -- batch's KEY_ADD messages (sql/apply/app_keys.sql). Parameters, one element per (fid, key):
 --   $1 fid, $2 key, $3 key_type, $4 scopes (int array literal), $5 ttl, $6 nonce (the
---   KEY_ADD's user nonce), $7 added_at (Unix seconds: the KEY_ADD's timestamp), $8 request_fid.
+--   KEY_ADD's user nonce), $7 added_at (Unix seconds: the KEY_ADD's timestamp), $8 request_fid,
+--   $9 last_used_at (Unix seconds: the node's anchor of the key's sliding TTL, or NULL).
 -- A state carries no message: its row has no message_hash (nor deadline, event or
 -- remove). The fid's user nonce grows with every KEY_ADD the node accepts, so the nonce
 -- orders a state against the row's KEY_ADD, message or state alike:
@@ -13,15 +14,19 @@
 --     removed stays removed (the remove came after the read: a removed KEY_ADD is never
 --     held again, its nonce is spent);
 --   - a lower nonce is an older KEY_ADD: nothing changes.
+-- last_used_at only moves forward for the same KEY_ADD (a read of an earlier moment may
+-- come later); a later KEY_ADD restarts it, as on the node.
 INSERT INTO waypoint.app_keys AS t (
   fid, key, message_hash, "timestamp", key_type, scopes, ttl, nonce, deadline, request_fid,
   removed, removed_at, remove_hash, remove_event, dropped_at, dropped_reason,
-  confirmed_seq, event_id, updated_at)
+  confirmed_seq, event_id, updated_at, last_used_at)
 SELECT u.fid, u.key, NULL, to_timestamp(u.added_at), u.key_type, u.scopes::int[], u.ttl, u.nonce, NULL,
-       u.request_fid, false, NULL, NULL, NULL, NULL, NULL, currval('waypoint.apply_seq'), NULL, now()
+       u.request_fid, false, NULL, NULL, NULL, NULL, NULL, currval('waypoint.apply_seq'), NULL, now(),
+       to_timestamp(u.last_used_at)
   FROM (SELECT unnest($1::bigint[]) AS fid, unnest($2::bytea[]) AS key, unnest($3::int[]) AS key_type,
           unnest($4::text[]) AS scopes, unnest($5::bigint[]) AS ttl, unnest($6::bigint[]) AS nonce,
-          unnest($7::bigint[]) AS added_at, unnest($8::bigint[]) AS request_fid)
+          unnest($7::bigint[]) AS added_at, unnest($8::bigint[]) AS request_fid,
+          unnest($9::bigint[]) AS last_used_at)
        AS u
 ON CONFLICT (fid, key) DO UPDATE SET
   message_hash = CASE WHEN excluded.nonce > t.nonce THEN NULL ELSE t.message_hash END,
@@ -42,6 +47,8 @@ ON CONFLICT (fid, key) DO UPDATE SET
                         ELSE t.dropped_reason END,
   confirmed_seq = excluded.confirmed_seq,
   event_id = CASE WHEN excluded.nonce > t.nonce THEN NULL ELSE t.event_id END,
+  last_used_at = CASE WHEN excluded.nonce > t.nonce THEN excluded.last_used_at
+                      ELSE greatest(t.last_used_at, excluded.last_used_at) END,
   -- updated_at changes only when something a reader sees did
   updated_at = CASE WHEN excluded.nonce > t.nonce OR t.dropped_reason = 'reconciled' THEN excluded.updated_at
                     ELSE t.updated_at END

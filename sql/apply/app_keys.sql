@@ -67,6 +67,9 @@ ON CONFLICT (fid, key) DO UPDATE SET
   dropped_reason = excluded.dropped_reason,
   confirmed_seq = excluded.confirmed_seq,
   event_id = excluded.event_id,
+  -- the node's TTL anchor a backfill read (app_key_states.sql) holds for the same KEY_ADD
+  -- (the fid's user nonce names it); another one restarts it
+  last_used_at = CASE WHEN excluded.nonce = t.nonce THEN t.last_used_at END,
   -- updated_at changes only when something a reader sees did
   updated_at = CASE WHEN excluded.message_hash IS DISTINCT FROM t.message_hash
                       OR excluded.removed <> t.removed

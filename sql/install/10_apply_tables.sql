@@ -333,6 +333,7 @@ CREATE TABLE waypoint.app_keys (
   confirmed_seq bigint NOT NULL DEFAULT 0,
   event_id bigint,
   updated_at timestamptz NOT NULL DEFAULT now(),
+  last_used_at timestamptz,  -- (added in 0.6.0, hence last)
   PRIMARY KEY (fid, key)
 ) PARTITION BY HASH (fid waypoint.fid_partition_ops);
 SELECT waypoint.create_fid_partitions('app_keys');

@@ -200,7 +200,8 @@ COMMENT ON COLUMN waypoint.app_keys.message_hash IS 'Hash of the winning KEY_ADD
 COMMENT ON COLUMN waypoint.app_keys."timestamp" IS 'Timestamp of the winning KEY_ADD (Farcaster time converted): when the key was added or last upserted.';
 COMMENT ON COLUMN waypoint.app_keys.key_type IS 'Key type (1 Ed25519).';
 COMMENT ON COLUMN waypoint.app_keys.scopes IS 'MessageType values the key may sign.';
-COMMENT ON COLUMN waypoint.app_keys.ttl IS 'Sliding lifetime in seconds: the node refuses messages once the key was unused for this long (not tracked by the mirror).';
+COMMENT ON COLUMN waypoint.app_keys.ttl IS 'Sliding lifetime in seconds: the node refuses messages once the key was unused for this long (waypoint.signers shows expires_at and expired).';
+COMMENT ON COLUMN waypoint.app_keys.last_used_at IS 'The node''s anchor of the sliding TTL as a backfill read it from the node''s key state (the KEY_ADD''s timestamp, moved by each message the key signed); NULL for a row from a KEY_ADD message, whose anchor waypoint.signers derives from the messages.';
 COMMENT ON COLUMN waypoint.app_keys.nonce IS 'The fid''s user nonce the KEY_ADD consumed: it orders the KEY_ADDs of a fid, and so a backfill''s key state against the KEY_ADD messages.';
 COMMENT ON COLUMN waypoint.app_keys.deadline IS 'Deadline of the custody signature (Unix seconds); NULL for a row from a backfill (the node''s key state does not carry it).';
 COMMENT ON COLUMN waypoint.app_keys.request_fid IS 'Fid of the app that requested the key (SignedKeyRequest metadata); NULL when the metadata does not decode.';

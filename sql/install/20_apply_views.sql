@@ -135,22 +135,35 @@ CREATE VIEW waypoint.app_keys_live AS
          CASE WHEN message_hash IS NULL THEN 'backfill' ELSE 'message' END AS origin
   FROM waypoint.app_keys
   WHERE NOT removed;
-COMMENT ON VIEW waypoint.app_keys_live IS 'App keys the node holds now (KEY_ADD not removed), one per (fid, key); origin: message (a KEY_ADD the mirror holds, with its hash) or backfill (the node''s key state, no hash or deadline); expiry by TTL is not tracked.';
+COMMENT ON VIEW waypoint.app_keys_live IS 'App keys the node holds now (KEY_ADD not removed), one per (fid, key); origin: message (a KEY_ADD the mirror holds, with its hash) or backfill (the node''s key state, no hash or deadline); whether a key has expired by its TTL: waypoint.signers.';
 
--- Columns after active were added in 0.5.0 (CREATE OR REPLACE VIEW keeps views built on it).
+-- Columns after active were added in 0.5.0, last_used_at, expires_at and expired in 0.6.0
+-- (CREATE OR REPLACE VIEW keeps views built on it).
+-- An app key's TTL slides (docs/apply-semantics.md, "Expiry"): its anchor is the latest of
+-- the KEY_ADD's timestamp, the anchor the node's key state gave a backfill, and the newest
+-- message of the fid signed by the key that the mirror holds; the node refuses the key's
+-- messages once anchor + ttl is past. A ttl of 0 never expires.
 CREATE VIEW waypoint.signers AS
   SELECT fid, signer_key AS key, max(signer_key_type) AS key_type,
          min(block_timestamp) FILTER (WHERE signer_event_type = 1) AS added_at,
          min(block_timestamp) FILTER (WHERE signer_event_type IN (2, 3)) AS removed_at,
          bool_or(signer_event_type = 1) AND NOT bool_or(signer_event_type IN (2, 3)) AS active,
-         'onchain'::text AS source, NULL::int[] AS scopes, NULL::bigint AS ttl
+         'onchain'::text AS source, NULL::int[] AS scopes, NULL::bigint AS ttl,
+         NULL::timestamptz AS last_used_at, NULL::timestamptz AS expires_at, false AS expired
   FROM waypoint.onchain_events WHERE type = 1
   GROUP BY fid, signer_key
   UNION ALL
-  SELECT fid, key, key_type::bigint, "timestamp", CASE WHEN removed THEN coalesce(removed_at, dropped_at) END,
-         NOT removed, 'app', scopes, ttl
-  FROM waypoint.app_keys;
-COMMENT ON VIEW waypoint.signers IS 'Every key a fid may sign with now or could before, one row per (fid, key, source): source onchain (key registry events: added, removed by remove or admin reset) or app (KEY_ADD messages, or the key state of the node read by a backfill, with their scopes and ttl; removed by KEY_REMOVE, or reconciled by a backfill that no longer found them). active: may sign now (app keys: expiry by TTL not tracked). Verification level full applies a message once its signer is a key of its fid here (docs/verification.md).';
+  SELECT a.fid, a.key, a.key_type::bigint, a."timestamp", CASE WHEN a.removed THEN coalesce(a.removed_at, a.dropped_at) END,
+         NOT a.removed AND NOT x.expired, 'app', a.scopes, a.ttl, u.last_used_at, x.expires_at, x.expired
+  FROM waypoint.app_keys a
+  CROSS JOIN LATERAL (
+    SELECT greatest(a."timestamp", a.last_used_at,
+                    (SELECT max(m."timestamp") FROM waypoint.messages m
+                      WHERE m.fid = a.fid AND m.signer = a.key AND m.type NOT IN (16, 17))) AS last_used_at) u
+  CROSS JOIN LATERAL (
+    SELECT e.expires_at, coalesce(e.expires_at < now(), false) AS expired
+      FROM (SELECT CASE WHEN a.ttl > 0 THEN u.last_used_at + make_interval(secs => a.ttl) END AS expires_at) e) x;
+COMMENT ON VIEW waypoint.signers IS 'Every key a fid may sign with now or could before, one row per (fid, key, source): source onchain (key registry events: added, removed by remove or admin reset) or app (KEY_ADD messages, or the key state of the node read by a backfill, with their scopes and ttl; removed by KEY_REMOVE, or reconciled by a backfill that no longer found them). App keys expire by their sliding TTL: last_used_at is the latest of the KEY_ADD, the node''s own anchor read by a backfill and the newest message of the fid the key signed, expires_at = last_used_at + ttl, expired once that is past. active: may sign now (not removed, not expired). Filter by fid: expiry reads the fid''s messages. Verification level full applies a message once its signer is a key of its fid here, expired or not (the node merged it while the key was live; docs/verification.md).';
 
 -- Channels (docs/apply-semantics.md, "Channels").
 -- The registry fold, as the node does it (its CHANNEL_REGISTER index), in chain order

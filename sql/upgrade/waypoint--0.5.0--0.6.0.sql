@@ -1034,3 +1034,38 @@ CREATE OR REPLACE VIEW waypoint.backfill_progress AS
     FROM r;
 COMMENT ON VIEW waypoint.backfill_progress IS
   'Per backfill job: state (queued, running, done, done_with_failures), fids queued (for all-fid jobs: as counted by the sidecar, known from the first fid_start on; 0 for a channels-only job)/done/failed, messages written (channel entries included), rates since dispatch, the estimated time left, and for a job that reads channels the outcome of its channel pass (queued, running, ok, failed; NULL when the job reads none).';
+
+-- App key expiry (docs/apply-semantics.md, "Expiry"): the node's TTL anchor from a
+-- backfill's key state (sql/apply/app_key_states.sql, compiled into the library), and
+-- waypoint.signers' last_used_at, expires_at, expired; active now excludes expired keys.
+ALTER TABLE waypoint.app_keys ADD COLUMN last_used_at timestamptz;
+COMMENT ON COLUMN waypoint.app_keys.ttl IS 'Sliding lifetime in seconds: the node refuses messages once the key was unused for this long (waypoint.signers shows expires_at and expired).';
+COMMENT ON COLUMN waypoint.app_keys.last_used_at IS 'The node''s anchor of the sliding TTL as a backfill read it from the node''s key state (the KEY_ADD''s timestamp, moved by each message the key signed); NULL for a row from a KEY_ADD message, whose anchor waypoint.signers derives from the messages.';
+COMMENT ON VIEW waypoint.app_keys_live IS 'App keys the node holds now (KEY_ADD not removed), one per (fid, key); origin: message (a KEY_ADD the mirror holds, with its hash) or backfill (the node''s key state, no hash or deadline); whether a key has expired by its TTL: waypoint.signers.';
+-- Columns after active were added in 0.5.0, last_used_at, expires_at and expired in 0.6.0
+-- (CREATE OR REPLACE VIEW keeps views built on it).
+-- An app key's TTL slides (docs/apply-semantics.md, "Expiry"): its anchor is the latest of
+-- the KEY_ADD's timestamp, the anchor the node's key state gave a backfill, and the newest
+-- message of the fid signed by the key that the mirror holds; the node refuses the key's
+-- messages once anchor + ttl is past. A ttl of 0 never expires.
+CREATE OR REPLACE VIEW waypoint.signers AS
+  SELECT fid, signer_key AS key, max(signer_key_type) AS key_type,
+         min(block_timestamp) FILTER (WHERE signer_event_type = 1) AS added_at,
+         min(block_timestamp) FILTER (WHERE signer_event_type IN (2, 3)) AS removed_at,
+         bool_or(signer_event_type = 1) AND NOT bool_or(signer_event_type IN (2, 3)) AS active,
+         'onchain'::text AS source, NULL::int[] AS scopes, NULL::bigint AS ttl,
+         NULL::timestamptz AS last_used_at, NULL::timestamptz AS expires_at, false AS expired
+  FROM waypoint.onchain_events WHERE type = 1
+  GROUP BY fid, signer_key
+  UNION ALL
+  SELECT a.fid, a.key, a.key_type::bigint, a."timestamp", CASE WHEN a.removed THEN coalesce(a.removed_at, a.dropped_at) END,
+         NOT a.removed AND NOT x.expired, 'app', a.scopes, a.ttl, u.last_used_at, x.expires_at, x.expired
+  FROM waypoint.app_keys a
+  CROSS JOIN LATERAL (
+    SELECT greatest(a."timestamp", a.last_used_at,
+                    (SELECT max(m."timestamp") FROM waypoint.messages m
+                      WHERE m.fid = a.fid AND m.signer = a.key AND m.type NOT IN (16, 17))) AS last_used_at) u
+  CROSS JOIN LATERAL (
+    SELECT e.expires_at, coalesce(e.expires_at < now(), false) AS expired
+      FROM (SELECT CASE WHEN a.ttl > 0 THEN u.last_used_at + make_interval(secs => a.ttl) END AS expires_at) e) x;
+COMMENT ON VIEW waypoint.signers IS 'Every key a fid may sign with now or could before, one row per (fid, key, source): source onchain (key registry events: added, removed by remove or admin reset) or app (KEY_ADD messages, or the key state of the node read by a backfill, with their scopes and ttl; removed by KEY_REMOVE, or reconciled by a backfill that no longer found them). App keys expire by their sliding TTL: last_used_at is the latest of the KEY_ADD, the node''s own anchor read by a backfill and the newest message of the fid the key signed, expires_at = last_used_at + ttl, expired once that is past. active: may sign now (not removed, not expired). Filter by fid: expiry reads the fid''s messages. Verification level full applies a message once its signer is a key of its fid here, expired or not (the node merged it while the key was live; docs/verification.md).';

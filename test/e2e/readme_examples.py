@@ -54,9 +54,11 @@ if body:
 reply_parent = one("""SELECT p.fid, encode(p.hash, 'hex') FROM waypoint.casts_live p
   WHERE EXISTS (SELECT 1 FROM waypoint.casts_live r WHERE r.parent_fid = p.fid AND r.parent_hash = p.hash)
   ORDER BY p.fid, p.hash LIMIT 1""", "cast with a reply")
-keyed_fid = one("""SELECT s.fid FROM waypoint.signers s WHERE s.active AND s.source = 'app'
+# (The test node's history is years old: its app keys have all expired by their TTL now,
+# so the fid is one holding app keys and active on-chain keys.)
+keyed_fid = one("""SELECT s.fid FROM waypoint.signers s WHERE s.active AND s.source = 'onchain'
   AND EXISTS (SELECT 1 FROM waypoint.app_keys_live a WHERE a.fid = s.fid) ORDER BY s.fid LIMIT 1""",
-                "fid with an active app key")[0]
+                "fid with app keys and an active on-chain key")[0]
 followed_fid = one("SELECT target_fid FROM waypoint.links_live WHERE link_type = 'follow' ORDER BY 1 LIMIT 1",
                    "follow")[0]
 profile_fid = one("SELECT fid FROM waypoint.profiles ORDER BY fid LIMIT 1", "profile")[0]

@@ -695,6 +695,18 @@ int main() {
   Emit("st_b1", SignerState(sb1));
   Emit("st_onchain", SignerState(sb1, SIGNER_SOURCE_ONCHAIN));
   {
+    // The same KEY_ADD's state read later (its TTL anchor moved by an hour of use), and a
+    // state without an anchor (apply_app_key_expiry).
+    Signer s;
+    s.ParseFromString(SignerState(sa2));
+    s.set_last_used_at(s.last_used_at() + 3600);
+    s.set_expires_at(s.last_used_at() + sa2.data().key_add_body().ttl());
+    Emit("st_a2_used", s.SerializeAsString());
+    s.clear_last_used_at();
+    s.clear_expires_at();
+    Emit("st_a2_no_anchor", s.SerializeAsString());
+  }
+  {
     Signer bad;
     bad.ParseFromString(SignerState(sa1));
     bad.set_key(std::string(31, '\xa5'));

@@ -379,10 +379,11 @@ void WriteStores(const core::RowSet& rs, StandingMap& standing) {
 // GetSignersByFid pages): sql/apply/app_key_states.sql, after the batch's KEY_ADD
 // messages. No message, so no standing: the user nonce orders them (the file says how).
 void WriteAppKeyStates(const std::vector<core::AppKeyStateRow>& rows) {
-  static PreparedStatement stmt{"app_key_states",
-                                StoreSql("app_key_states"),
-                                {ParamType::kInt8, ParamType::kBytea, ParamType::kInt4, ParamType::kText,
-                                 ParamType::kInt8, ParamType::kInt8, ParamType::kInt8, ParamType::kInt8}};
+  static PreparedStatement stmt{
+      "app_key_states",
+      StoreSql("app_key_states"),
+      {ParamType::kInt8, ParamType::kBytea, ParamType::kInt4, ParamType::kText, ParamType::kInt8, ParamType::kInt8,
+       ParamType::kInt8, ParamType::kInt8, ParamType::kInt8}};
   if (rows.empty()) return;
   std::vector<ArrayParam> p;
   for (ParamType t : stmt.types) p.emplace_back(t);
@@ -395,6 +396,7 @@ void WriteAppKeyStates(const std::vector<core::AppKeyStateRow>& rows) {
     p[5].AddInt(r.nonce);
     p[6].AddInt(static_cast<int64_t>(r.added_at));
     p[7].AddOptInt(r.request_fid);
+    p[8].AddOptInt(r.last_used_at);
   }
   pg::ExecuteArrays(stmt, p);
 }

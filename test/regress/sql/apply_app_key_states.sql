@@ -36,7 +36,7 @@ SELECT * FROM pg_temp.keys();
 SELECT * FROM pg_temp.lines();
 SELECT substr(encode(key, 'hex'), 1, 2) AS key, hash IS NULL AS no_hash, origin, nonce FROM waypoint.app_keys_live
  WHERE fid = 1410 ORDER BY key;
-SELECT substr(encode(key, 'hex'), 1, 2) AS key, source, scopes, active, added_at FROM waypoint.signers
+SELECT substr(encode(key, 'hex'), 1, 2) AS key, source, scopes, expired, active, added_at FROM waypoint.signers
  WHERE fid = 1410 ORDER BY key;
 -- The same pages again, and a state of an older KEY_ADD (lower nonce): nothing moves.
 SELECT pg_temp.apply('signer', :'st_a2', :'st_b1', :'st_a1');
@@ -76,7 +76,7 @@ SELECT pg_temp.apply('signer', :'st_b1');
 SELECT pg_temp.apply('fid_done/4/1410', pg_temp.j('{"status":"ok","messages":1}'));
 SELECT * FROM pg_temp.keys();
 SELECT reconciled_rows FROM waypoint.backfill_fid_starts WHERE job_id = 4;
-SELECT substr(encode(key, 'hex'), 1, 2) AS key, active, removed_at IS NOT NULL AS has_removed_at FROM waypoint.signers
+SELECT substr(encode(key, 'hex'), 1, 2) AS key, expired, active, removed_at IS NOT NULL AS has_removed_at FROM waypoint.signers
  WHERE fid = 1410 ORDER BY key;
 SELECT * FROM pg_temp.lines();
 -- At level full a key removed at an unknown time (reconciled) grants nothing: its cast waits.

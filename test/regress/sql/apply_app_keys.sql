@@ -38,7 +38,7 @@ SELECT * FROM pg_temp.keys();
 SELECT pg_temp.apply('event', :'ev_kr1');
 SELECT * FROM pg_temp.keys();
 SELECT pg_temp.lines();
-SELECT fid, substr(encode(key, 'hex'), 1, 2) AS key, key_type, source, scopes, ttl, active,
+SELECT fid, substr(encode(key, 'hex'), 1, 2) AS key, key_type, source, scopes, ttl, removed_at IS NULL AS held, expired, active,
        added_at = waypoint.farcaster_time(14010) AS added_by_ka2, removed_at = waypoint.farcaster_time(14020) AS removed_by_kr1
   FROM waypoint.signers WHERE fid = 1400 ORDER BY key;
 SELECT pg_temp.apply('event', :'ev_ka3');

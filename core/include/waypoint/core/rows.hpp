@@ -179,6 +179,9 @@ struct AppKeyStateRow {
   uint32_t nonce = 0;     // the KEY_ADD's user nonce
   uint64_t added_at = 0;  // Unix seconds: the KEY_ADD's timestamp
   std::optional<uint64_t> request_fid;
+  // Unix seconds: the node's anchor of the key's sliding TTL (the KEY_ADD's timestamp,
+  // moved by each message the key signed); absent when the node does not say.
+  std::optional<uint64_t> last_used_at;
   std::string Key() const { return std::to_string(fid) + '/' + key; }
 };
 
