@@ -589,7 +589,10 @@ DECLARE
   d_fid bigint[];      -- the queued casts that are not
   d_hash bytea[];
 BEGIN
+  -- An empty queue returns before the lock below, which would wait for every batch in
+  -- flight and hold the next ones back (the workers call this after every round).
   IF (SELECT mode FROM waypoint.storage_mode) <> 'live'
+     OR NOT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)
      OR NOT pg_try_advisory_xact_lock(hashtext('waypoint.resolve_thread_roots')) THEN
     RETURN 0;
   END IF;
