@@ -303,10 +303,14 @@ TEST(Backfill, AllFidsAndEveryStoreAndAClaimedJob) {
   t.join();
   ASSERT_TRUE(acked);
   Seen s = ReadAll(r, cfg.partitions);
-  EXPECT_EQ(s.fid_done_count, 3);
+  // Three fids, and the job's channel pass as the fid_done of fid 0: failed, since this
+  // node reports no data shard 1 (the fids go on).
+  EXPECT_EQ(s.fid_done_count, 4);
   EXPECT_EQ(s.messages[5], 2);
   EXPECT_EQ(s.messages[7], 3);
   for (auto fid : {5, 6, 7}) EXPECT_EQ(s.fid_done[fid].find("\"status\":\"ok\""), 1u) << s.fid_done[fid];
+  EXPECT_EQ(s.fid_done[0].find("\"status\":\"failed\""), 1u) << s.fid_done[0];
+  EXPECT_NE(s.fid_done[0].find("no data shard 1"), std::string::npos) << s.fid_done[0];
 }
 
 // A sidecar in backfill mode alone keeps Redis bounded as the stream mode does: page

@@ -400,4 +400,8 @@ REVOKE ALL ON FUNCTION waypoint.fill_app_keys() FROM PUBLIC;
 COMMENT ON FUNCTION waypoint.fill_app_keys() IS
   'Internal (the upgrade scripts call it): fills waypoint.app_keys from the KEY_ADD and KEY_REMOVE messages in waypoint.messages; returns the KEY_ADDs applied.';
 
+-- The fill runs the upserts compiled into the library being installed, which may be a
+-- later version's: give the table that version's columns first (0.6.0: last_used_at; the
+-- 0.5.0 -> 0.6.0 step adds it only where it is missing).
+ALTER TABLE waypoint.app_keys ADD COLUMN IF NOT EXISTS last_used_at timestamptz;
 SELECT waypoint.fill_app_keys();

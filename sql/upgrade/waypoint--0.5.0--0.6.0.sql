@@ -1041,7 +1041,9 @@ COMMENT ON VIEW waypoint.backfill_progress IS
 -- App key expiry (docs/apply-semantics.md, "Expiry"): the node's TTL anchor from a
 -- backfill's key state (sql/apply/app_key_states.sql, compiled into the library), and
 -- waypoint.signers' last_used_at, expires_at, expired; active now excludes expired keys.
-ALTER TABLE waypoint.app_keys ADD COLUMN last_used_at timestamptz;
+-- (IF NOT EXISTS: an upgrade from 0.4.0 adds it before its fill, as the upserts of this
+-- library write it.)
+ALTER TABLE waypoint.app_keys ADD COLUMN IF NOT EXISTS last_used_at timestamptz;
 COMMENT ON COLUMN waypoint.app_keys.ttl IS 'Sliding lifetime in seconds: the node refuses messages once the key was unused for this long (waypoint.signers shows expires_at and expired).';
 COMMENT ON COLUMN waypoint.app_keys.last_used_at IS 'The node''s anchor of the sliding TTL as a backfill read it from the node''s key state (the KEY_ADD''s timestamp, moved by each message the key signed); NULL for a row from a KEY_ADD message, whose anchor waypoint.signers derives from the messages.';
 COMMENT ON VIEW waypoint.app_keys_live IS 'App keys the node holds now (KEY_ADD not removed), one per (fid, key); origin: message (a KEY_ADD the mirror holds, with its hash) or backfill (the node''s key state, no hash or deadline); whether a key has expired by its TTL: waypoint.signers.';
