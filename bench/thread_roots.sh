@@ -5,7 +5,7 @@
 # 2 workers, the frozen node of `make bench`: --seed 11, 10k fids x 10 messages).
 #
 # usage: bench/thread_roots.sh BUILD_DIR [--rounds N] [--variants LIST]
-#   variants (comma-separated, default live,unresolved,min10k):
+#   variants (comma-separated, default live,unresolved,min100000):
 #     live        the extension as installed: done when every entry is applied and the
 #                 thread-root queue is empty (the mirror is complete only then)
 #     unresolved  the same with both resolvers replaced by no-ops after CREATE EXTENSION:
@@ -13,13 +13,13 @@
 #                 confirms it; done when every entry is applied. The baseline without the
 #                 resolution step (its mirror is not exact: replies that came before their
 #                 parents keep open roots)
-#     min10k      live with waypoint.thread_roots_rebuild_min = 10000
+#     minN        live with waypoint.thread_roots_rebuild_min = N (default 10000)
 # Prints per run: entries/s, the apply workers' CPU seconds, and at the end each
 # variant's median and its ratio to unresolved.
 set -euo pipefail
 BUILD_DIR=$(cd "$1" && pwd); shift
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ROUNDS=3 VARIANTS=live,unresolved,min10k
+ROUNDS=3 VARIANTS=live,unresolved,min100000
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS=$2; shift ;;
@@ -39,6 +39,7 @@ chmod 755 "$STACK_DIR"
 trap 'stop_stack; rm -rf "$STACK_DIR"' EXIT
 q() { psql_stack -At -c "$1"; }
 log() { echo "[roots $(date +%T)] $*"; }
+applied() { q "SELECT coalesce(sum(entries_applied), 0) FROM waypoint.workers WHERE role = 'apply'"; }
 worker_cpu() {  # CPU seconds of the running apply workers
   local pids t=0 p s
   pids=$(q "SELECT pid FROM waypoint.workers WHERE role = 'apply' AND pid IS NOT NULL" 2>/dev/null || true)
@@ -84,8 +85,10 @@ run() {
   q "SET client_min_messages = warning; DROP EXTENSION IF EXISTS waypoint CASCADE" >/dev/null
   for p in 0 1; do redis-cli -p "$REDIS_PORT" XGROUP DESTROY "waypoint:{p$p}:entries" apply >/dev/null; done
   q "ALTER SYSTEM SET waypoint.apply_paused = on" >/dev/null
-  if [ "$variant" = min10k ]; then q "ALTER SYSTEM SET waypoint.thread_roots_rebuild_min = 10000" >/dev/null
-  else q "ALTER SYSTEM RESET waypoint.thread_roots_rebuild_min" >/dev/null; fi
+  case "$variant" in
+    min[0-9]*) q "ALTER SYSTEM SET waypoint.thread_roots_rebuild_min = ${variant#min}" >/dev/null ;;
+    *) q "ALTER SYSTEM RESET waypoint.thread_roots_rebuild_min" >/dev/null ;;
+  esac
   q "SELECT pg_reload_conf()" >/dev/null
   sleep 0.5
   q "CREATE EXTENSION waypoint" >/dev/null
@@ -95,12 +98,14 @@ run() {
        CREATE OR REPLACE FUNCTION waypoint.rebuild_thread_roots_if_due() RETURNS bigint
          LANGUAGE sql AS 'SELECT 0::bigint'" >/dev/null
   fi
-  local cpu0 t0 t1
+  local cpu0 t0 t1 applied0
+  # (The workers' counters live in shared memory and count every run.)
+  applied0=$(applied)
   cpu0=$(worker_cpu)
   t0=$(date +%s.%N)
   q "ALTER SYSTEM SET waypoint.apply_paused = off" >/dev/null
   q "SELECT pg_reload_conf()" >/dev/null
-  until [ "$(q "SELECT coalesce(sum(entries_applied), 0) FROM waypoint.workers WHERE role = 'apply'")" -ge "$N" ]; do
+  until [ $(($(applied) - applied0)) -ge "$N" ]; do
     sleep 0.05
   done
   if [ "$variant" != unresolved ]; then
