@@ -113,6 +113,12 @@ w(f"| 5 | Redis memory per million pending entries (prefill, 2 partitions) | {re
   f"peak used_memory run 2 {f('e2e_redis_used_max') / mb / mb:.0f} MB, run 3 {f('bf_redis_used_max') / mb / mb:.0f} MB | |")
 w(f"| 6 | scaling, partitions = workers = 1 / 2 / 4 | {p1:,.0f} / {p2:,.0f} / {p4:,.0f} entries/s | "
   f"1.00 / {scale2:.2f} / {(p4 / p1 if p1 else 0):.2f} | 1 -> 2 near-linear: {target(scale2 >= 1.6)} |")
+roots_live, roots_off = f('roots_live_rate'), f('roots_unresolved_rate')
+roots_ratio = roots_live / roots_off if roots_off else 0
+w(f"| 7 | thread roots: apply from prefilled streams (2/2) with every root resolved / with the resolvers off "
+  f"(medians of 3 alternating runs, bench/thread_roots.sh) | {roots_live:,.0f} / {roots_off:,.0f} entries/s | "
+  f"{roots_ratio:.2f}; apply workers' CPU {f('roots_live_cpu'):.2f} / {f('roots_unresolved_cpu'):.2f} s | "
+  f"no drop (>= 0.95): {target(roots_ratio >= 0.95)} |")
 w("")
 w("How each figure is taken (bench/run.sh):")
 w("")
@@ -128,6 +134,10 @@ w("  the message's row (rows later rewritten by a prune/revoke/drop are left out
 w("  after node start are warm-up). Same host clock for both. The split point is the applying")
 w("  transaction's start (`messages.first_seen_at`); the run starts with a CHECKPOINT.")
 w("- Footprint is sampled every 250 ms by bench/sample.py.")
+w("- Run 7 (bench/thread_roots.sh): run 1's streams prefilled once, then drained again and again into an")
+w("  empty mirror, alternating the extension as installed (timed until every entry is applied and the")
+w("  thread-root queue is empty) with both resolvers replaced by no-ops (timed until every entry is")
+w("  applied; the batches still write each cast's first guess). The ratio is the cost of exact roots.")
 # Hand-written findings (profiling notes, known misses) kept next to the programs.
 notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "notes.md")
 if os.path.exists(notes):

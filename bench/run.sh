@@ -19,6 +19,8 @@
 #   4.   live latency at 1,000 submissions/s: node publication stamp (--emit-log) to the
 #        commit timestamp of the message's row (track_commit_timestamp).
 #   5.   footprint sampled (bench/sample.py) during 2 and 3, Redis bytes per entry at prefill.
+#   7.   thread roots: run 1's drain (2/2) with every root resolved against the same with the
+#        resolvers off, alternating, 3 rounds each (bench/thread_roots.sh, its own stack).
 set -euo pipefail
 BUILD_DIR=$(cd "$1" && pwd); shift
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -281,6 +283,13 @@ print(f"lat_wait_p50={pick(wait, 0.5)}\nlat_wait_p99={pick(wait, 0.99)}")
 print(f"lat_apply_p50={pick(apply, 0.5)}\nlat_apply_p99={pick(apply, 0.99)}")
 PY
 grep '^lat_' "$RES"
+
+log "run 7: what resolving thread roots costs the apply (bench/thread_roots.sh, its own stack)"
+"$ROOT/bench/thread_roots.sh" "$BUILD_DIR" --rounds 3 --variants live,unresolved | tee "$STACK_DIR/roots.txt"
+awk '$1 == "live" && $3 == "entries/s" {print "roots_live_rate=" $2 "\nroots_live_cpu=" $4}
+     $1 == "unresolved" && $3 == "entries/s" {print "roots_unresolved_rate=" $2 "\nroots_unresolved_cpu=" $4}' \
+  "$STACK_DIR/roots.txt" >>"$RES"
+grep '^roots_' "$RES"
 
 log "report"
 # The scale benchmark's section (bench/scale.sh) is kept: read before the file is rewritten.
