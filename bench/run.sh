@@ -89,15 +89,6 @@ redis_used() { redis-cli -p "$REDIS_PORT" INFO memory | awk -F: '/^used_memory:/
 metric() {  # metric PORT NAME: sum of a sidecar metric over its labels
   curl -s "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n || index($1, n "{") == 1 {s += $2} END {printf "%d\n", s}'
 }
-sidecar_caught_up() {  # every shard's durable cursor at the head it has seen
-  curl -s "http://127.0.0.1:$1/metrics" | python3 -c '
-import sys, re
-cur, head = {}, {}
-for line in sys.stdin:
-    m = re.match(r"waypoint_sidecar_(cursor|node_head)_event_id\{[^}]*shard=\"(\d+)\"[^}]*\} (\d+)", line)
-    if m: (cur if m.group(1) == "cursor" else head)[m.group(2)] = int(m.group(3))
-sys.exit(0 if head and all(cur.get(s, -1) >= h > 0 for s, h in head.items()) else 1)'
-}
 start_bench_sidecar() {  # start_bench_sidecar MODE PARTITIONS [extra args]
   local mode=$1 parts=$2; shift 2
   METRICS_PORT=$(free_port)

@@ -62,16 +62,7 @@ start_node "$NODE_BIN" --seed 11 --fids "$FIDS" --messages "$MSGS" --shards 2 --
 METRICS_PORT=$(free_port)
 start_sidecar "$SIDECAR_BIN" --mode stream --node "127.0.0.1:$NODE_PORT" --redis-url "$REDIS_URL" --partitions 2 \
   --metrics-listen "127.0.0.1:$METRICS_PORT" --log-level warn --high-watermark 100000000 --low-watermark 50000000
-caught_up() {
-  curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | python3 -c '
-import sys, re
-cur, head = {}, {}
-for line in sys.stdin:
-    m = re.match(r"waypoint_sidecar_(cursor|node_head)_event_id\{[^}]*shard=\"(\d+)\"[^}]*\} (\d+)", line)
-    if m: (cur if m.group(1) == "cursor" else head)[m.group(2)] = int(m.group(3))
-sys.exit(0 if head and all(cur.get(s, -1) >= h > 0 for s, h in head.items()) else 1)'
-}
-wait_for 1200 "prefill" caught_up
+wait_for 1200 "prefill" sidecar_caught_up "$METRICS_PORT"
 stop_pid "$SIDECAR_PID"
 stop_pid "$NODE_PID"
 N=0

@@ -48,6 +48,16 @@ wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
   done
 }
 
+sidecar_caught_up() {  # sidecar_caught_up METRICS_PORT: every shard's durable cursor at the head it has seen
+  curl -s "http://127.0.0.1:$1/metrics" | python3 -c '
+import sys, re
+cur, head = {}, {}
+for line in sys.stdin:
+    m = re.match(r"waypoint_sidecar_(cursor|node_head)_event_id\{[^}]*shard=\"(\d+)\"[^}]*\} (\d+)", line)
+    if m: (cur if m.group(1) == "cursor" else head)[m.group(2)] = int(m.group(3))
+sys.exit(0 if head and all(cur.get(s, -1) >= h > 0 for s, h in head.items()) else 1)'
+}
+
 start_redis() {  # sets REDIS_PORT, REDIS_PID, REDIS_URL
   REDIS_PORT=${REDIS_PORT:-$(free_port)}
   mkdir -p "$STACK_DIR/redis"

@@ -977,12 +977,6 @@ GRANT EXECUTE ON FUNCTION waypoint.enqueue_backfill_channels() TO waypoint_opera
 -- and backfill_progress counts a job that reads channels as done only with it (the column
 -- channels is new). Sidecars before 0.6.0 did not report it; they read channels before a
 -- job's fids, so every job already dispatched counts its pass as done.
-INSERT INTO waypoint.backfill_fid_progress (job_id, fid, status, messages, reported_at)
-SELECT j.job_id, 0, 'ok', 0, j.dispatched_at
-  FROM waypoint.backfill_jobs AS j
- WHERE j.dispatched_at IS NOT NULL
-   AND ('channel' = ANY (j.types) OR (j.fids IS NULL AND cardinality(j.types) = 0))
-ON CONFLICT (job_id, fid) DO NOTHING;
 COMMENT ON TABLE waypoint.backfill_fid_progress IS
   'One row per fid of a backfill job the sidecar finished (fid_done stream entries); fid 0 is the job''s channel pass; a later report for the same fid replaces an earlier one.';
 -- A job that reads channels (its types name channel, or an every-fid job of every type)
@@ -1037,6 +1031,9 @@ CREATE OR REPLACE VIEW waypoint.backfill_progress AS
     FROM r;
 COMMENT ON VIEW waypoint.backfill_progress IS
   'Per backfill job: state (queued, running, done, done_with_failures), fids queued (for all-fid jobs: as counted by the sidecar, known from the first fid_start on; 0 for a channels-only job)/done/failed, messages written (channel entries included), rates since dispatch, the estimated time left, and for a job that reads channels the outcome of its channel pass (queued, running, ok, failed; NULL when the job reads none).';
+-- (After the view: the jobs it shows with a pass not reported yet, by its own rule.)
+INSERT INTO waypoint.backfill_fid_progress (job_id, fid, status, messages, reported_at)
+SELECT p.job_id, 0, 'ok', 0, p.dispatched_at FROM waypoint.backfill_progress AS p WHERE p.channels = 'running';
 
 -- App key expiry (docs/apply-semantics.md, "Expiry"): the node's TTL anchor from a
 -- backfill's key state (sql/apply/app_key_states.sql, compiled into the library), and
