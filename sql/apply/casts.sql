@@ -8,10 +8,16 @@
 --   $18..$22 dead, merge_event, pruned_at, revoked_at, dropped_at: the candidate's standing
 --   in waypoint.messages after this batch wrote it.
 -- Store order (highest wins): remove first, then timestamp, then hash.
--- Every row written is queued for waypoint.resolve_thread_roots(); the thread root set
--- here is a first guess from the parent's row as it stands, or from the parent's own
--- parent when both are added in this batch (docs/apply-semantics.md "Thread roots"),
--- right for most casts, so the resolver seldom rewrites a row.
+-- The thread root set here is a first guess from the parent's row as it stands, or from
+-- the parent's own parent when the parent has no row yet and is added in this batch
+-- (docs/apply-semantics.md "Thread roots"). A row written is queued for
+-- waypoint.resolve_thread_roots() only when the guess may be wrong or the row may change
+-- others: its root is open, it is not held, some committed row is open at it (replies that
+-- came first), or the secondary indexes are missing (a bulk sync: every row, for the
+-- set-based pass). A held row's closed guess is right: it copied a held parent's committed
+-- root, or the guess of a parent new in this batch, which is wrong only if that parent
+-- ends not held, and then the parent is queued; a queued death of an ancestor walks down
+-- the replies after this batch commits and reaches this row too.
 -- w: one candidate per key (alive before dead, then the latest merge, then store order).
 WITH w AS (
 SELECT DISTINCT ON (u.fid, u.hash) u.*
@@ -44,25 +50,27 @@ SELECT w.fid, w.message_hash, waypoint.farcaster_time(w.ts), w.removed,
        currval('waypoint.apply_seq'), w.merge_event,
        w.hash, w.text, w.parent_fid, w.parent_hash, w.parent_url, w.embeds::jsonb, w.mentions::bigint[], w.mentions_positions::int[], w.cast_type,
        -- no parent cast: the cast is its thread's top; a held parent: the parent's root; a
-       -- parent added in this batch: that parent's own guess (from its parent gp); otherwise
-       -- the thread stops (open) at the parent
-       CASE WHEN w.parent_hash IS NULL THEN w.fid WHEN p.root_hash IS NOT NULL THEN p.root_fid
-            WHEN w.bp THEN CASE WHEN w.bp_hash IS NULL THEN w.parent_fid WHEN gp.root_hash IS NOT NULL THEN gp.root_fid ELSE w.bp_fid END
+       -- parent that has no row yet but is added in this batch: that parent's own guess
+       -- (from its parent gp); otherwise (no parent yet, or one not held) the thread stops
+       -- (open) at the parent
+       CASE WHEN w.parent_hash IS NULL THEN w.fid WHEN p.held AND p.root_hash IS NOT NULL THEN p.root_fid
+            WHEN w.bp AND p.held IS NULL THEN CASE WHEN w.bp_hash IS NULL THEN w.parent_fid WHEN gp.root_hash IS NOT NULL THEN gp.root_fid ELSE w.bp_fid END
             ELSE w.parent_fid END,
-       CASE WHEN w.parent_hash IS NULL THEN w.hash WHEN p.root_hash IS NOT NULL THEN p.root_hash
-            WHEN w.bp THEN CASE WHEN w.bp_hash IS NULL THEN w.parent_hash WHEN gp.root_hash IS NOT NULL THEN gp.root_hash ELSE w.bp_hash END
+       CASE WHEN w.parent_hash IS NULL THEN w.hash WHEN p.held AND p.root_hash IS NOT NULL THEN p.root_hash
+            WHEN w.bp AND p.held IS NULL THEN CASE WHEN w.bp_hash IS NULL THEN w.parent_hash WHEN gp.root_hash IS NOT NULL THEN gp.root_hash ELSE w.bp_hash END
             ELSE w.parent_hash END,
-       CASE WHEN w.parent_hash IS NULL THEN w.parent_url WHEN p.root_hash IS NOT NULL THEN p.root_url
-            WHEN w.bp THEN CASE WHEN w.bp_hash IS NULL THEN w.bp_url WHEN gp.root_hash IS NOT NULL THEN gp.root_url END
+       CASE WHEN w.parent_hash IS NULL THEN w.parent_url WHEN p.held AND p.root_hash IS NOT NULL THEN p.root_url
+            WHEN w.bp AND p.held IS NULL THEN CASE WHEN w.bp_hash IS NULL THEN w.bp_url WHEN gp.root_hash IS NOT NULL THEN gp.root_url END
             END,
-       CASE WHEN w.parent_hash IS NULL THEN false WHEN p.root_hash IS NOT NULL THEN p.root_open
-            WHEN w.bp THEN CASE WHEN w.bp_hash IS NULL THEN false WHEN gp.root_hash IS NOT NULL THEN gp.root_open ELSE true END
+       CASE WHEN w.parent_hash IS NULL THEN false WHEN p.held AND p.root_hash IS NOT NULL THEN p.root_open
+            WHEN w.bp AND p.held IS NULL THEN CASE WHEN w.bp_hash IS NULL THEN false WHEN gp.root_hash IS NOT NULL THEN gp.root_open ELSE true END
             ELSE true END
   -- (parents are looked up by key, one probe per candidate, whatever plan the statistics
   -- of a young table suggest)
   FROM w
-  LEFT JOIN LATERAL (SELECT * FROM waypoint.casts c WHERE c.fid = w.parent_fid AND c.hash = w.parent_hash LIMIT 1) p
-    ON NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL
+  LEFT JOIN LATERAL (SELECT c.root_fid, c.root_hash, c.root_url, c.root_open,
+                            NOT c.removed AND c.pruned_at IS NULL AND c.revoked_at IS NULL AND c.dropped_at IS NULL AS held
+                       FROM waypoint.casts c WHERE c.fid = w.parent_fid AND c.hash = w.parent_hash LIMIT 1) p ON true
   LEFT JOIN LATERAL (SELECT * FROM waypoint.casts c WHERE c.fid = w.bp_fid AND c.hash = w.bp_hash LIMIT 1) gp
     ON NOT gp.removed AND gp.pruned_at IS NULL AND gp.revoked_at IS NULL AND gp.dropped_at IS NULL
  ORDER BY w.fid, w.hash
@@ -114,5 +122,12 @@ WHERE excluded.message_hash = t.message_hash  -- the same message again: refresh
                END
           FROM waypoint.messages mo WHERE mo.fid = t.fid AND mo.hash = t.message_hash),
         ((excluded.removed, excluded."timestamp", excluded.message_hash) > (t.removed, t."timestamp", t.message_hash)))
-RETURNING t.fid, t.hash)
-INSERT INTO waypoint.cast_thread_queue (fid, hash) SELECT fid, hash FROM written
+RETURNING t.fid, t.hash, t.root_open,
+          t.removed OR t.pruned_at IS NOT NULL OR t.revoked_at IS NOT NULL OR t.dropped_at IS NOT NULL AS dead)
+INSERT INTO waypoint.cast_thread_queue (fid, hash)
+SELECT w.fid, w.hash FROM written w
+ WHERE w.root_open OR w.dead
+    OR (SELECT mode FROM waypoint.storage_mode) <> 'live'
+    -- (casts_root_open_idx; a row of this statement is not visible here, but one added in
+    -- the same batch as its parent got a closed guess through the parent: above)
+    OR EXISTS (SELECT 1 FROM waypoint.casts o WHERE o.root_open AND o.root_hash = w.hash AND o.root_fid = w.fid)

@@ -66,8 +66,9 @@ COMMENT ON FUNCTION waypoint.thread_root_at_top(bigint, bytea, bigint, bytea, te
 --   - otherwise the thread stops at the parent (deleted, pruned, or not seen yet): root_fid
 --     and root_hash name it, root_url is NULL and root_open is true.
 -- It depends only on what the node holds, so every arrival order ends with the same roots.
--- The apply queues every casts row it writes (waypoint.cast_thread_queue) and sets a first
--- guess; this function takes up to max_entries queued casts and, for each:
+-- The apply sets a first guess in every casts row it writes and queues the rows whose
+-- guess may be wrong or that may change other rows (waypoint.cast_thread_queue; the rule is
+-- in sql/apply/casts.sql); this function takes up to max_entries queued casts and, for each:
 --   1. computes its root by the rule, walking up through parents that are queued too or
 --      not resolved yet and taking the stored root of the first parent that is neither;
 --   2. if it is held: the open rows that stopped at it take its root (the parent came);

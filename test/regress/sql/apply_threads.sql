@@ -92,3 +92,34 @@ SELECT storage_mode FROM waypoint.storage_state();
 SELECT waypoint.resolve_thread_roots() AS resolved;
 SELECT count(*) AS queued FROM waypoint.cast_thread_queue;
 SELECT * FROM pg_temp.roots();
+-- Which rows the apply queues for the resolver (sql/apply/casts.sql): only those whose
+-- first guess may be wrong or that may change other rows. Applied without the resolver.
+CREATE FUNCTION pg_temp.queued() RETURNS TABLE (cast_text text) LANGUAGE sql AS $$
+  SELECT coalesce(c.text, '(a remove)') FROM waypoint.cast_thread_queue q JOIN waypoint.casts c ON c.fid = q.fid AND c.hash = q.hash
+   ORDER BY c.fid
+$$;
+-- A top cast and a reply to a held parent: right at once, nothing queued.
+SELECT pg_temp.fresh();
+SELECT count(*) FROM waypoint.apply_payloads(ARRAY['event'], ARRAY[:'ev_t_root']::bytea[]);
+SELECT count(*) FROM waypoint.apply_payloads(ARRAY['event'], ARRAY[:'ev_t_a']::bytea[]);
+SELECT * FROM pg_temp.queued();
+-- A reply before its parent: queued open; the parent that comes later is queued because
+-- a committed row is open at it.
+SELECT pg_temp.fresh();
+SELECT count(*) FROM waypoint.apply_payloads(ARRAY['event'], ARRAY[:'ev_t_a']::bytea[]);
+SELECT * FROM pg_temp.queued();
+SELECT waypoint.resolve_thread_roots() > 0 AS resolved;
+SELECT count(*) FROM waypoint.apply_payloads(ARRAY['event'], ARRAY[:'ev_t_root']::bytea[]);
+SELECT * FROM pg_temp.queued();
+SELECT waypoint.resolve_thread_roots() > 0 AS resolved;
+SELECT * FROM pg_temp.roots();
+-- A remove: queued (its replies' threads now stop at it).
+SELECT count(*) FROM waypoint.apply_payloads(ARRAY['event'], ARRAY[:'ev_t_a_rm']::bytea[]);
+SELECT * FROM pg_temp.queued();
+SELECT waypoint.resolve_thread_roots() > 0 AS resolved;
+-- The removed t_a offered again in the same batch as its reply t_b: the add loses to the
+-- remove, so t_b must not take its guess through t_a; it stops open at t_a, queued.
+SELECT count(*) FROM waypoint.apply_payloads(ARRAY['message', 'event'], ARRAY[:'msg_t_a', :'ev_t_b']::bytea[]);
+SELECT * FROM pg_temp.queued();
+SELECT waypoint.resolve_thread_roots() > 0 AS resolved;
+SELECT * FROM pg_temp.roots();
