@@ -541,8 +541,9 @@ COMMENT ON FUNCTION waypoint.thread_root_at_top(bigint, bytea, bigint, bytea, te
 -- It depends only on what the node holds, so every arrival order ends with the same roots.
 -- The apply queues every casts row it writes (waypoint.cast_thread_queue) and sets a first
 -- guess; this function takes up to max_entries queued casts and, for each:
---   1. computes its root by the rule, walking up through parents that are queued too or
---      not resolved yet and taking the stored root of the first parent that is neither;
+--   1. computes its root by the rule, walking up through parents that are queued too, open
+--      or not resolved yet and taking the stored root of the first parent that is none of
+--      these (an open root is never copied: where it stops may have come since, unqueued);
 --   2. if it is held: the open rows that stopped at it take its root (the parent came);
 --   3. if not: the rows whose thread ran through it stop at it (walked down the replies).
 -- A root read from a row whose own change is still queued may be stale; the queued change
@@ -630,7 +631,7 @@ BEGIN
                SELECT * FROM waypoint.casts p WHERE p.fid = w.parent_fid AND p.hash = w.parent_hash LIMIT 1) p
        WHERE w.parent_hash IS NOT NULL
          AND NOT p.removed AND p.pruned_at IS NULL AND p.revoked_at IS NULL AND p.dropped_at IS NULL
-         AND (p.root_hash IS NULL OR EXISTS (SELECT 1 FROM e WHERE e.fid = p.fid AND e.hash = p.hash))
+         AND (p.root_hash IS NULL OR p.root_open OR EXISTS (SELECT 1 FROM e WHERE e.fid = p.fid AND e.hash = p.hash))
          AND w.depth < cardinality(fids)
     ),
     top AS (SELECT DISTINCT ON (sfid, shash) * FROM walk ORDER BY sfid, shash, depth DESC),
