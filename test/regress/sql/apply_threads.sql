@@ -123,3 +123,25 @@ SELECT count(*) FROM waypoint.apply_payloads(ARRAY['message', 'event'], ARRAY[:'
 SELECT * FROM pg_temp.queued();
 SELECT waypoint.resolve_thread_roots() > 0 AS resolved;
 SELECT * FROM pg_temp.roots();
+-- Two batches at once (a second session through dblink): t_root commits unqueued, since
+-- no committed row was open at it, while the other batch, not seeing it, writes t_a open at
+-- t_root. t_b (open at t_a, queued first) is then resolved in a call of its own, before
+-- t_a's: it must not copy t_a's open root (which nothing would revisit) but walk on to
+-- t_root. Every root ends closed at the top, as when applied in order.
+CREATE EXTENSION IF NOT EXISTS dblink;
+SELECT pg_temp.fresh();
+SELECT count(*) FROM waypoint.apply_payloads(ARRAY['event'], ARRAY[:'ev_t_b']::bytea[]);
+SELECT dblink_connect('other', format('host=%s port=%s dbname=%s user=%s',
+         split_part(current_setting('unix_socket_directories'), ',', 1), current_setting('port'),
+         current_database(), current_user)) AS connected;
+BEGIN;
+SELECT count(*) FROM waypoint.apply_payloads(ARRAY['event'], ARRAY[:'ev_t_root']::bytea[]);
+SELECT * FROM dblink('other', format('SELECT count(*) FROM waypoint.apply_payloads(ARRAY[''event''], ARRAY[%L::bytea])',
+                                     :'ev_t_a')) AS t(n bigint);
+COMMIT;
+SELECT dblink_disconnect('other') AS disconnected;
+SELECT * FROM pg_temp.queued();
+SELECT waypoint.resolve_thread_roots(1) AS taken;
+SELECT waypoint.resolve_thread_roots(1) AS taken;
+SELECT count(*) AS queued FROM waypoint.cast_thread_queue;
+SELECT * FROM pg_temp.roots();
