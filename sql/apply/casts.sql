@@ -125,12 +125,12 @@ WHERE excluded.message_hash = t.message_hash  -- the same message again: refresh
 RETURNING t.fid, t.hash, t.root_open,
           t.removed OR t.pruned_at IS NOT NULL OR t.revoked_at IS NOT NULL OR t.dropped_at IS NOT NULL AS dead)
 INSERT INTO waypoint.cast_thread_queue (fid, hash)
-SELECT w.fid, w.hash FROM written w
-  -- a committed row open at w: one probe of casts_root_open_idx per held, closed row, and
+SELECT x.fid, x.hash FROM written x
+  -- a committed row open at x: one probe of casts_root_open_idx per held, closed row, and
   -- none while that index is missing (an EXISTS could be planned as a hash of every open
   -- row, a scan per batch). A row of this statement is not visible here, but one added in
   -- the same batch as its parent got a closed guess through the parent: above.
   LEFT JOIN LATERAL (SELECT true AS found FROM waypoint.casts o
-                      WHERE NOT w.root_open AND NOT w.dead AND (SELECT mode FROM waypoint.storage_mode) = 'live'
-                        AND o.root_open AND o.root_hash = w.hash AND o.root_fid = w.fid LIMIT 1) o ON true
- WHERE w.root_open OR w.dead OR (SELECT mode FROM waypoint.storage_mode) <> 'live' OR o.found
+                      WHERE x.root_open IS FALSE AND NOT x.dead AND (SELECT mode FROM waypoint.storage_mode) = 'live'
+                        AND o.root_open AND o.root_hash = x.hash AND o.root_fid = x.fid LIMIT 1) o ON true
+ WHERE x.root_open IS NOT FALSE OR x.dead OR (SELECT mode FROM waypoint.storage_mode) <> 'live' OR o.found
