@@ -74,8 +74,8 @@ COMMENT ON FUNCTION waypoint.thread_root_at_top(bigint, bytea, bigint, bytea, te
 --      these (an open root is never copied: where it stops may have come since, unqueued);
 --   2. if it is held: the open rows that stopped at it take its root (the parent came);
 --   3. if not: the rows whose thread ran through it stop at it (walked down the replies).
--- A root read from a row whose own change is still queued may be stale; the queued change
--- corrects it when its turn comes (2 and 3 find every row that copied it). That needs one
+-- A closed root read from a row below a death that is still queued may be stale; that
+-- death, when its turn comes, corrects it (3 walks down to every row that copied it). That needs one
 -- resolver at a time, each step reading what is committed: an advisory lock keeps out a
 -- second caller, who returns 0; and no batch in flight meanwhile (thread_roots_lock_key),
 -- else a reply a batch is writing, open at a cast another batch just added, is missed by
