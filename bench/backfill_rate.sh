@@ -33,8 +33,7 @@ start_sidecar "$BUILD_DIR/sidecar/waypoint-sidecar" --mode backfill --node "127.
 sleep 1
 JOB=$(psql_stack -At -c "SELECT waypoint.enqueue_backfill_all()")
 T0=$(psql_stack -At -c "SELECT created_at FROM waypoint.backfill_jobs WHERE job_id = $JOB")
-wait_for 3600 "backfill job $JOB done" \
-  bash -c "[ \"\$(psql -X -At -h 127.0.0.1 -p $PG_PORT -U postgres -d postgres -c \"SELECT state FROM waypoint.backfill_progress WHERE job_id = $JOB\")\" = done ]"
+wait_sql 3600 "(SELECT state FROM waypoint.backfill_progress WHERE job_id = $JOB) = 'done'" >/dev/null
 psql_stack -At -F ' ' -c "
   SELECT 'fids ' || count(*), 'entries ' || sum(messages),
          'seconds ' || round(extract(epoch FROM max(recorded_at) - '$T0'::timestamptz)::numeric, 2),

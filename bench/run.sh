@@ -79,7 +79,7 @@ fresh() {  # empty database tables and Redis; workers wait for CREATE EXTENSION
   q "DROP EXTENSION IF EXISTS waypoint CASCADE" >/dev/null
   redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
 }
-applied() { q "SELECT coalesce(sum(entries_applied), 0) FROM waypoint.workers WHERE role = 'apply'"; }
+applied() { q "SELECT $APPLIED_SQL"; }
 stream_len() {  # sum of XLEN over N partition streams
   local n=$1 p s=0
   for ((p = 0; p < n; p++)); do s=$((s + $(redis-cli -p "$REDIS_PORT" XLEN "waypoint:{p$p}:entries"))); done
@@ -110,14 +110,13 @@ stop_sampler() {  # stop_sampler OUT: lets it take at least one sample first
 # root is resolved (the mirror is complete only then); prints "<start of the first batch>
 # <end>" (database clock): the first batch's transaction start is min(messages.first_seen_at),
 # the end max(last_batch_at), or the moment the thread-root queue was seen empty if it
-# still held casts after the last batch (polled every 0.1 s).
+# still held casts after the last batch (checked every 20 ms in the server, wait_sql).
 wait_applied() {
   local target=$1 resolved_at=0
-  until [ "$(applied)" -ge "$target" ]; do sleep 0.1; done
-  until [ "$(q "SELECT NOT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)")" = t ]; do
-    sleep 0.1
-    resolved_at=$(q "SELECT extract(epoch FROM clock_timestamp())")
-  done
+  wait_sql 3600 "$APPLIED_SQL >= $target" >/dev/null
+  if [ "$(q "SELECT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)")" = t ]; then
+    resolved_at=$(wait_sql 3600 "NOT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)")
+  fi
   q "SELECT (SELECT extract(epoch FROM min(first_seen_at)) FROM waypoint.messages),
             greatest((SELECT extract(epoch FROM max(last_batch_at)) FROM waypoint.workers WHERE role = 'apply'),
                      $resolved_at)" | tr '|' ' '
@@ -220,7 +219,7 @@ q "CREATE EXTENSION waypoint" >/dev/null
 start_bench_sidecar backfill 8 --node-rps 1000000 --backfill-concurrency 8
 start_sampler "$STACK_DIR/sample_bf.env" 8
 job=$(q "SELECT waypoint.enqueue_backfill_all()")
-wait_for 1800 "backfill of $FIDS fids" sh -c "[ \"\$(psql -X -At -h 127.0.0.1 -p $PG_PORT -U postgres -c 'SELECT fids_done + fids_failed FROM waypoint.backfill_progress WHERE job_id = $job')\" -ge $FIDS ]"
+wait_sql 1800 "(SELECT fids_done + fids_failed FROM waypoint.backfill_progress WHERE job_id = $job) >= $FIDS" >/dev/null
 stop_sampler "$STACK_DIR/sample_bf.env"
 stop_pid "$SIDECAR_PID"
 IFS='|' read -r fids_done fids_failed bmsgs bsecs < <(q "SELECT fids_done, fids_failed, messages, extract(epoch FROM last_report_at - dispatched_at) FROM waypoint.backfill_progress WHERE job_id = $job")

@@ -85,7 +85,7 @@ status() {  # status KEY [SHARD]: a value of the node's status file
   if [ $# -eq 1 ]; then awk -v k="$1" '$1 == k {print $2}' "$STACK_DIR/node.status" 2>/dev/null
   else awk -v s="$2" '$1 == "last_id" && $2 == s {print $3}' "$STACK_DIR/node.status" 2>/dev/null; fi
 }
-applied() { q "SELECT coalesce(sum(entries_applied), 0) FROM waypoint.workers WHERE role = 'apply'"; }
+applied() { q "SELECT $APPLIED_SQL"; }
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 set_paused() {  # ALTER SYSTEM beats the conf file; a reload reaches the workers within a round
   q "ALTER SYSTEM SET waypoint.apply_paused = $1" >/dev/null
@@ -106,18 +106,15 @@ stream_in() {
 backfill_in() {  # backfill_in FIDS: the sidecar finished (wrote fid_done of) FIDS fids
   [ "$(metric waypoint_sidecar_backfill_fids_total)" -ge "$1" ]
 }
-applied_at_least() { [ "$(applied)" -ge "$1" ]; }
-job_done() { [ "$(q "SELECT state FROM waypoint.backfill_progress WHERE job_id = $1")" = done ]; }
 # threads_resolved: waits until no cast waits for its thread root (the workers resolve
 # them between batches; in bulk mode only once the indexes are back); prints 0 if none
-# was waiting, else the database clock when the queue was seen empty (polled every 0.2 s).
+# was waiting, else the database clock when the queue was seen empty.
 threads_resolved() {
-  local at=0
-  until [ "$(q "SELECT NOT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)")" = t ]; do
-    sleep 0.2
-    at=$(q "SELECT extract(epoch FROM clock_timestamp())")
-  done
-  echo "$at"
+  if [ "$(q "SELECT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)")" = t ]; then
+    wait_sql 36000 "NOT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)"
+  else
+    echo 0
+  fi
 }
 
 run_mode() {  # run_mode stream|backfill: one fresh stack, all chunks, appends to $RESULTS
@@ -190,10 +187,10 @@ waypoint.apply_paused = on"
       # One Redis entry per event the node generated (BLOCK_CONFIRMED excepted).
       entries=$(($(status events) - events_prev))
       events_prev=$(status events)
-      wait_for 36000 "chunk $i applied" applied_at_least "$((applied0 + entries))"
+      wait_sql 36000 "$APPLIED_SQL >= $((applied0 + entries))" >/dev/null
     else
       # fid_done is applied after every entry of its fid (same partition, in order).
-      wait_for 36000 "backfill job $job done" job_done "$job"
+      wait_sql 36000 "(SELECT state FROM waypoint.backfill_progress WHERE job_id = $job) = 'done'" >/dev/null
       entries=$(($(applied) - applied0))
     fi
     t1=$(q "SELECT extract(epoch FROM max(last_batch_at)) FROM waypoint.workers WHERE role = 'apply'")
@@ -226,7 +223,7 @@ waypoint.apply_paused = on"
     b0=$(now)
     q "SELECT waypoint.end_bulk_sync()" >/dev/null
     set_paused off
-    wait_for 36000 "secondary indexes built" sh -c "[ \"\$(psql -X -At -h 127.0.0.1 -p $PG_PORT -U postgres -c 'SELECT storage_mode FROM waypoint.storage_state()')\" = live ]"
+    wait_sql 36000 "(SELECT storage_mode FROM waypoint.storage_state()) = 'live'" >/dev/null
     b1=$(now)
     threads_resolved >/dev/null
     b2=$(now)

@@ -39,7 +39,7 @@ chmod 755 "$STACK_DIR"
 trap 'stop_stack; rm -rf "$STACK_DIR"' EXIT
 q() { psql_stack -At -c "$1"; }
 log() { echo "[roots $(date +%T)] $*"; }
-applied() { q "SELECT coalesce(sum(entries_applied), 0) FROM waypoint.workers WHERE role = 'apply'"; }
+applied() { q "SELECT $APPLIED_SQL"; }
 worker_cpu() {  # CPU seconds of the running apply workers
   local pids t=0 p s
   pids=$(q "SELECT pid FROM waypoint.workers WHERE role = 'apply' AND pid IS NOT NULL" 2>/dev/null || true)
@@ -93,16 +93,13 @@ run() {
   # (The workers' counters live in shared memory and count every run.)
   applied0=$(applied)
   cpu0=$(worker_cpu)
-  t0=$(date +%s.%N)
+  t0=$(q "SELECT extract(epoch FROM clock_timestamp())")
   q "ALTER SYSTEM SET waypoint.apply_paused = off" >/dev/null
   q "SELECT pg_reload_conf()" >/dev/null
-  until [ $(($(applied) - applied0)) -ge "$N" ]; do
-    sleep 0.05
-  done
+  t1=$(wait_sql 3600 "$APPLIED_SQL >= $((applied0 + N))")
   if [ "$variant" != unresolved ]; then
-    until [ "$(q "SELECT NOT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)")" = t ]; do sleep 0.05; done
+    t1=$(wait_sql 3600 "NOT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)")
   fi
-  t1=$(date +%s.%N)
   local cpu1 casts queued
   cpu1=$(worker_cpu)
   casts=$(q "SELECT count(*) FROM waypoint.casts")

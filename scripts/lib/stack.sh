@@ -96,8 +96,30 @@ CONF
 }
 
 psql_stack() {  # psql against the stack's cluster
-  psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres "$@"
+  # The binary itself, not Debian's wrapper: the wrapper is a Perl program that costs
+  # ~45 ms of CPU per call, which polling loops took from the processes they measure.
+  "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres "$@"
 }
+
+# wait_sql SECONDS CONDITION: returns once the SQL boolean CONDITION holds and prints the
+# database clock (epoch seconds) of that moment; fails after SECONDS. One server-side loop
+# checks it every 20 ms and commits between checks (so it holds back no vacuum horizon): a
+# psql per check would take from the processes a benchmark measures far more CPU than the
+# check itself.
+wait_sql() {
+  psql_stack -At -c "DO \$\$ DECLARE deadline timestamptz := clock_timestamp() + interval '$1 s'; BEGIN
+      LOOP
+        EXIT WHEN coalesce(($2), false);
+        IF clock_timestamp() > deadline THEN
+          RAISE EXCEPTION 'timed out after $1 s waiting for %', \$c\$$2\$c\$;
+        END IF;
+        COMMIT;
+        PERFORM pg_sleep(0.02);
+      END LOOP; END \$\$" -c "SELECT extract(epoch FROM clock_timestamp())"
+}
+
+# Entries the apply workers applied (shared-memory counters: they count since the server started).
+APPLIED_SQL="(SELECT coalesce(sum(entries_applied), 0) FROM waypoint.workers WHERE role = 'apply')"
 
 start_node() {  # sets NODE_PORT, NODE_PID; args are passed to the test node
   local bin=$1; shift
