@@ -37,6 +37,7 @@ extern "C" {
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -691,6 +692,11 @@ void waypoint_apply_main(Datum arg) {
   // quietly (exit 0: the launcher decides about restarts).
   if (!waypoint::bgw::ClaimSlot(index, waypoint::bgw::WorkerRole::kApply)) proc_exit(0);
   BackgroundWorkerInitializeConnection(waypoint::settings::database, nullptr, 0);
+  // No JIT: the apply's statements do per-row work on batches of a few thousand rows, and
+  // once the tables are large their cost estimates pass jit_above_cost, so every batch
+  // compiled its statements again (a third of a worker's CPU in a 30M stream catch-up,
+  // bench/notes.md round 15). Compiling never pays back at this batch size.
+  SetConfigOption("jit", "off", PGC_USERSET, PGC_S_SESSION);
   char appname[NAMEDATALEN];
   snprintf(appname, sizeof appname, "waypoint apply worker %d", index);
   pgstat_report_appname(appname);
