@@ -79,7 +79,6 @@ fresh() {  # empty database tables and Redis; workers wait for CREATE EXTENSION
   q "DROP EXTENSION IF EXISTS waypoint CASCADE" >/dev/null
   redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
 }
-applied() { q "SELECT $APPLIED_SQL"; }
 stream_len() {  # sum of XLEN over N partition streams
   local n=$1 p s=0
   for ((p = 0; p < n; p++)); do s=$((s + $(redis-cli -p "$REDIS_PORT" XLEN "waypoint:{p$p}:entries"))); done
@@ -112,11 +111,9 @@ stop_sampler() {  # stop_sampler OUT: lets it take at least one sample first
 # the end max(last_batch_at), or the moment the thread-root queue was seen empty if it
 # still held casts after the last batch (checked every 20 ms in the server, wait_sql).
 wait_applied() {
-  local target=$1 resolved_at=0
+  local target=$1 resolved_at
   wait_sql 3600 "$APPLIED_SQL >= $target" >/dev/null
-  if [ "$(q "SELECT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)")" = t ]; then
-    resolved_at=$(wait_sql 3600 "NOT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)")
-  fi
+  resolved_at=$(wait_threads_resolved 3600)
   q "SELECT (SELECT extract(epoch FROM min(first_seen_at)) FROM waypoint.messages),
             greatest((SELECT extract(epoch FROM max(last_batch_at)) FROM waypoint.workers WHERE role = 'apply'),
                      $resolved_at)" | tr '|' ' '

@@ -85,7 +85,6 @@ status() {  # status KEY [SHARD]: a value of the node's status file
   if [ $# -eq 1 ]; then awk -v k="$1" '$1 == k {print $2}' "$STACK_DIR/node.status" 2>/dev/null
   else awk -v s="$2" '$1 == "last_id" && $2 == s {print $3}' "$STACK_DIR/node.status" 2>/dev/null; fi
 }
-applied() { q "SELECT $APPLIED_SQL"; }
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 set_paused() {  # ALTER SYSTEM beats the conf file; a reload reaches the workers within a round
   q "ALTER SYSTEM SET waypoint.apply_paused = $1" >/dev/null
@@ -106,16 +105,9 @@ stream_in() {
 backfill_in() {  # backfill_in FIDS: the sidecar finished (wrote fid_done of) FIDS fids
   [ "$(metric waypoint_sidecar_backfill_fids_total)" -ge "$1" ]
 }
-# threads_resolved: waits until no cast waits for its thread root (the workers resolve
-# them between batches; in bulk mode only once the indexes are back); prints 0 if none
-# was waiting, else the database clock when the queue was seen empty.
-threads_resolved() {
-  if [ "$(q "SELECT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)")" = t ]; then
-    wait_sql 36000 "NOT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)"
-  else
-    echo 0
-  fi
-}
+# threads_resolved: wait_threads_resolved (the workers resolve thread roots between
+# batches; in bulk mode only once the indexes are back).
+threads_resolved() { wait_threads_resolved 36000; }
 
 run_mode() {  # run_mode stream|backfill: one fresh stack, all chunks, appends to $RESULTS
   local mode=$1

@@ -39,7 +39,6 @@ chmod 755 "$STACK_DIR"
 trap 'stop_stack; rm -rf "$STACK_DIR"' EXIT
 q() { psql_stack -At -c "$1"; }
 log() { echo "[roots $(date +%T)] $*"; }
-applied() { q "SELECT $APPLIED_SQL"; }
 worker_cpu() {  # CPU seconds of the running apply workers
   local pids t=0 p s
   pids=$(q "SELECT pid FROM waypoint.workers WHERE role = 'apply' AND pid IS NOT NULL" 2>/dev/null || true)

@@ -120,6 +120,17 @@ wait_sql() {
 
 # Entries the apply workers applied (shared-memory counters: they count since the server started).
 APPLIED_SQL="(SELECT coalesce(sum(entries_applied), 0) FROM waypoint.workers WHERE role = 'apply')"
+applied() { psql_stack -At -c "SELECT $APPLIED_SQL"; }
+
+# wait_threads_resolved SECONDS: waits until no cast waits for its thread root; prints 0 if
+# none was waiting, else the database clock when the queue was seen empty.
+wait_threads_resolved() {
+  if [ "$(psql_stack -At -c "SELECT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)")" = t ]; then
+    wait_sql "$1" "NOT EXISTS (SELECT 1 FROM waypoint.cast_thread_queue)"
+  else
+    echo 0
+  fi
+}
 
 start_node() {  # sets NODE_PORT, NODE_PID; args are passed to the test node
   local bin=$1; shift
