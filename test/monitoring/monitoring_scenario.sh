@@ -99,6 +99,10 @@ wait_for 120 "Prometheus sees the backfill under way" \
   pq_has "waypoint_backfill_running{job_id=\"$JOB\"} == 1 and waypoint_backfill_fids_done{job_id=\"$JOB\"} > 0" ||
   fail "the running backfill never showed"
 wait_for 30 "the lag estimate" pq_has 'waypoint:shard_lag_seconds:estimate' 2 || fail "no lag estimate"
+# The two targets are scraped at different moments of the interval: the database can show
+# finished fids before Prometheus has a sidecar sample taken after the sidecar counted them.
+wait_for 30 "the sidecar's backfill counters scraped" \
+  pq_has 'waypoint_sidecar_backfill_fids_total{status="ok"} > 0' || fail "no sidecar backfill counters"
 python3 "$CHECK" series "$ROOT" "$PROM" running fids="$FIDS" job="$JOB" || fail "series while the backfill runs"
 
 job_done() { [ "$(q "SELECT state FROM waypoint.backfill_progress WHERE job_id = $JOB")" = done ]; }
