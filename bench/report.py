@@ -116,7 +116,7 @@ w(f"| 6 | scaling, partitions = workers = 1 / 2 / 4 | {p1:,.0f} / {p2:,.0f} / {p
 roots_live, roots_off = f('roots_live_rate'), f('roots_unresolved_rate')
 roots_ratio = roots_live / roots_off if roots_off else 0
 w(f"| 7 | thread roots: apply from prefilled streams (2/2) with every root resolved / with the resolvers off "
-  f"(medians of 3 alternating runs, bench/thread_roots.sh) | {roots_live:,.0f} / {roots_off:,.0f} entries/s | "
+  f"(medians of {f('roots_rounds'):.0f} alternating runs, bench/thread_roots.sh) | {roots_live:,.0f} / {roots_off:,.0f} entries/s | "
   f"{roots_ratio:.2f}; apply workers' CPU {f('roots_live_cpu'):.2f} / {f('roots_unresolved_cpu'):.2f} s | "
   f"no drop (>= 0.95): {target(roots_ratio >= 0.95)} |")
 w("")

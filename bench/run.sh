@@ -20,7 +20,8 @@
 #        commit timestamp of the message's row (track_commit_timestamp).
 #   5.   footprint sampled (bench/sample.py) during 2 and 3, Redis bytes per entry at prefill.
 #   7.   thread roots: run 1's drain (2/2) with every root resolved against the same with the
-#        resolvers off, alternating, 3 rounds each (bench/thread_roots.sh, its own stack).
+#        resolvers off, alternating, 5 rounds each (bench/thread_roots.sh, its own stack;
+#        3 rounds of a few-second drain could not tell 0.93 from 1.0: bench/notes.md round 15).
 set -euo pipefail
 BUILD_DIR=$(cd "$1" && pwd); shift
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -272,7 +273,9 @@ PY
 grep '^lat_' "$RES"
 
 log "run 7: what resolving thread roots costs the apply (bench/thread_roots.sh, its own stack)"
-"$ROOT/bench/thread_roots.sh" "$BUILD_DIR" --rounds 3 --variants live,unresolved | tee "$STACK_DIR/roots.txt"
+ROOTS_ROUNDS=5
+echo "roots_rounds=$ROOTS_ROUNDS" >>"$RES"
+"$ROOT/bench/thread_roots.sh" "$BUILD_DIR" --rounds "$ROOTS_ROUNDS" --variants live,unresolved | tee "$STACK_DIR/roots.txt"
 awk '$1 == "live" && $3 == "entries/s" {print "roots_live_rate=" $2 "\nroots_live_cpu=" $4}
      $1 == "unresolved" && $3 == "entries/s" {print "roots_unresolved_rate=" $2 "\nroots_unresolved_cpu=" $4}' \
   "$STACK_DIR/roots.txt" >>"$RES"

@@ -5,7 +5,7 @@
 # 2 workers, the frozen node of `make bench`: --seed 11, 10k fids x 10 messages).
 #
 # usage: bench/thread_roots.sh BUILD_DIR [--rounds N] [--variants LIST]
-#   variants (comma-separated, default live,unresolved,min10000):
+#   variants (comma-separated, default live,unresolved,min100000):
 #     live        the extension as installed: done when every entry is applied and the
 #                 thread-root queue is empty (the mirror is complete only then)
 #     unresolved  the same with both resolvers replaced by no-ops after CREATE EXTENSION:
@@ -13,13 +13,13 @@
 #                 confirms it; done when every entry is applied. The baseline without the
 #                 resolution step (its mirror is not exact: replies that came before their
 #                 parents keep open roots)
-#     minN        live with waypoint.thread_roots_rebuild_min = N (the default is 100000)
+#     minN        live with waypoint.thread_roots_rebuild_min = N (the default is 10000)
 # Prints per run: entries/s, the apply workers' CPU seconds, and at the end each
 # variant's median and its ratio to unresolved.
 set -euo pipefail
 BUILD_DIR=$(cd "$1" && pwd); shift
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ROUNDS=3 VARIANTS=live,unresolved,min10000
+ROUNDS=3 VARIANTS=live,unresolved,min100000
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS=$2; shift ;;

@@ -36,7 +36,7 @@ int alert_backlog_warning = 250000;
 int alert_backlog_critical = 500000;
 int alert_age_warning_ms = 60000;
 int alert_age_critical_ms = 300000;
-int thread_roots_rebuild_min = 100000;
+int thread_roots_rebuild_min = 10000;
 }  // namespace waypoint::settings
 
 namespace {
@@ -132,7 +132,7 @@ void DefineGucs() {
                           "Queued casts from which thread roots are resolved by one set-based pass over casts.",
                           "The pass (waypoint.rebuild_thread_roots) runs when the queue holds at least this many "
                           "casts and an eighth of the table; below, the incremental resolver takes them in steps.",
-                          &thread_roots_rebuild_min, 100000, 1, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+                          &thread_roots_rebuild_min, 10000, 1, INT_MAX, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("waypoint");
 }
 

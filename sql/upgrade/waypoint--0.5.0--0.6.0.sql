@@ -874,7 +874,7 @@ BEGIN
     INTO casts_estimate
     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
    WHERE i.inhparent = 'waypoint.casts'::regclass;
-  need := greatest(coalesce(current_setting('waypoint.thread_roots_rebuild_min', true)::bigint, 100000),
+  need := greatest(coalesce(current_setting('waypoint.thread_roots_rebuild_min', true)::bigint, 10000),
                    (casts_estimate / 8)::bigint, 1);
   -- The queue's size in pages bounds its rows (about 130 a page): count only when it can be enough.
   IF pg_relation_size('waypoint.cast_thread_queue') / current_setting('block_size')::int * 160 < need THEN
